@@ -1,0 +1,66 @@
+"""The contract between the swarm core and a network engine.
+
+The core knows nothing about sockets or processes. An engine (the Hyperswarm
+sidecar, or the in-memory one used by tests) finds other devices for the
+topics the core asks for and hands every connection to the core as a
+:class:`Transport`. The core then runs the multiplexing protocol over it
+(see ``swarm/protocol.py`` and ``docs/PROTOCOL.md``).
+
+    core -> engine   join(topic) / leave(topic) / close()
+    engine -> core   sink.attach(transport) -> LinkSink
+                     link_sink.data_received(bytes) / link_sink.connection_lost(code, reason)
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Transport(Protocol):
+    """One byte stream to one remote device, as the engine made it."""
+
+    #: The remote device's key as the engine authenticated it (for Hyperswarm,
+    #: the Noise static public key). Links are deduplicated by it.
+    remote_key: bytes
+    #: ``(host, port)`` of the remote device when known.
+    remote_address: tuple[str, int] | None
+    #: True when this side dialled the connection.
+    initiator: bool
+
+    def write(self, data: bytes) -> None:
+        """Queue bytes to send; never blocks."""
+
+    def close(self) -> None:
+        """Close the stream; idempotent. No ``connection_lost`` follows it."""
+
+
+class LinkSink(Protocol):
+    """What the core gives back for each attached transport."""
+
+    def data_received(self, data: bytes) -> None: ...
+
+    def connection_lost(self, code: str, reason: str) -> None: ...
+
+
+class EngineSink(Protocol):
+    """The core as an engine sees it."""
+
+    def attach(self, transport: Transport) -> LinkSink: ...
+
+    def engine_state_changed(self, state: str, detail: str) -> None:
+        """Engine life cycle for the UI: 'starting', 'ready', 'restarting', 'failed', 'closed'."""
+
+
+class Engine(Protocol):
+    """A way to reach other devices."""
+
+    async def start(self, sink: EngineSink) -> None: ...
+
+    def join(self, topic: bytes) -> None:
+        """Announce and look up ``topic`` (32 bytes). Idempotent."""
+
+    def leave(self, topic: bytes) -> None:
+        """Stop announcing ``topic``. Existing links stay. Idempotent."""
+
+    async def close(self) -> None:
+        """Close every transport and stop. Idempotent."""
