@@ -1,0 +1,49 @@
+"""What a swarm handle hears: the events the bridge turns into page events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from swarm.presence import Socket
+
+# Close codes, as WebSocket's CloseEvent.code.
+CLOSE_NORMAL = 1000  # socket.close() by this side or the peer
+CLOSE_GOING_AWAY = 1001  # the peer left the swarm, or its device shut down cleanly
+CLOSE_ABNORMAL = 1006  # the link to the peer's device was lost
+CLOSE_PROTOCOL = 1002  # the peer's device broke the protocol
+
+
+@dataclass(frozen=True)
+class Connection:
+    socket: Socket
+
+
+@dataclass(frozen=True)
+class Message:
+    socket: Socket
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class SessionData:
+    socket: Socket
+    data: bytes | None
+
+
+@dataclass(frozen=True)
+class SocketClosed:
+    socket: Socket
+    code: int
+    reason: str
+    was_clean: bool
+
+
+@dataclass(frozen=True)
+class SwarmClosed:
+    code: int
+    reason: str
+
+
+HandleEvent = Connection | Message | SessionData | SocketClosed | SwarmClosed

@@ -1,0 +1,81 @@
+"""Length-prefixed msgpack frames: a 4-byte big-endian length, then the body.
+
+Used on links between devices and on the sidecar's stdio. Pure: bytes in,
+values out. Every length is bounded before anything is allocated for it.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import msgpack
+
+PREFIX = struct.Struct(">I")
+
+
+class FrameError(Exception):
+    """The byte stream cannot be read as frames; the stream must be closed."""
+
+
+def encode_frame(value: Any) -> bytes:
+    body: bytes = msgpack.packb(value, use_bin_type=True)
+    return PREFIX.pack(len(body)) + body
+
+
+class FrameDecoder:
+    """Turns a byte stream into msgpack values, one per frame.
+
+    ``max_frame`` bounds a frame's body; ``max_array`` and ``max_str`` bound
+    what msgpack may allocate inside it.
+    """
+
+    def __init__(self, max_frame: int, max_array: int = 16, max_str: int = 1024) -> None:
+        self.max_frame = max_frame
+        self.max_array = max_array
+        self.max_str = max_str
+        self._buf = bytearray()
+        self._pos = 0
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buf) - self._pos
+
+    def feed(self, data: bytes) -> list[Any]:
+        """Add bytes; return every complete frame's value. Raises FrameError."""
+        if self._pos and self._pos == len(self._buf):
+            self._buf.clear()
+            self._pos = 0
+        self._buf += data
+        out: list[Any] = []
+        buf = self._buf
+        while len(buf) - self._pos >= PREFIX.size:
+            (size,) = PREFIX.unpack_from(buf, self._pos)
+            if size > self.max_frame:
+                raise FrameError(f"frame of {size} bytes is over the {self.max_frame}-byte limit")
+            if size == 0:
+                raise FrameError("empty frame")
+            start = self._pos + PREFIX.size
+            if len(buf) - start < size:
+                break
+            out.append(self._decode(bytes(buf[start : start + size])))
+            self._pos = start + size
+        if self._pos > 65536 and self._pos * 2 > len(buf):
+            del buf[: self._pos]
+            self._pos = 0
+        return out
+
+    def _decode(self, body: bytes) -> Any:
+        try:
+            return msgpack.unpackb(
+                body,
+                raw=False,
+                strict_map_key=True,
+                max_bin_len=self.max_frame,
+                max_str_len=self.max_str,
+                max_array_len=self.max_array,
+                max_map_len=self.max_array,
+                max_ext_len=0,
+            )
+        except Exception as exc:  # msgpack raises several unrelated types
+            raise FrameError(f"frame is not valid msgpack: {exc.__class__.__name__}: {exc}") from None

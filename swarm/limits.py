@@ -1,0 +1,22 @@
+"""Every bound the core enforces, in one place (documented in docs/PROTOCOL.md)."""
+
+from __future__ import annotations
+
+KiB = 1024
+MiB = 1024 * KiB
+
+#: Largest message payload (the encoded value) a socket carries.
+MAX_MESSAGE = 4 * MiB
+#: Largest session data (encoded) a presence may publish per swarm.
+MAX_SESSION_DATA = 16 * KiB
+#: Largest frame on a link: a message plus its header.
+MAX_FRAME = MAX_MESSAGE + 4 * KiB
+#: Largest open-swarm id, in UTF-8 bytes.
+MAX_SWARM_ID = 1 * KiB
+#: Per link and per side: topics announced, presences proven, joins.
+MAX_TOPICS_PER_LINK = 1024
+MAX_PRESENCES_PER_LINK = 1024
+MAX_JOINS_PER_LINK = 16384
+#: Close codes and reasons carried on the wire.
+MAX_CODE_LEN = 64
+MAX_REASON_LEN = 256

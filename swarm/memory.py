@@ -1,0 +1,150 @@
+"""An in-memory network: devices in one process, linked without sockets.
+
+Used by tests (several devices in one test) and by the terminal demo. It
+behaves like the Hyperswarm engine as the core sees it: devices that join a
+common topic get one transport per pair, bytes arrive on a later loop turn
+and in order, and a link can be cut to simulate a lost device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+from swarm.engine import EngineSink, LinkSink
+
+
+class MemoryTransport:
+    def __init__(
+        self,
+        network: MemoryNetwork,
+        owner: MemoryEngine,
+        remote_key: bytes,
+        address: tuple[str, int],
+        initiator: bool,
+    ) -> None:
+        self.network = network
+        self.owner = owner
+        self.remote_key = remote_key
+        self.remote_address: tuple[str, int] | None = address
+        self.initiator = initiator
+        self.peer: MemoryTransport | None = None
+        self.sink: LinkSink | None = None
+        self.closed = False
+        self.bytes_written = 0
+
+    def write(self, data: bytes) -> None:
+        if self.closed or self.peer is None:
+            return
+        self.bytes_written += len(data)
+        self.network.loop.call_soon(self.peer._receive, data)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.network._forget(self)
+        if self.peer is not None:
+            self.network.loop.call_soon(self.peer._lost, "ERR_LINK_LOST", "closed by the peer")
+
+    def _receive(self, data: bytes) -> None:
+        if not self.closed and self.sink is not None:
+            self.sink.data_received(data)
+
+    def _lost(self, code: str, reason: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.network._forget(self)
+        if self.sink is not None:
+            self.sink.connection_lost(code, reason)
+
+
+class MemoryEngine:
+    def __init__(self, network: MemoryNetwork, name: str) -> None:
+        self.network = network
+        self.name = name
+        self.key = secrets.token_bytes(32)
+        self.port = network._next_port()
+        self.topics: set[bytes] = set()
+        self.sink: EngineSink | None = None
+        self.closed = False
+
+    async def start(self, sink: EngineSink) -> None:
+        self.sink = sink
+        self.network.engines.append(self)
+        sink.engine_state_changed("ready", f"in-memory network as {self.name}")
+
+    def join(self, topic: bytes) -> None:
+        if topic in self.topics or self.closed:
+            return
+        self.topics.add(topic)
+        self.network._discover(self, topic)
+
+    def leave(self, topic: bytes) -> None:
+        self.topics.discard(topic)
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for transport in list(self.network.transports_of(self)):
+            transport.close()
+        if self in self.network.engines:
+            self.network.engines.remove(self)
+        if self.sink is not None:
+            self.sink.engine_state_changed("closed", "engine closed")
+
+
+class MemoryNetwork:
+    def __init__(self) -> None:
+        self.engines: list[MemoryEngine] = []
+        self._pairs: dict[frozenset[bytes], tuple[MemoryTransport, MemoryTransport]] = {}
+        self._ports = 40000
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    def engine(self, name: str) -> MemoryEngine:
+        return MemoryEngine(self, name)
+
+    def transports_of(self, engine: MemoryEngine) -> list[MemoryTransport]:
+        return [t for pair in self._pairs.values() for t in pair if t.owner is engine]
+
+    def cut(self, a: MemoryEngine, b: MemoryEngine) -> None:
+        """Drop the link between two devices as a network failure would."""
+        pair = self._pairs.pop(frozenset((a.key, b.key)), None)
+        if pair is not None:
+            for t in pair:
+                self.loop.call_soon(t._lost, "ERR_LINK_LOST", "the network dropped the link")
+
+    def link_count(self) -> int:
+        return len(self._pairs)
+
+    def _next_port(self) -> int:
+        self._ports += 1
+        return self._ports
+
+    def _discover(self, engine: MemoryEngine, topic: bytes) -> None:
+        for other in self.engines:
+            if other is engine or topic not in other.topics:
+                continue
+            pair_key = frozenset((engine.key, other.key))
+            if pair_key in self._pairs:
+                continue
+            self._connect(engine, other, pair_key)
+
+    def _connect(self, a: MemoryEngine, b: MemoryEngine, pair_key: frozenset[bytes]) -> None:
+        assert a.sink is not None and b.sink is not None
+        ta = MemoryTransport(self, a, b.key, ("memory", b.port), initiator=True)
+        tb = MemoryTransport(self, b, a.key, ("memory", a.port), initiator=False)
+        ta.peer, tb.peer = tb, ta
+        self._pairs[pair_key] = (ta, tb)
+        ta.sink = a.sink.attach(ta)
+        tb.sink = b.sink.attach(tb)
+
+    def _forget(self, transport: MemoryTransport) -> None:
+        for key, pair in list(self._pairs.items()):
+            if transport in pair:
+                del self._pairs[key]

@@ -1,0 +1,619 @@
+"""The multiplexing protocol spoken on one link between two devices, sans I/O.
+
+Bytes in (:meth:`LinkProtocol.receive_data`), commands in (``add_topic``,
+``join``, ``send_message``...), bytes out (:meth:`LinkProtocol.data_to_send`),
+events out (:meth:`LinkProtocol.events_received`). Nothing here touches a
+socket, a clock or a loop; the wire format is specified in docs/PROTOCOL.md.
+
+What a link guarantees:
+
+* each side learns only the topics both sides know: a topic is announced as
+  a BLAKE2b hash keyed with the link key, which both hello nonces make fresh
+  for every link;
+* every presence id is proven on the link by an ed25519 signature over the
+  link key and the sender's nonce, so it cannot be replayed on another link
+  nor reflected back to its sender;
+* every length, count and string read is bounded; any violation closes the
+  link with a GOODBYE frame and a ``LinkClosed`` event. ``receive_data``
+  never raises.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from nacl.encoding import RawEncoder
+from nacl.exceptions import BadSignatureError
+from nacl.hash import blake2b
+from nacl.signing import VerifyKey
+
+from swarm import limits
+from swarm.errors import PeerSocketError
+from swarm.framing import FrameDecoder, FrameError, encode_frame
+
+VERSION = 1
+NONCE_LEN = 32
+KEY_LEN = 32
+SIG_LEN = 64
+MAX_NUMBER = 2**32 - 1
+
+LINK_CONTEXT = b"peersocket-link-v1"
+PROOF_CONTEXT = b"peersocket-presence-v1"
+
+
+class Frame(enum.IntEnum):
+    HELLO = 0  # [0, version, nonce]
+    TOPIC = 1  # [1, tnum, tag]
+    UNTOPIC = 2  # [2, tnum]
+    PRESENCE = 3  # [3, pnum, id, signature]
+    UNPRESENCE = 4  # [4, pnum]
+    JOIN = 5  # [5, tnum, pnum, session_data | nil]
+    LEAVE = 6  # [6, tnum, pnum]
+    SESSION = 7  # [7, tnum, pnum, session_data | nil]
+    MESSAGE = 8  # [8, tnum, from_pnum, to_pnum, payload]
+    CLOSE = 9  # [9, tnum, from_pnum, to_pnum, code, reason]
+    GOODBYE = 10  # [10, code, reason]
+
+
+class LinkState(enum.Enum):
+    HANDSHAKE = "handshake"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+# --- events ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkOpened:
+    pass
+
+
+@dataclass(frozen=True)
+class PeerJoined:
+    topic: bytes
+    peer_id: bytes
+    session_data: bytes | None
+
+
+@dataclass(frozen=True)
+class PeerLeft:
+    topic: bytes
+    peer_id: bytes
+
+
+@dataclass(frozen=True)
+class PeerSessionData:
+    topic: bytes
+    peer_id: bytes
+    session_data: bytes | None
+
+
+@dataclass(frozen=True)
+class PeerMessage:
+    topic: bytes
+    peer_id: bytes
+    to_id: bytes
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class PeerClosedSocket:
+    topic: bytes
+    peer_id: bytes
+    to_id: bytes
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class LinkClosed:
+    code: str
+    reason: str
+    by_peer: bool
+
+
+Event = LinkOpened | PeerJoined | PeerLeft | PeerSessionData | PeerMessage | PeerClosedSocket | LinkClosed
+
+Signer = Callable[[bytes], bytes]
+
+
+class ProtocolViolation(Exception):
+    """Raised inside the parser; turned into a GOODBYE, never leaves this module."""
+
+
+@dataclass
+class _LocalPresence:
+    pnum: int
+    sign: Signer
+    proven: bool = False
+    topics: dict[bytes, bytes | None] = field(default_factory=dict)  # topic -> session data
+
+
+class LinkProtocol:
+    """One side of one link. Create it, send ``data_to_send()``, feed what arrives."""
+
+    def __init__(self, nonce: bytes | None = None) -> None:
+        self.state = LinkState.HANDSHAKE
+        self.nonce = nonce if nonce is not None else secrets.token_bytes(NONCE_LEN)
+        self.link_key: bytes | None = None
+        self.peer_nonce: bytes | None = None
+        self.close_code: str | None = None
+        self.close_reason: str | None = None
+        self._decoder = FrameDecoder(limits.MAX_FRAME, max_array=8, max_str=limits.MAX_REASON_LEN)
+        self._out: list[bytes] = []
+        self._events: list[Event] = []
+        # local side
+        self._next_tnum = 0
+        self._next_pnum = 0
+        self._topics: dict[bytes, int] = {}  # topic -> our tnum
+        self._tags: dict[bytes, bytes] = {}  # our tag -> topic (once the key is known)
+        self._presences: dict[bytes, _LocalPresence] = {}
+        self._pnum_to_id: dict[int, bytes] = {}
+        # peer side, mirrored exactly as the peer announced it
+        self._peer_topics: dict[int, bytes] = {}  # peer tnum -> tag
+        self._peer_tag_to_tnum: dict[bytes, int] = {}
+        self._peer_presences: dict[int, bytes] = {}  # peer pnum -> id
+        self._peer_id_to_pnum: dict[bytes, int] = {}
+        self._peer_joins: dict[int, dict[int, bytes | None]] = {}  # tnum -> pnum -> session
+        self._peer_join_count = 0
+        # topics both sides know: our topic -> peer tnum, and back
+        self._shared: dict[bytes, int] = {}
+        self._shared_by_tnum: dict[int, bytes] = {}
+        self._send([Frame.HELLO, VERSION, self.nonce])
+
+    # --- I/O side --------------------------------------------------------------
+
+    def data_to_send(self) -> bytes:
+        out = b"".join(self._out)
+        self._out.clear()
+        return out
+
+    def events_received(self) -> list[Event]:
+        events, self._events = self._events, []
+        return events
+
+    @property
+    def is_closed(self) -> bool:
+        return self.state is LinkState.CLOSED
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet a whole frame."""
+        return self._decoder.buffered
+
+    def receive_data(self, data: bytes) -> None:
+        if self.state is LinkState.CLOSED or not data:
+            return
+        try:
+            for value in self._decoder.feed(data):
+                self._handle(value)
+                if self.is_closed:
+                    return
+        except FrameError as exc:
+            self._fail(str(exc))
+        except ProtocolViolation as exc:
+            self._fail(str(exc))
+
+    def connection_lost(self, reason: str = "the connection was lost") -> None:
+        if self.state is LinkState.CLOSED:
+            return
+        self._closed("ERR_LINK_LOST", reason, by_peer=True)
+
+    # --- commands ----------------------------------------------------------------
+
+    def add_topic(self, topic: bytes) -> None:
+        if topic in self._topics:
+            return
+        self._require_not_closed()
+        tnum = self._next_tnum
+        self._next_tnum += 1
+        self._topics[topic] = tnum
+        if self.state is LinkState.OPEN:
+            self._announce_topic(topic, tnum)
+
+    def remove_topic(self, topic: bytes) -> None:
+        tnum = self._topics.pop(topic, None)
+        if tnum is None or self.state is LinkState.CLOSED:
+            return
+        for presence in self._presences.values():
+            presence.topics.pop(topic, None)
+        if self.state is LinkState.OPEN:
+            self._tags = {t: tp for t, tp in self._tags.items() if tp != topic}
+            self._send([Frame.UNTOPIC, tnum])
+            self._unshare(topic)
+
+    def join(self, topic: bytes, presence_id: bytes, sign: Signer, session: bytes | None) -> None:
+        if topic not in self._topics:
+            raise ValueError("join() before add_topic()")
+        self._require_not_closed()
+        presence = self._presences.get(presence_id)
+        if presence is None:
+            presence = _LocalPresence(self._next_pnum, sign)
+            self._next_pnum += 1
+            self._presences[presence_id] = presence
+            self._pnum_to_id[presence.pnum] = presence_id
+        if topic in presence.topics:
+            return
+        presence.topics[topic] = session
+        if topic in self._shared:
+            self._send_join(topic, presence_id, presence)
+
+    def leave(self, topic: bytes, presence_id: bytes) -> None:
+        presence = self._presences.get(presence_id)
+        if presence is None or topic not in presence.topics or self.state is LinkState.CLOSED:
+            return
+        del presence.topics[topic]
+        if topic in self._shared:
+            self._send([Frame.LEAVE, self._topics[topic], presence.pnum])
+
+    def forget_presence(self, presence_id: bytes) -> None:
+        presence = self._presences.pop(presence_id, None)
+        if presence is None or self.state is LinkState.CLOSED:
+            return
+        del self._pnum_to_id[presence.pnum]
+        if presence.proven:
+            self._send([Frame.UNPRESENCE, presence.pnum])
+
+    def set_session(self, topic: bytes, presence_id: bytes, session: bytes | None) -> None:
+        presence = self._presences.get(presence_id)
+        if presence is None or topic not in presence.topics or self.state is LinkState.CLOSED:
+            return
+        presence.topics[topic] = session
+        if topic in self._shared:
+            self._send([Frame.SESSION, self._topics[topic], presence.pnum, session])
+
+    def send_message(self, topic: bytes, from_id: bytes, to_id: bytes, payload: bytes) -> bool:
+        """Queue a message; False when the peer presence is not reachable here."""
+        route = self._route(topic, from_id, to_id)
+        if route is None:
+            return False
+        self._send([Frame.MESSAGE, *route, payload])
+        return True
+
+    def close_socket(self, topic: bytes, from_id: bytes, to_id: bytes, code: int, reason: str) -> bool:
+        route = self._route(topic, from_id, to_id)
+        if route is None:
+            return False
+        self._send([Frame.CLOSE, *route, code, reason[: limits.MAX_REASON_LEN]])
+        return True
+
+    def close(self, code: str = "ERR_LINK_CLOSED", reason: str = "closed") -> None:
+        if self.state is LinkState.CLOSED:
+            return
+        self._send([Frame.GOODBYE, code[: limits.MAX_CODE_LEN], reason[: limits.MAX_REASON_LEN]])
+        self._closed(code, reason, by_peer=False)
+
+    # --- queries -------------------------------------------------------------------
+
+    def shared_topics(self) -> set[bytes]:
+        return set(self._shared)
+
+    def peers_in(self, topic: bytes) -> set[bytes]:
+        """Peer presence ids announced (and not yet gone) in a shared topic."""
+        tnum = self._shared.get(topic)
+        if tnum is None:
+            return set()
+        return {self._peer_presences[p] for p in self._peer_joins.get(tnum, {})}
+
+    # --- internals: sending ------------------------------------------------------------
+
+    def _send(self, frame: list[Any]) -> None:
+        self._out.append(encode_frame(frame))
+
+    def _require_not_closed(self) -> None:
+        if self.state is LinkState.CLOSED:
+            raise PeerSocketError("ERR_LINK_CLOSED", f"the link is {self.state.value}")
+
+    def _tag(self, topic: bytes) -> bytes:
+        assert self.link_key is not None
+        tag: bytes = blake2b(topic, digest_size=32, key=self.link_key, encoder=RawEncoder)
+        return tag
+
+    def _announce_topic(self, topic: bytes, tnum: int) -> None:
+        tag = self._tag(topic)
+        self._tags[tag] = topic
+        self._send([Frame.TOPIC, tnum, tag])
+        peer_tnum = self._peer_tag_to_tnum.get(tag)
+        if peer_tnum is not None:
+            self._share(topic, peer_tnum)
+
+    def _proof_message(self, presence_id: bytes, nonce: bytes) -> bytes:
+        assert self.link_key is not None
+        return PROOF_CONTEXT + self.link_key + nonce + presence_id
+
+    def _send_join(self, topic: bytes, presence_id: bytes, presence: _LocalPresence) -> None:
+        if not presence.proven:
+            signature = presence.sign(self._proof_message(presence_id, self.nonce))
+            self._send([Frame.PRESENCE, presence.pnum, presence_id, signature])
+            presence.proven = True
+        self._send([Frame.JOIN, self._topics[topic], presence.pnum, presence.topics[topic]])
+
+    def _route(self, topic: bytes, from_id: bytes, to_id: bytes) -> tuple[int, int, int] | None:
+        if self.state is not LinkState.OPEN:
+            return None
+        peer_tnum = self._shared.get(topic)
+        presence = self._presences.get(from_id)
+        peer_pnum = self._peer_id_to_pnum.get(to_id)
+        if peer_tnum is None or presence is None or peer_pnum is None:
+            return None
+        if topic not in presence.topics or peer_pnum not in self._peer_joins.get(peer_tnum, {}):
+            return None
+        return self._topics[topic], presence.pnum, peer_pnum
+
+    # --- internals: sharing -------------------------------------------------------------
+
+    def _share(self, topic: bytes, peer_tnum: int) -> None:
+        self._shared[topic] = peer_tnum
+        self._shared_by_tnum[peer_tnum] = topic
+        for presence_id, presence in list(self._presences.items()):
+            if topic in presence.topics:
+                self._send_join(topic, presence_id, presence)
+
+    def _unshare(self, topic: bytes) -> None:
+        """Either side withdrew the topic: forget the peer's joins in it."""
+        peer_tnum = self._shared.pop(topic, None)
+        if peer_tnum is None:
+            return
+        del self._shared_by_tnum[peer_tnum]
+        joins = self._peer_joins.pop(peer_tnum, {})
+        self._peer_join_count -= len(joins)
+        for pnum in joins:
+            self._events.append(PeerLeft(topic, self._peer_presences[pnum]))
+
+    # --- internals: receiving -------------------------------------------------------------
+
+    def _handle(self, value: Any) -> None:
+        if not isinstance(value, list) or not value or type(value[0]) is not int:
+            raise ProtocolViolation("a frame must be a msgpack array starting with its type")
+        kind = value[0]
+        if self.state is LinkState.HANDSHAKE:
+            if kind != Frame.HELLO:
+                if kind == Frame.GOODBYE:
+                    self._on_goodbye(value)
+                    return
+                raise ProtocolViolation(f"expected HELLO, got frame type {kind}")
+            self._on_hello(value)
+            return
+        handler = self._handlers.get(kind)
+        if handler is None:
+            raise ProtocolViolation(f"unknown or unexpected frame type {kind}")
+        handler(self, value)
+
+    def _on_hello(self, f: list[Any]) -> None:
+        _arity(f, 3, "HELLO")
+        version, nonce = f[1], f[2]
+        if type(version) is not int or version != VERSION:
+            raise ProtocolViolation(f"unsupported protocol version {version!r} (this side speaks 1)")
+        _bytes(nonce, NONCE_LEN, "HELLO nonce")
+        if nonce == self.nonce:
+            raise ProtocolViolation("the peer echoed our own hello nonce")
+        self.peer_nonce = nonce
+        lo, hi = sorted((self.nonce, nonce))
+        self.link_key = blake2b(LINK_CONTEXT + lo + hi, digest_size=KEY_LEN, encoder=RawEncoder)
+        self.state = LinkState.OPEN
+        self._events.append(LinkOpened())
+        for topic, tnum in self._topics.items():
+            self._announce_topic(topic, tnum)
+
+    def _on_topic(self, f: list[Any]) -> None:
+        _arity(f, 3, "TOPIC")
+        tnum, tag = _number(f[1], "TOPIC tnum"), f[2]
+        _bytes(tag, 32, "TOPIC tag")
+        if tnum in self._peer_topics:
+            raise ProtocolViolation(f"TOPIC {tnum} announced twice")
+        if tag in self._peer_tag_to_tnum:
+            raise ProtocolViolation("the same topic announced under two numbers")
+        if len(self._peer_topics) >= limits.MAX_TOPICS_PER_LINK:
+            raise ProtocolViolation(f"more than {limits.MAX_TOPICS_PER_LINK} topics announced")
+        self._peer_topics[tnum] = tag
+        self._peer_tag_to_tnum[tag] = tnum
+        topic = self._tags.get(tag)
+        if topic is not None:
+            self._share(topic, tnum)
+
+    def _on_untopic(self, f: list[Any]) -> None:
+        _arity(f, 2, "UNTOPIC")
+        tnum = self._peer_tnum(f[1], "UNTOPIC")
+        tag = self._peer_topics.pop(tnum)
+        del self._peer_tag_to_tnum[tag]
+        topic = self._shared_by_tnum.get(tnum)
+        if topic is not None:
+            self._unshare(topic)
+        else:
+            self._peer_join_count -= len(self._peer_joins.pop(tnum, {}))
+
+    def _on_presence(self, f: list[Any]) -> None:
+        _arity(f, 4, "PRESENCE")
+        pnum, presence_id, signature = _number(f[1], "PRESENCE pnum"), f[2], f[3]
+        _bytes(presence_id, 32, "PRESENCE id")
+        _bytes(signature, SIG_LEN, "PRESENCE signature")
+        if pnum in self._peer_presences:
+            raise ProtocolViolation(f"PRESENCE {pnum} announced twice")
+        if presence_id in self._peer_id_to_pnum:
+            raise ProtocolViolation("the same presence announced under two numbers")
+        if presence_id in self._presences:
+            raise ProtocolViolation("the peer claims one of our own presences")
+        if len(self._peer_presences) >= limits.MAX_PRESENCES_PER_LINK:
+            raise ProtocolViolation(f"more than {limits.MAX_PRESENCES_PER_LINK} presences")
+        assert self.peer_nonce is not None
+        try:
+            VerifyKey(presence_id).verify(self._proof_message(presence_id, self.peer_nonce), signature)
+        except (BadSignatureError, ValueError, TypeError):
+            raise ProtocolViolation("a presence proof does not verify for this link") from None
+        self._peer_presences[pnum] = presence_id
+        self._peer_id_to_pnum[presence_id] = pnum
+
+    def _on_unpresence(self, f: list[Any]) -> None:
+        _arity(f, 2, "UNPRESENCE")
+        pnum = self._peer_pnum(f[1], "UNPRESENCE")
+        for tnum, joins in self._peer_joins.items():
+            if pnum in joins:
+                del joins[pnum]
+                self._peer_join_count -= 1
+                topic = self._shared_by_tnum.get(tnum)
+                if topic is not None:
+                    self._events.append(PeerLeft(topic, self._peer_presences[pnum]))
+        presence_id = self._peer_presences.pop(pnum)
+        del self._peer_id_to_pnum[presence_id]
+
+    def _on_join(self, f: list[Any]) -> None:
+        _arity(f, 4, "JOIN")
+        tnum = self._peer_tnum(f[1], "JOIN")
+        pnum = self._peer_pnum(f[2], "JOIN")
+        session = _session(f[3])
+        topic = self._shared_by_tnum.get(tnum)
+        if topic is None:
+            return  # we withdrew the topic while this was in flight
+        joins = self._peer_joins.setdefault(tnum, {})
+        if pnum in joins:
+            joins[pnum] = session
+            return  # a repeat after re-sharing; nothing new
+        if self._peer_join_count >= limits.MAX_JOINS_PER_LINK:
+            raise ProtocolViolation(f"more than {limits.MAX_JOINS_PER_LINK} joins")
+        joins[pnum] = session
+        self._peer_join_count += 1
+        self._events.append(PeerJoined(topic, self._peer_presences[pnum], session))
+
+    def _on_leave(self, f: list[Any]) -> None:
+        _arity(f, 3, "LEAVE")
+        tnum = self._peer_tnum(f[1], "LEAVE")
+        pnum = self._peer_pnum(f[2], "LEAVE")
+        topic = self._shared_by_tnum.get(tnum)
+        joins = self._peer_joins.get(tnum, {})
+        if topic is None:
+            return
+        if pnum not in joins:
+            raise ProtocolViolation("LEAVE for a presence that has not joined")
+        del joins[pnum]
+        self._peer_join_count -= 1
+        self._events.append(PeerLeft(topic, self._peer_presences[pnum]))
+
+    def _on_session(self, f: list[Any]) -> None:
+        _arity(f, 4, "SESSION")
+        tnum = self._peer_tnum(f[1], "SESSION")
+        pnum = self._peer_pnum(f[2], "SESSION")
+        session = _session(f[3])
+        topic = self._shared_by_tnum.get(tnum)
+        if topic is None:
+            return
+        joins = self._peer_joins.get(tnum, {})
+        if pnum not in joins:
+            raise ProtocolViolation("SESSION for a presence that has not joined")
+        joins[pnum] = session
+        self._events.append(PeerSessionData(topic, self._peer_presences[pnum], session))
+
+    def _socket_frame(self, f: list[Any], name: str) -> tuple[bytes, bytes, bytes] | None:
+        tnum = self._peer_tnum(f[1], name)
+        pnum = self._peer_pnum(f[2], name)
+        to_pnum = _number(f[3], f"{name} to")
+        if to_pnum >= self._next_pnum:
+            raise ProtocolViolation(f"{name} to a presence number we never announced")
+        topic = self._shared_by_tnum.get(tnum)
+        if topic is None:
+            return None  # we withdrew the topic while this was in flight
+        if pnum not in self._peer_joins.get(tnum, {}):
+            raise ProtocolViolation(f"{name} from a presence that has not joined")
+        to_id = self._pnum_to_id.get(to_pnum)
+        if to_id is None or topic not in self._presences[to_id].topics:
+            return None  # our presence left while this was in flight
+        return topic, self._peer_presences[pnum], to_id
+
+    def _on_message(self, f: list[Any]) -> None:
+        _arity(f, 5, "MESSAGE")
+        payload = f[4]
+        if type(payload) is not bytes:
+            raise ProtocolViolation("MESSAGE payload must be binary")
+        if len(payload) > limits.MAX_MESSAGE:
+            raise ProtocolViolation(f"MESSAGE payload over {limits.MAX_MESSAGE} bytes")
+        route = self._socket_frame(f, "MESSAGE")
+        if route is not None:
+            self._events.append(PeerMessage(*route, payload))
+
+    def _on_close(self, f: list[Any]) -> None:
+        _arity(f, 6, "CLOSE")
+        code, reason = f[4], f[5]
+        if type(code) is not int or not 0 <= code <= 4999:
+            raise ProtocolViolation("CLOSE code must be an integer from 0 to 4999")
+        _text(reason, limits.MAX_REASON_LEN, "CLOSE reason")
+        route = self._socket_frame(f, "CLOSE")
+        if route is not None:
+            self._events.append(PeerClosedSocket(*route, code, reason))
+
+    def _on_goodbye(self, f: list[Any]) -> None:
+        _arity(f, 3, "GOODBYE")
+        code, reason = f[1], f[2]
+        _text(code, limits.MAX_CODE_LEN, "GOODBYE code")
+        _text(reason, limits.MAX_REASON_LEN, "GOODBYE reason")
+        self._closed(code, reason, by_peer=True)
+
+    _handlers: ClassVar[dict[int, Callable[[LinkProtocol, list[Any]], None]]] = {
+        Frame.TOPIC: _on_topic,
+        Frame.UNTOPIC: _on_untopic,
+        Frame.PRESENCE: _on_presence,
+        Frame.UNPRESENCE: _on_unpresence,
+        Frame.JOIN: _on_join,
+        Frame.LEAVE: _on_leave,
+        Frame.SESSION: _on_session,
+        Frame.MESSAGE: _on_message,
+        Frame.CLOSE: _on_close,
+        Frame.GOODBYE: _on_goodbye,
+    }
+
+    def _peer_tnum(self, value: Any, name: str) -> int:
+        tnum = _number(value, f"{name} tnum")
+        if tnum not in self._peer_topics:
+            raise ProtocolViolation(f"{name} names topic {tnum}, which was not announced")
+        return tnum
+
+    def _peer_pnum(self, value: Any, name: str) -> int:
+        pnum = _number(value, f"{name} pnum")
+        if pnum not in self._peer_presences:
+            raise ProtocolViolation(f"{name} names presence {pnum}, which was not proven")
+        return pnum
+
+    # --- internals: closing ---------------------------------------------------------------
+
+    def _fail(self, reason: str) -> None:
+        self.close("ERR_PROTOCOL", reason)
+
+    def _closed(self, code: str, reason: str, by_peer: bool) -> None:
+        self.state = LinkState.CLOSED
+        self.close_code, self.close_reason = code, reason
+        self._events.append(LinkClosed(code, reason, by_peer))
+
+
+# --- validators ---------------------------------------------------------------------------
+
+
+def _arity(f: list[Any], n: int, name: str) -> None:
+    if len(f) != n:
+        raise ProtocolViolation(f"{name} frame must have {n} fields, not {len(f)}")
+
+
+def _number(value: Any, name: str) -> int:
+    if type(value) is not int or not 0 <= value <= MAX_NUMBER:
+        raise ProtocolViolation(f"{name} must be an integer from 0 to {MAX_NUMBER}")
+    return value
+
+
+def _bytes(value: Any, length: int, name: str) -> None:
+    if type(value) is not bytes or len(value) != length:
+        raise ProtocolViolation(f"{name} must be {length} bytes")
+
+
+def _text(value: Any, max_len: int, name: str) -> None:
+    if type(value) is not str or len(value) > max_len:
+        raise ProtocolViolation(f"{name} must be a string of at most {max_len} characters")
+
+
+def _session(value: Any) -> bytes | None:
+    if value is None:
+        return None
+    if type(value) is not bytes or len(value) > limits.MAX_SESSION_DATA:
+        raise ProtocolViolation(f"session data must be nil or at most {limits.MAX_SESSION_DATA} bytes")
+    return value

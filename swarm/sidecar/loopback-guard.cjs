@@ -1,0 +1,273 @@
+'use strict'
+// Loopback guard: a Node preload (`node -r ./loopback-guard.cjs app.js`) that makes
+// traffic to any address other than loopback impossible in this process.
+//
+// It throws ERR_LOOPBACK_GUARD *before* a packet can leave:
+//   - udx-native (what HyperDHT/Hyperswarm use): socket bind/send/trySend, stream
+//     connect/changeRemote, multicast membership, DNS lookups;
+//   - node:dgram and node:net: bind/connect/send to a non-loopback address, multicast;
+//   - node:dns: lookups of names other than localhost, every resolver query;
+//   - the raw UDP/TCP handles under dgram/net, as a backstop for any other path;
+//   - HyperDHT: a DHT whose bootstrap list is missing, false (both mean the public
+//     bootstrap nodes) or names anything but loopback, or whose bind host is not loopback.
+//
+// The Python driver enables it when PEERBROWSER_LOOPBACK_ONLY=1; every test uses it.
+
+const path = require('path')
+const Module = require('module')
+const dgram = require('dgram')
+const net = require('net')
+const dns = require('dns')
+
+const CODE = 'ERR_LOOPBACK_GUARD'
+
+class LoopbackGuardError extends Error {
+  constructor(message) {
+    super('loopback guard: ' + message)
+    this.name = 'LoopbackGuardError'
+    this.code = CODE
+  }
+}
+
+function isLoopbackIP(host) {
+  if (typeof host !== 'string') return false
+  let h = host.trim().toLowerCase()
+  if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1)
+  if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true
+  if (h.startsWith('::ffff:')) h = h.slice(7)
+  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h)
+  return !!m && m.slice(1).every((n) => Number(n) <= 255)
+}
+
+function isLoopbackHost(host) {
+  return isLoopbackIP(host) || (typeof host === 'string' && host.toLowerCase() === 'localhost')
+}
+
+function refuse(what, host) {
+  throw new LoopbackGuardError(`${what} to ${JSON.stringify(host)} refused (loopback only)`)
+}
+
+function requireLoopback(what, host) {
+  if (!isLoopbackHost(host)) refuse(what, host)
+}
+
+// ---- HyperDHT options --------------------------------------------------------
+
+function bootstrapHost(entry) {
+  if (entry && typeof entry === 'object') return [entry.host]
+  if (typeof entry !== 'string') return [undefined]
+  // "host:port" or "suggested-ip@host:port"
+  const hosts = []
+  for (const part of entry.split('@')) {
+    const i = part.lastIndexOf(':')
+    hosts.push(i === -1 ? part : part.slice(0, i))
+  }
+  return hosts
+}
+
+function checkDhtOptions(opts) {
+  opts = opts || {}
+  if (!Array.isArray(opts.bootstrap)) {
+    throw new LoopbackGuardError(
+      'a HyperDHT needs an explicit bootstrap list on 127.0.0.1 ' +
+        `(got ${JSON.stringify(opts.bootstrap)}: missing or false means the public network)`
+    )
+  }
+  for (const entry of [...opts.bootstrap, ...(opts.nodes || [])]) {
+    for (const host of bootstrapHost(entry)) requireLoopback('HyperDHT bootstrap node', host)
+  }
+  // HyperDHT binds its sockets to opts.host, default 0.0.0.0
+  requireLoopback('HyperDHT bind host', opts.host)
+}
+
+function guardHyperDHT(HyperDHT) {
+  if (HyperDHT[kGuarded]) return HyperDHT
+  class GuardedHyperDHT extends HyperDHT {
+    constructor(opts = {}) {
+      checkDhtOptions(opts)
+      super(opts)
+    }
+  }
+  Object.defineProperty(GuardedHyperDHT, 'name', { value: HyperDHT.name })
+  GuardedHyperDHT[kGuarded] = true
+  return GuardedHyperDHT
+}
+
+// ---- udx-native --------------------------------------------------------------
+
+const kGuarded = Symbol.for('peerbrowser.loopbackGuard')
+
+function wrap(proto, name, check) {
+  const original = proto[name]
+  if (typeof original !== 'function' || original[kGuarded]) return
+  const wrapped = function (...args) {
+    check.apply(this, args)
+    return original.apply(this, args)
+  }
+  wrapped[kGuarded] = true
+  proto[name] = wrapped
+}
+
+function guardUdxSocket(Socket) {
+  const p = Socket.prototype
+  wrap(p, 'bind', (port, host) => requireLoopback('UDP bind', host))
+  const send = (buffer, port, host) => {
+    if (host) requireLoopback('UDP send', host) // udx defaults a missing host to 127.0.0.1
+  }
+  wrap(p, 'send', send)
+  wrap(p, 'trySend', send)
+  wrap(p, 'addMembership', (group) => refuse('multicast membership', group))
+}
+
+function guardUdxStream(Stream) {
+  const p = Stream.prototype
+  const connect = (socket, remoteId, port, host) => {
+    if (typeof host === 'string' && host) requireLoopback('UDX stream connect', host)
+  }
+  wrap(p, 'connect', connect)
+  wrap(p, 'changeRemote', connect)
+}
+
+function guardUdx(UDX) {
+  wrap(UDX.prototype, 'lookup', (host) => requireLoopback('DNS lookup', host))
+}
+
+// ---- node:dgram, node:net, node:dns and the raw handles ----------------------
+
+function guardDgram() {
+  const p = dgram.Socket.prototype
+  wrap(p, 'bind', function (port, address) {
+    if (port && typeof port === 'object') address = port.address
+    if (typeof address === 'function') address = undefined
+    requireLoopback('UDP bind', address) // Node binds a missing address to 0.0.0.0
+  })
+  wrap(p, 'connect', (port, address) => {
+    if (typeof address === 'string') requireLoopback('UDP connect', address)
+  })
+  wrap(p, 'send', (msg, ...rest) => {
+    // every string argument after the message is the address (a missing one is localhost)
+    for (const arg of rest) if (typeof arg === 'string') requireLoopback('UDP send', arg)
+  })
+  for (const name of ['addMembership', 'addSourceSpecificMembership', 'setBroadcast']) {
+    wrap(p, name, () => refuse(name, '*'))
+  }
+}
+
+function guardNet() {
+  wrap(net.Socket.prototype, 'connect', (...args) => {
+    let opts = args[0]
+    if (Array.isArray(opts)) opts = opts[0]
+    else if (typeof opts !== 'object' || opts === null) opts = net._normalizeArgs(args)[0]
+    if (opts.path) return // unix socket
+    requireLoopback('TCP connect', opts.host || 'localhost')
+  })
+}
+
+function guardDns() {
+  const lookup = (hostname) => {
+    if (!isLoopbackHost(hostname)) refuse('DNS lookup', hostname)
+  }
+  wrap(dns, 'lookup', lookup)
+  wrap(dns.promises, 'lookup', lookup)
+  const refuseQuery = (name) => refuse('DNS query', name)
+  for (const target of [dns, dns.promises, dns.Resolver.prototype, dns.promises.Resolver.prototype]) {
+    for (const name of Object.keys(target)) {
+      if (/^(resolve|reverse)/.test(name)) wrap(target, name, refuseQuery)
+    }
+    for (const name of Object.getOwnPropertyNames(target)) {
+      if (/^(resolve|reverse)/.test(name)) wrap(target, name, refuseQuery)
+    }
+  }
+}
+
+function guardHandles() {
+  // Backstop under every JS API: these see resolved IP addresses.
+  const { UDP } = process.binding('udp_wrap')
+  const { TCP } = process.binding('tcp_wrap')
+  wrap(UDP.prototype, 'bind', (address) => requireLoopback('UDP bind', address))
+  wrap(UDP.prototype, 'bind6', (address) => requireLoopback('UDP bind', address))
+  wrap(UDP.prototype, 'connect', (address) => requireLoopback('UDP connect', address))
+  wrap(UDP.prototype, 'connect6', (address) => requireLoopback('UDP connect', address))
+  const send = (req, list, count, port, address) => {
+    if (typeof address === 'string') requireLoopback('UDP send', address)
+  }
+  wrap(UDP.prototype, 'send', send)
+  wrap(UDP.prototype, 'send6', send)
+  wrap(TCP.prototype, 'connect', (req, address) => requireLoopback('TCP connect', address))
+  wrap(TCP.prototype, 'connect6', (req, address) => requireLoopback('TCP connect', address))
+}
+
+// ---- module hooks ------------------------------------------------------------
+
+const SEP = '[\\\\/]'
+const UDX_FILE = new RegExp(`${SEP}udx-native${SEP}lib${SEP}(socket|stream|udx)\\.js$`)
+const HYPERDHT_FILE = new RegExp(`${SEP}hyperdht${SEP}index\\.js$`)
+
+function patchModule(filename, exports) {
+  const udx = UDX_FILE.exec(filename)
+  if (udx) {
+    if (udx[1] === 'socket') guardUdxSocket(exports)
+    else if (udx[1] === 'stream') guardUdxStream(exports)
+    else guardUdx(exports)
+    return exports
+  }
+  if (HYPERDHT_FILE.test(filename) && typeof exports === 'function') {
+    const guarded = guardHyperDHT(exports)
+    const cached = require.cache[filename]
+    if (cached) cached.exports = guarded
+    return guarded
+  }
+  return exports
+}
+
+function installModuleHook() {
+  const load = Module._load
+  Module._load = function (request, parent, isMain) {
+    const exports = load.apply(this, arguments)
+    if (typeof request !== 'string' || request.startsWith('node:') || !parent) return exports
+    let filename
+    try {
+      filename = Module._resolveFilename(request, parent, isMain)
+    } catch {
+      return exports
+    }
+    return patchModule(filename, exports)
+  }
+}
+
+// Patch the copies this sidecar ships with right away, so that code which loaded
+// them before the hook (none should) or bypasses it still goes through the guard.
+function patchShipped() {
+  const here = [__dirname]
+  for (const sub of ['udx-native/lib/socket.js', 'udx-native/lib/stream.js', 'udx-native/lib/udx.js']) {
+    let file
+    try {
+      const root = path.dirname(require.resolve('udx-native/package.json', { paths: here }))
+      file = require.resolve(path.join(root, sub.slice('udx-native/'.length)))
+    } catch {
+      continue
+    }
+    patchModule(file, require(file))
+  }
+  try {
+    const file = require.resolve('hyperdht', { paths: here })
+    patchModule(file, require(file))
+  } catch {
+    // hyperdht not installed: the hook still covers it if it appears
+  }
+}
+
+function install() {
+  if (globalThis[kGuarded]) return
+  globalThis[kGuarded] = true
+  guardDgram()
+  guardNet()
+  guardDns()
+  guardHandles()
+  installModuleHook()
+  patchShipped()
+}
+
+install()
+
+module.exports = { LoopbackGuardError, isLoopbackIP, isLoopbackHost, checkDhtOptions, CODE }

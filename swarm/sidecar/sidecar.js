@@ -1,0 +1,266 @@
+'use strict'
+// Peerbrowser's network engine: one Hyperswarm per device, driven by swarm/hyperswarm.py
+// over stdio with length-prefixed msgpack frames (docs/SIDECAR.md). Exits when stdin closes.
+
+const net = require('net')
+const Hyperswarm = require('hyperswarm')
+const HyperDHT = require('hyperdht')
+const { encodeFrame, FrameReader, toBuffer } = require('./frames')
+const { Network } = require('./network')
+
+const END_GRACE = 10000 // a connection still open this long after end() is destroyed
+
+// Frames own fd 1. Anything a library prints goes to stderr instead.
+const stdout = new net.Socket({ fd: 1, readable: false, writable: true })
+Object.defineProperty(process, 'stdout', { configurable: true, get: () => process.stderr })
+for (const name of ['log', 'info', 'debug']) console[name] = console.error.bind(console)
+
+// Outgoing frames are collected for one event-loop turn and written as one chunk. While
+// the pipe is full, connections are paused so their data waits in Hyperswarm.
+class Output {
+  constructor(stream) {
+    this.stream = stream
+    this.queue = []
+    this.scheduled = false
+    this.paused = false
+    this.onpause = () => {}
+    this.onresume = () => {}
+    this.closed = false
+    stream.on('error', () => {
+      this.closed = true
+    })
+  }
+
+  send(frame) {
+    if (this.closed) return
+    this.queue.push(encodeFrame(frame))
+    if (!this.scheduled) {
+      this.scheduled = true
+      setImmediate(() => this.flush())
+    }
+  }
+
+  flush() {
+    this.scheduled = false
+    if (this.queue.length === 0 || this.closed) return
+    const chunk = this.queue.length === 1 ? this.queue[0] : Buffer.concat(this.queue)
+    this.queue = []
+    if (!this.stream.write(chunk) && !this.paused) {
+      this.paused = true
+      this.onpause()
+      this.stream.once('drain', () => {
+        this.paused = false
+        this.onresume()
+      })
+    }
+  }
+
+  end() {
+    this.flush()
+    return new Promise((resolve) => {
+      if (this.closed) return resolve()
+      this.stream.end(resolve)
+    })
+  }
+}
+
+const out = new Output(stdout)
+const log = (level, message) => out.send(['log', level, String(message)])
+const report = (code, message, extra = null) => out.send(['error', code, String(message), extra])
+
+const conns = new Map() // conn id -> NoiseSecretStream
+const topics = new Map() // topic hex -> discovery session
+let nextConnId = 1
+let swarm = null
+let network = null
+let started = false
+let shuttingDown = false
+const pending = [] // frames that arrived while 'start' was in progress
+
+out.onpause = () => {
+  for (const conn of conns.values()) conn.pause()
+}
+out.onresume = () => {
+  for (const conn of conns.values()) conn.resume()
+}
+
+function onConnection(conn) {
+  const id = nextConnId++
+  let lastError = null
+  conns.set(id, conn)
+  conn.on('error', (err) => {
+    lastError = err
+  })
+  const raw = conn.rawStream
+  out.send([
+    'connection',
+    id,
+    conn.remotePublicKey,
+    raw && raw.remoteHost ? raw.remoteHost : null,
+    raw && raw.remotePort ? raw.remotePort : null,
+    !!conn.isInitiator
+  ])
+  conn.on('data', (data) => out.send(['data', id, data]))
+  conn.on('end', () => conn.end()) // the remote ended: finish closing our side too
+  conn.on('close', () => {
+    conns.delete(id)
+    const code = lastError ? lastError.code || 'ERR_CONNECTION' : null
+    const message = lastError ? lastError.message : 'connection closed'
+    out.send(['close', id, code, message])
+  })
+  if (out.paused) conn.pause()
+}
+
+async function start(opts) {
+  network = new Network(opts, log)
+  const dht = await network.open(() => refreshAll())
+  const keyPair = opts.seed ? HyperDHT.keyPair(toBuffer(opts.seed)) : undefined
+  swarm = new Hyperswarm({ dht, keyPair })
+  swarm.on('connection', onConnection)
+  const info = network.info()
+  out.send(['ready', swarm.keyPair.publicKey, info])
+}
+
+function refreshAll() {
+  for (const session of topics.values()) session.refresh().catch(() => {})
+}
+
+function join(topic) {
+  const key = topic.toString('hex')
+  if (topics.has(key)) return
+  const session = swarm.join(topic, { server: true, client: true })
+  topics.set(key, session)
+  ;(async () => {
+    await session.flushed()
+    // peers that announced while our first lookup ran are missed by it: look again
+    if (topics.get(key) === session) await session.refresh()
+    if (topics.get(key) === session) out.send(['joined', topic])
+  })().catch((err) => {
+    if (topics.get(key) === session) report('ERR_JOIN', err.message, topic)
+  })
+}
+
+function leave(topic) {
+  const key = topic.toString('hex')
+  const session = topics.get(key)
+  if (!session) return
+  topics.delete(key)
+  session
+    .destroy()
+    .catch(() => {})
+    .then(() => {
+      if (!topics.has(key)) out.send(['left', topic])
+    })
+}
+
+function endConn(id) {
+  const conn = conns.get(id)
+  if (!conn) return
+  conn.end()
+  setTimeout(() => conn.destroy(), END_GRACE).unref()
+}
+
+async function handle(frame) {
+  const [type, ...args] = frame
+  if (type === 'start') {
+    if (started) return report('ERR_PROTOCOL', "'start' sent twice")
+    started = true
+    try {
+      await start(args[0] || {})
+    } catch (err) {
+      out.send(['fatal', err.code || 'ERR_START', err.message])
+      return shutdown(1)
+    }
+    while (pending.length) await handle(pending.shift())
+    return
+  }
+  if (type === 'shutdown') return shutdown(0)
+  if (!swarm) {
+    if (!started) return report('ERR_PROTOCOL', `'${type}' before 'start'`)
+    pending.push(frame)
+    return
+  }
+  switch (type) {
+    case 'join':
+      return join(toTopic(args[0]))
+    case 'leave':
+      return leave(toTopic(args[0]))
+    case 'write': {
+      const conn = conns.get(args[0])
+      if (conn) conn.write(toBuffer(args[1]))
+      return
+    }
+    case 'end':
+      return endConn(args[0])
+    case 'destroy': {
+      const conn = conns.get(args[0])
+      if (conn) conn.destroy()
+      return
+    }
+    default:
+      report('ERR_PROTOCOL', `unknown frame type ${JSON.stringify(type)}`)
+  }
+}
+
+function toTopic(bin) {
+  const topic = Buffer.from(toBuffer(bin)) // own copy: it outlives the input chunk
+  if (topic.byteLength !== 32) throw Object.assign(new Error('a topic is 32 bytes'), { code: 'ERR_TOPIC' })
+  return topic
+}
+
+async function shutdown(exitCode) {
+  if (shuttingDown) return
+  shuttingDown = true
+  const hard = setTimeout(() => process.exit(exitCode), 5000)
+  try {
+    for (const conn of conns.values()) conn.destroy()
+    if (swarm) await swarm.destroy()
+    else if (network && network.dht) await network.dht.destroy()
+    if (network) await network.close()
+  } catch (err) {
+    process.stderr.write(`sidecar: shutdown: ${err.stack || err}\n`)
+  }
+  await out.end()
+  clearTimeout(hard)
+  process.exit(exitCode)
+}
+
+// ---- input -------------------------------------------------------------------
+
+const reader = new FrameReader()
+let chain = Promise.resolve()
+
+process.stdin.on('data', (chunk) => {
+  let frames
+  try {
+    frames = reader.push(chunk)
+  } catch (err) {
+    out.send(['fatal', err.code || 'ERR_FRAME', err.message])
+    return shutdown(2)
+  }
+  for (const frame of frames) {
+    if (frame[0] === 'start' || !swarm) {
+      chain = chain
+        .then(() => handle(frame))
+        .catch((err) => report(err.code || 'ERR_FRAME', err.message))
+    } else {
+      try {
+        handle(frame)
+      } catch (err) {
+        report(err.code || 'ERR_FRAME', err.message)
+      }
+    }
+  }
+})
+process.stdin.on('end', () => shutdown(0))
+process.stdin.on('error', () => shutdown(0))
+process.on('SIGTERM', () => shutdown(0))
+process.on('SIGINT', () => shutdown(0))
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`sidecar: uncaught: ${err.stack || err}\n`)
+  out.send(['fatal', err.code || 'ERR_UNCAUGHT', err.message])
+  shutdown(1)
+})
+process.on('unhandledRejection', (err) => {
+  process.stderr.write(`sidecar: unhandled rejection: ${(err && err.stack) || err}\n`)
+})

@@ -1,0 +1,45 @@
+"""Helpers to drive two LinkProtocol sides, or one side and hand-made frames."""
+
+from __future__ import annotations
+
+from nacl.signing import SigningKey
+
+from swarm.framing import encode_frame
+from swarm.protocol import Frame, LinkProtocol
+
+
+class Key:
+    def __init__(self) -> None:
+        self.sk = SigningKey.generate()
+        self.id = bytes(self.sk.verify_key)
+
+    def sign(self, message: bytes) -> bytes:
+        return self.sk.sign(message).signature
+
+
+def exchange(a: LinkProtocol, b: LinkProtocol):
+    """Move bytes both ways until both sides are quiet; return each side's events."""
+    ea, eb = [], []
+    while True:
+        da, db = a.data_to_send(), b.data_to_send()
+        if not da and not db:
+            break
+        b.receive_data(da)
+        a.receive_data(db)
+        ea += a.events_received()
+        eb += b.events_received()
+    return ea + a.events_received(), eb + b.events_received()
+
+
+def opened_pair():
+    a, b = LinkProtocol(), LinkProtocol()
+    exchange(a, b)
+    return a, b
+
+
+def frame(*fields) -> bytes:
+    return encode_frame(list(fields))
+
+
+def hello(nonce: bytes = b"\x01" * 32) -> bytes:
+    return frame(Frame.HELLO, 1, nonce)
