@@ -309,8 +309,8 @@ class SwarmCore:
         for link in self.links.values():
             link.protocol.add_topic(topic)
             link.protocol.join(topic, me.id, me.sign, membership.loopback.session_data)
-            for peer_id in link.protocol.peers_in(topic):
-                self._open_socket(membership, peer_id, link, None)
+            for peer_id, session in link.protocol.peers_in(topic).items():
+                self._open_socket(membership, peer_id, link, session)
             self._mark_dirty(link)
         if first and self.engine is not None:
             self.engine.join(topic)

@@ -293,12 +293,12 @@ class LinkProtocol:
     def shared_topics(self) -> set[bytes]:
         return set(self._shared)
 
-    def peers_in(self, topic: bytes) -> set[bytes]:
-        """Peer presence ids announced (and not yet gone) in a shared topic."""
+    def peers_in(self, topic: bytes) -> dict[bytes, bytes | None]:
+        """Peer presences announced (and not yet gone) in a shared topic, with their session data."""
         tnum = self._shared.get(topic)
         if tnum is None:
-            return set()
-        return {self._peer_presences[p] for p in self._peer_joins.get(tnum, {})}
+            return {}
+        return {self._peer_presences[p]: s for p, s in self._peer_joins.get(tnum, {}).items()}
 
     # --- internals: sending ------------------------------------------------------------
 

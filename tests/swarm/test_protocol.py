@@ -119,7 +119,7 @@ def test_joined_presences_are_announced_with_their_session_data():
     a, b, ka, kb, ea, eb = joined_pair()
     assert ea == [PeerJoined(T1, kb.id, None)]
     assert eb == [PeerJoined(T1, ka.id, b"alice")]
-    assert a.peers_in(T1) == {kb.id}
+    assert a.peers_in(T1) == {kb.id: None}
 
 
 def test_messages_cross_in_order_and_exactly_once():

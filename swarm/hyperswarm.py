@@ -1,0 +1,631 @@
+"""The Hyperswarm network engine: a Node sidecar (``swarm/sidecar``) driven over stdio.
+
+One sidecar process runs one Hyperswarm for the whole device. This module starts it,
+speaks its frames (``swarm/sidecar_frames.py``, ``docs/SIDECAR.md``), turns each
+Hyperswarm connection into a :class:`swarm.engine.Transport` for the core, and
+supervises it: when the sidecar dies every link is lost with ``ERR_ENGINE_RESTART``,
+the sidecar is restarted with backoff and the joined topics are joined again.
+
+    engine = HyperswarmEngine(HyperswarmOptions(network="local"))
+    await engine.start(core)        # core implements swarm.engine.EngineSink
+    engine.join(topic)
+    ...
+    await engine.close()
+
+A missing ``node`` binary or an uninstalled sidecar puts the engine in state
+``'failed'`` with a message saying what to install; nothing is raised into the core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import shutil
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from swarm.engine import EngineSink, LinkSink
+from swarm.sidecar_frames import Frame, FrameDecoder, FrameError, encode_frame
+
+log = logging.getLogger(__name__)
+
+SIDECAR_DIR = Path(__file__).resolve().parent / "sidecar"
+#: The embedded local network's bootstrap port (see docs/SIDECAR.md).
+DEFAULT_LOCAL_PORT = 49736
+NETWORKS = ("local", "bootstrap", "public")
+
+#: Writes to one connection are coalesced into frames of at most this size. One
+#: frame becomes one Hyperswarm message, and those must stay under 16 MiB.
+WRITE_CHUNK = 4 * 1024 * 1024
+#: Above this many bytes buffered for the sidecar's stdin, wait for the pipe to drain.
+STDIN_HIGH_WATER = 8 * 1024 * 1024
+READ_CHUNK = 256 * 1024
+#: Sidecar fatal codes that a restart cannot fix.
+CONFIG_ERRORS = frozenset(
+    {"ERR_BAD_NETWORK", "ERR_BAD_BOOTSTRAP", "ERR_LOOPBACK_GUARD", "ERR_MODULE_NOT_FOUND"}
+)
+
+
+class EngineConfigError(Exception):
+    """The engine cannot run as configured (no restart will help)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class HyperswarmOptions:
+    """How to run the sidecar and which network it joins."""
+
+    #: 'local': an embedded network on 127.0.0.1 shared by the browsers on this machine;
+    #: 'bootstrap': the HOST:PORT nodes in ``bootstrap``; 'public': the public HyperDHT.
+    network: str = "local"
+    bootstrap: tuple[str, ...] = ()
+    #: Address the DHT binds to. Default: 127.0.0.1 for 'local' (and whenever
+    #: loopback-only), 0.0.0.0 otherwise.
+    host: str | None = None
+    #: UDP port of the 'local' network's bootstrap node.
+    local_port: int = DEFAULT_LOCAL_PORT
+    #: UDP port of the device's own DHT node (default: any free port).
+    port: int | None = None
+    #: 32 bytes: derive the device key pair from it (default: a fresh one each start).
+    seed: bytes | None = None
+    #: The Node.js binary, a name looked up on PATH or a path.
+    node: str = "node"
+    sidecar_dir: Path = SIDECAR_DIR
+    #: Preload the loopback guard. None: on when env PEERBROWSER_LOOPBACK_ONLY=1.
+    loopback_only: bool | None = None
+    #: Delays before successive restarts; the last one repeats.
+    restart_delays: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 5.0)
+    #: Restarts in a row without reaching 'ready' before giving up ('failed').
+    max_restarts: int = 8
+    #: How long ``start()`` waits for the first 'ready' (a hang guard; then it returns
+    #: and the engine keeps trying in the background).
+    start_timeout: float = 30.0
+    #: Extra environment for the sidecar.
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def guarded(self) -> bool:
+        if self.loopback_only is not None:
+            return self.loopback_only
+        return os.environ.get("PEERBROWSER_LOOPBACK_ONLY") == "1"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class SidecarTransport:
+    """One Hyperswarm connection, as the core sees it (implements ``Transport``)."""
+
+    def __init__(
+        self,
+        engine: HyperswarmEngine,
+        conn_id: int,
+        remote_key: bytes,
+        remote_address: tuple[str, int] | None,
+        initiator: bool,
+    ) -> None:
+        self.remote_key = remote_key
+        self.remote_address = remote_address
+        self.initiator = initiator
+        self.conn_id = conn_id
+        self.closed = False
+        self._engine = engine
+
+    def write(self, data: bytes) -> None:
+        if not self.closed and data:
+            self._engine._queue_write(self.conn_id, bytes(data))
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._engine._close_link(self.conn_id)
+
+    def __repr__(self) -> str:
+        return (
+            f"<SidecarTransport #{self.conn_id} {self.remote_key.hex()[:12]} "
+            f"{self.remote_address} initiator={self.initiator}>"
+        )
+
+
+class _Writes:
+    """Bytes for one connection, coalesced within one loop turn."""
+
+    __slots__ = ("conn_id", "parts", "size")
+
+    def __init__(self, conn_id: int) -> None:
+        self.conn_id = conn_id
+        self.parts: list[bytes] = []
+        self.size = 0
+
+
+_Outgoing = bytes | _Writes
+
+
+class HyperswarmEngine:
+    """``swarm.engine.Engine`` on a supervised Hyperswarm sidecar."""
+
+    def __init__(self, options: HyperswarmOptions | None = None) -> None:
+        self.options = options or HyperswarmOptions()
+        self.state = "new"
+        self.detail = ""
+        #: The device's Noise public key, once the sidecar is ready (new after a restart
+        #: unless a seed is given).
+        self.public_key: bytes | None = None
+        #: What the sidecar reported on 'ready': network, bootstrap, host, port, ...
+        self.info: dict[str, Any] = {}
+        #: How often the sidecar was (re)started.
+        self.starts = 0
+        self._sink: EngineSink | None = None
+        self._topics: set[bytes] = set()
+        self._joined: dict[bytes, asyncio.Event] = {}
+        self._left: dict[bytes, asyncio.Event] = {}
+        self._links: dict[int, tuple[SidecarTransport, LinkSink]] = {}
+        self._proc: asyncio.subprocess.Process | None = None
+        self._stdin: asyncio.StreamWriter | None = None
+        self._outq: list[_Outgoing] = []
+        self._flush_scheduled = False
+        self._draining = False
+        self._supervisor: asyncio.Task[None] | None = None
+        self._first_outcome = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._closed = asyncio.Event()
+        self._fatal: tuple[str, str] | None = None
+        self._stderr_tail: deque[str] = deque(maxlen=20)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ---- Engine ---------------------------------------------------------------
+
+    async def start(self, sink: EngineSink) -> None:
+        """Start the sidecar; returns once it is ready or has failed (never raises)."""
+        if self._supervisor is not None or self._closing:
+            return
+        self._sink = sink
+        self._supervisor = asyncio.create_task(self._supervise(), name="hyperswarm-supervisor")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._first_outcome.wait(), self.options.start_timeout)
+
+    def join(self, topic: bytes) -> None:
+        topic = self._check_topic(topic)
+        if topic in self._topics:
+            return
+        self._topics.add(topic)
+        self._joined[topic] = asyncio.Event()
+        self._left.pop(topic, None)
+        if self.state == "ready":
+            self._send_control("join", topic)
+
+    def leave(self, topic: bytes) -> None:
+        topic = self._check_topic(topic)
+        if topic not in self._topics:
+            return
+        self._topics.discard(topic)
+        self._joined.pop(topic, None)
+        self._left[topic] = event = asyncio.Event()
+        if self.state == "ready":
+            self._send_control("leave", topic)
+        else:
+            event.set()
+
+    async def close(self) -> None:
+        """Close every transport, stop the sidecar (only our child, by PID) and wait for it."""
+        if self._closing:
+            await self._closed.wait()
+            return
+        self._closing = True
+        self._wake.set()
+        proc = self._proc
+        if proc is not None and proc.returncode is None:
+            self._send_control("shutdown")
+            self._flush()
+            await self._stop_process(proc, graceful=True)
+        if self._supervisor is not None:
+            try:
+                await self._supervisor
+            except Exception:  # pragma: no cover - the supervisor logs its own failures
+                log.exception("hyperswarm supervisor failed")
+        self._lose_links("ERR_ENGINE_CLOSED", "the network engine was closed")
+        for task in list(self._tasks):
+            task.cancel()
+        self._set_state("closed", "")
+        self._first_outcome.set()
+        self._closed.set()
+
+    # ---- extras for tools and tests ------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        """PID of the running sidecar, if any."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.returncode is None else None
+
+    @property
+    def transports(self) -> list[SidecarTransport]:
+        return [transport for transport, _ in self._links.values()]
+
+    async def joined(self, topic: bytes) -> None:
+        """Wait until the sidecar has announced ``topic`` and looked it up once."""
+        await self._joined[self._check_topic(topic)].wait()
+
+    async def left(self, topic: bytes) -> None:
+        """Wait until the sidecar has stopped announcing ``topic``."""
+        await self._left[self._check_topic(topic)].wait()
+
+    # ---- supervision ----------------------------------------------------------
+
+    async def _supervise(self) -> None:
+        failures = 0
+        while not self._closing:
+            try:
+                reached_ready = await self._run_once()
+            except EngineConfigError as exc:
+                self._set_state("failed", str(exc))
+                self._first_outcome.set()
+                return
+            except Exception as exc:
+                log.exception("hyperswarm sidecar run failed")
+                reached_ready = False
+                self.detail = f"{type(exc).__name__}: {exc}"
+            self._lose_links("ERR_ENGINE_RESTART", "the network engine restarted")
+            if self._closing:
+                return
+            fatal = self._fatal
+            if fatal is not None and fatal[0] in CONFIG_ERRORS:
+                self._set_state("failed", f"{fatal[0]}: {fatal[1]}")
+                self._first_outcome.set()
+                return
+            failures = 0 if reached_ready else failures + 1
+            if failures > self.options.max_restarts:
+                self._set_state("failed", f"the sidecar keeps failing: {self._why()}")
+                self._first_outcome.set()
+                return
+            delays = self.options.restart_delays or (1.0,)
+            delay = delays[min(failures, len(delays) - 1)]
+            self._set_state("restarting", f"{self._why()}; restarting in {delay:g}s")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+
+    def _why(self) -> str:
+        if self._fatal is not None:
+            return f"{self._fatal[0]}: {self._fatal[1]}"
+        code = self._proc.returncode if self._proc is not None else None
+        tail = " | ".join(list(self._stderr_tail)[-3:])
+        return f"sidecar exited with {code}" + (f" ({tail})" if tail else "")
+
+    def _command(self) -> list[str]:
+        opts = self.options
+        if opts.network not in NETWORKS:
+            raise EngineConfigError(
+                "ERR_BAD_NETWORK", f"network must be one of {NETWORKS}, not {opts.network!r}"
+            )
+        node = shutil.which(opts.node)
+        if node is None:
+            raise EngineConfigError(
+                "ERR_NODE_MISSING",
+                f"Node.js was not found (looked for {opts.node!r}): install Node.js >= 18 "
+                "(Debian/Ubuntu: apt-get install nodejs npm), then run scripts/bootstrap.sh. "
+                "Pages keep working on this device without it.",
+            )
+        script = opts.sidecar_dir / "sidecar.js"
+        modules = opts.sidecar_dir / "node_modules" / "hyperswarm"
+        if not script.is_file() or not modules.is_dir():
+            raise EngineConfigError(
+                "ERR_SIDECAR_MISSING",
+                f"the Hyperswarm sidecar is not installed in {opts.sidecar_dir}: run "
+                "`npm ci` there (scripts/bootstrap.sh does it). "
+                "Pages keep working on this device without it.",
+            )
+        args = [node]
+        if opts.guarded():
+            args += ["-r", str(opts.sidecar_dir / "loopback-guard.cjs")]
+        return [*args, str(script)]
+
+    def _start_options(self) -> dict[str, Any]:
+        opts = self.options
+        guarded = opts.guarded()
+        host = opts.host
+        if host is None and (guarded or opts.network == "local"):
+            host = "127.0.0.1"
+        if guarded:
+            if opts.network == "public":
+                raise EngineConfigError(
+                    "ERR_LOOPBACK_GUARD",
+                    "network 'public' is refused while PEERBROWSER_LOOPBACK_ONLY=1",
+                )
+            bad = [b for b in opts.bootstrap if not _is_loopback(b.rpartition(":")[0])]
+            if bad or (host is not None and not _is_loopback(host)):
+                raise EngineConfigError(
+                    "ERR_LOOPBACK_GUARD",
+                    f"loopback only: refusing bootstrap {bad} / host {host!r}",
+                )
+        if opts.network == "bootstrap" and not opts.bootstrap:
+            raise EngineConfigError(
+                "ERR_BAD_BOOTSTRAP", "network 'bootstrap' needs at least one HOST:PORT"
+            )
+        if opts.seed is not None and len(opts.seed) != 32:
+            raise EngineConfigError("ERR_BAD_SEED", "seed must be 32 bytes")
+        start: dict[str, Any] = {
+            "network": opts.network,
+            "bootstrap": list(opts.bootstrap),
+            "localPort": opts.local_port,
+        }
+        if host is not None:
+            start["host"] = host
+        if opts.port is not None:
+            start["port"] = opts.port
+        if opts.seed is not None:
+            start["seed"] = opts.seed
+        return start
+
+    async def _run_once(self) -> bool:
+        """Run one sidecar until it exits; True if it reached 'ready'."""
+        command = self._command()
+        start = self._start_options()
+        env = {**os.environ, **self.options.env}
+        if self.options.guarded():
+            env["PEERBROWSER_LOOPBACK_ONLY"] = "1"
+        self._fatal = None
+        self._stderr_tail.clear()
+        self.public_key = None
+        self.info = {}
+        if self.state != "restarting":
+            self._set_state("starting", "")
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *command,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=str(self.options.sidecar_dir),
+                env=env,
+            )
+        except (FileNotFoundError, PermissionError) as exc:
+            raise EngineConfigError(
+                "ERR_NODE_MISSING", f"cannot run {command[0]!r}: {exc}"
+            ) from exc
+        self.starts += 1
+        self._proc = proc
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        self._stdin = proc.stdin
+        self._outq.clear()
+        self._draining = False
+        stderr_task = asyncio.create_task(self._read_stderr(proc.stderr))
+        self._send_control("start", start)
+        ready = False
+        decoder = FrameDecoder()
+        try:
+            if self._closing:
+                return False
+            while True:
+                chunk = await proc.stdout.read(READ_CHUNK)
+                if not chunk:
+                    break
+                try:
+                    frames = decoder.feed(chunk)
+                except FrameError as exc:
+                    self._fatal = (exc.code, str(exc))
+                    break
+                for frame in frames:
+                    if self._dispatch(frame):
+                        ready = True
+        finally:
+            self._stdin = None
+            self._outq.clear()
+            await self._stop_process(proc, graceful=False)
+            with contextlib.suppress(Exception):
+                await stderr_task
+        return ready
+
+    async def _stop_process(self, proc: asyncio.subprocess.Process, graceful: bool) -> None:
+        """Stop our own child by its PID and wait for it."""
+        if proc.returncode is None and graceful:
+            if proc.stdin is not None:
+                with contextlib.suppress(Exception):
+                    proc.stdin.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), 5.0)
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+        await proc.wait()
+
+    async def _read_stderr(self, stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            text = line.decode("utf-8", "replace").rstrip()
+            if text:
+                self._stderr_tail.append(text)
+                log.debug("sidecar: %s", text)
+
+    # ---- frames from the sidecar ---------------------------------------------
+
+    def _dispatch(self, frame: Frame) -> bool:
+        """Handle one frame; True when it was 'ready'."""
+        kind, args = frame[0], frame[1:]
+        try:
+            if kind == "data":
+                self._on_data(int(args[0]), args[1])
+            elif kind == "connection":
+                self._on_connection(*args[:5])
+            elif kind == "close":
+                self._on_close(int(args[0]), args[1], str(args[2]))
+            elif kind == "ready":
+                self._on_ready(bytes(args[0]), dict(args[1]))
+                return True
+            elif kind == "joined":
+                event = self._joined.get(bytes(args[0]))
+                if event is not None:
+                    event.set()
+            elif kind == "left":
+                event = self._left.get(bytes(args[0]))
+                if event is not None:
+                    event.set()
+            elif kind == "error":
+                log.warning("sidecar error %s: %s", args[0], args[1])
+            elif kind == "fatal":
+                self._fatal = (str(args[0]), str(args[1]))
+                log.error("sidecar fatal %s: %s", args[0], args[1])
+            elif kind == "log":
+                log.log(logging.WARNING if args[0] == "warn" else logging.INFO, "%s", args[1])
+            else:
+                log.warning("unknown frame from the sidecar: %r", kind)
+        except (IndexError, TypeError, ValueError) as exc:
+            log.warning("malformed %r frame from the sidecar: %s", kind, exc)
+        return False
+
+    def _on_ready(self, public_key: bytes, info: dict[str, Any]) -> None:
+        self.public_key = public_key
+        self.info = info
+        for topic in sorted(self._topics):
+            self._joined.setdefault(topic, asyncio.Event()).clear()
+            self._send_control("join", topic)
+        where = f"{info.get('network')} network, {info.get('host')}:{info.get('port')}"
+        self._set_state("ready", where)
+        self._first_outcome.set()
+
+    def _on_connection(
+        self, conn_id: int, remote_key: bytes, host: str | None, port: int | None, initiator: bool
+    ) -> None:
+        address = (str(host), int(port)) if host and port else None
+        transport = SidecarTransport(self, int(conn_id), bytes(remote_key), address, bool(initiator))
+        sink = self._sink
+        if sink is None or self._closing:
+            self._send_control("destroy", transport.conn_id)
+            return
+        try:
+            link = sink.attach(transport)
+        except Exception:
+            log.exception("the core refused a connection")
+            self._send_control("destroy", transport.conn_id)
+            return
+        if not transport.closed:
+            self._links[transport.conn_id] = (transport, link)
+
+    def _on_data(self, conn_id: int, data: bytes) -> None:
+        entry = self._links.get(conn_id)
+        if entry is None:
+            return
+        try:
+            entry[1].data_received(data)
+        except Exception:
+            log.exception("the core failed on data from %r", entry[0])
+
+    def _on_close(self, conn_id: int, code: str | None, message: str) -> None:
+        entry = self._links.pop(conn_id, None)
+        if entry is None:
+            return
+        transport, link = entry
+        transport.closed = True
+        self._notify_lost(link, code or "ERR_CONNECTION_CLOSED", message)
+
+    def _lose_links(self, code: str, reason: str) -> None:
+        links, self._links = self._links, {}
+        for transport, link in links.values():
+            transport.closed = True
+            self._notify_lost(link, code, reason)
+
+    @staticmethod
+    def _notify_lost(link: LinkSink, code: str, reason: str) -> None:
+        try:
+            link.connection_lost(code, reason)
+        except Exception:
+            log.exception("the core failed on connection_lost")
+
+    def _set_state(self, state: str, detail: str) -> None:
+        if state == self.state and detail == self.detail:
+            return
+        self.state, self.detail = state, detail
+        log.info("hyperswarm engine %s %s", state, detail)
+        if self._sink is not None:
+            try:
+                self._sink.engine_state_changed(state, detail)
+            except Exception:
+                log.exception("engine_state_changed failed")
+
+    # ---- frames to the sidecar ------------------------------------------------
+
+    @staticmethod
+    def _check_topic(topic: bytes) -> bytes:
+        topic = bytes(topic)
+        if len(topic) != 32:
+            raise ValueError("a topic is 32 bytes")
+        return topic
+
+    def _close_link(self, conn_id: int) -> None:
+        if self._links.pop(conn_id, None) is not None:
+            self._send_control("end", conn_id)
+
+    def _send_control(self, *frame: Any) -> None:
+        if self._stdin is None:
+            return
+        self._outq.append(encode_frame(*frame))
+        self._schedule_flush()
+
+    def _queue_write(self, conn_id: int, data: bytes) -> None:
+        if self._stdin is None or conn_id not in self._links:
+            return
+        for start in range(0, len(data), WRITE_CHUNK):
+            piece = data[start : start + WRITE_CHUNK] if len(data) > WRITE_CHUNK else data
+            last = self._outq[-1] if self._outq else None
+            if (
+                not isinstance(last, _Writes)
+                or last.conn_id != conn_id
+                or last.size + len(piece) > WRITE_CHUNK
+            ):
+                last = _Writes(conn_id)
+                self._outq.append(last)
+            last.parts.append(piece)
+            last.size += len(piece)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        stdin = self._stdin
+        if self._draining or not self._outq or stdin is None:
+            return
+        if stdin.is_closing():
+            self._outq.clear()
+            return
+        chunks: list[bytes] = []
+        for item in self._outq:
+            if isinstance(item, _Writes):
+                chunks.append(encode_frame("write", item.conn_id, b"".join(item.parts)))
+            else:
+                chunks.append(item)
+        self._outq.clear()
+        stdin.write(b"".join(chunks))
+        if stdin.transport.get_write_buffer_size() > STDIN_HIGH_WATER:
+            self._draining = True
+            task = asyncio.create_task(self._drain(stdin))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _drain(self, stdin: asyncio.StreamWriter) -> None:
+        try:
+            await stdin.drain()
+        except Exception:  # the sidecar went away; supervision handles it
+            pass
+        finally:
+            self._draining = False
+            if self._outq and self._stdin is stdin:
+                self._schedule_flush()

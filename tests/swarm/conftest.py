@@ -1,0 +1,34 @@
+import asyncio
+
+import pytest
+
+from swarm.memory import MemoryNetwork
+from tests.swarm.core_helpers import Device
+
+
+@pytest.fixture
+async def net():
+    """Devices on one in-memory network; every core is closed at the end, and
+    nothing (task, link, presence) may be left behind."""
+    network = MemoryNetwork()
+    devices: list[Device] = []
+
+    async def make(name: str = "dev", grace: float = 0.0) -> Device:
+        device = Device(network, f"{name}{len(devices)}", grace)
+        await device.core.start()
+        devices.append(device)
+        return device
+
+    make.network = network
+    make.devices = devices
+    yield make
+    for device in devices:
+        await device.core.close()
+    for _ in range(50):
+        await asyncio.sleep(0)
+    for device in devices:
+        assert device.core.presences == {}
+        assert device.core.links == {}
+        assert device.core.topics == {}
+    assert network.link_count() == 0
+    assert asyncio.all_tasks() == {asyncio.current_task()}

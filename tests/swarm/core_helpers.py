@@ -1,0 +1,106 @@
+"""A small harness: devices with cores on one in-memory network, and tabs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from swarm.core import SwarmCore
+from swarm.events import Connection, HandleEvent, Message, SessionData, SocketClosed, SwarmClosed
+from swarm.memory import MemoryNetwork
+from swarm.presence import SwarmHandle
+from swarm.topics import SwarmKey
+
+
+class _Turn:
+    """Awaiting this gives the loop exactly one turn (what ``asyncio.sleep(0)`` does)."""
+
+    def __await__(self):  # type: ignore[no-untyped-def]
+        yield
+
+
+async def until(cond: Callable[[], bool], what: str = "condition", turns: int = 20000) -> None:
+    """Let the loop run until ``cond()`` holds (bounded by loop turns, not time)."""
+    for _ in range(turns):
+        if cond():
+            return
+        await _Turn()
+    raise AssertionError(f"never happened: {what}")
+
+
+async def turns(n: int = 200) -> None:
+    """Let the loop run ``n`` more turns, to see that nothing more arrives."""
+    for _ in range(n):
+        await _Turn()
+
+
+async def until_changed(core: SwarmCore, cond: Callable[[], bool], what: str = "condition") -> None:
+    """Wait for ``cond()``, woken by the core's change notifications (for timer-driven changes)."""
+    changed = asyncio.Event()
+    core.add_observer(changed.set)
+    try:
+        while not cond():
+            changed.clear()
+            await asyncio.wait_for(changed.wait(), HANG_GUARD)
+    except TimeoutError:
+        raise AssertionError(f"never happened: {what}") from None
+    finally:
+        core.remove_observer(changed.set)
+
+
+#: Only so that a broken test fails instead of hanging; never a timing assertion.
+HANG_GUARD = 30.0
+
+
+class Tab:
+    """What one page would see of one swarm handle."""
+
+    def __init__(self, device: Device, origin: str, identity: int, key: SwarmKey) -> None:
+        self.device = device
+        self.events: list[HandleEvent] = []
+        self.handle: SwarmHandle = device.core.join(origin, identity, key, self, self._on)
+        # as the bridge does: sockets that exist at join time are replayed as connections
+        self.events += [Connection(s) for s in self.handle.sockets()]
+
+    def _on(self, handle: SwarmHandle, event: HandleEvent) -> None:
+        self.events.append(event)
+
+    @property
+    def id(self) -> str:
+        return self.handle.presence.id_hex
+
+    def peers(self) -> set[str]:
+        """The peers this tab was told of (connections less closes), as a page sees them."""
+        seen: set[str] = set()
+        for e in self.events:
+            if isinstance(e, Connection):
+                seen.add(e.socket.id_hex)
+            elif isinstance(e, SocketClosed):
+                seen.discard(e.socket.id_hex)
+        return seen
+
+    def messages(self, peer: str | None = None) -> list[bytes]:
+        return [
+            e.payload
+            for e in self.events
+            if isinstance(e, Message) and (peer is None or e.socket.id_hex == peer)
+        ]
+
+    def of(self, kind: type) -> list:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    def write(self, peer: str, payload: bytes) -> None:
+        self.handle.write(self.handle.require_socket(peer), payload)
+
+
+class Device:
+    def __init__(self, network: MemoryNetwork, name: str, grace: float) -> None:
+        self.engine = network.engine(name)
+        self.core = SwarmCore(self.engine, grace=grace)
+
+    def tab(self, origin: str, identity: int = 0, swarm: str | None = None) -> Tab:
+        key = SwarmKey.open(swarm) if swarm is not None else SwarmKey.for_origin(origin)
+        return Tab(self, origin, identity, key)
+
+
+__all__ = ["Connection", "Device", "Message", "SessionData", "SocketClosed", "SwarmClosed", "Tab"]

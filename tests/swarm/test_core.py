@@ -1,0 +1,334 @@
+import itertools
+
+import pytest
+
+from swarm import limits
+from swarm.errors import PeerSocketError
+from swarm.events import CLOSE_ABNORMAL, CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_PROTOCOL
+from swarm.memory import MemoryTransport
+from swarm.protocol import LinkState
+from tests.swarm.core_helpers import (
+    Connection,
+    SessionData,
+    SocketClosed,
+    SwarmClosed,
+    turns,
+    until,
+    until_changed,
+)
+
+ORIGINS = ["https://a.example", "https://b.example"]
+
+
+async def mesh(net, swarm="room", devices=3, identities=2):
+    devs = [await net() for _ in range(devices)]
+    tabs = [d.tab(o, i, swarm) for d in devs for o in ORIGINS for i in range(identities)]
+    return devs, tabs
+
+
+async def test_three_devices_two_origins_two_identities_form_exactly_the_full_mesh(net):
+    devs, tabs = await mesh(net)
+    ids = {t.id for t in tabs}
+    assert len(ids) == 12
+    for t in tabs:
+        await until(lambda t=t: t.peers() == ids - {t.id}, f"{t.id[:8]} meshed")
+    await turns()
+    for t in tabs:
+        conns = [e.socket.id_hex for e in t.of(Connection)]
+        assert sorted(conns) == sorted(ids - {t.id})  # exactly one connection per peer
+    assert net.network.link_count() == 3  # one link per pair of devices, all presences on it
+
+
+async def test_origin_swarms_stay_apart(net):
+    devs, tabs = await mesh(net, swarm=None)
+    for t in tabs:
+        same_origin = {u.id for u in tabs if u.handle.presence.origin == t.handle.presence.origin}
+        await until(lambda t=t, s=same_origin: t.peers() == s - {t.id})
+    await turns()
+    for t in tabs:
+        origin = t.handle.presence.origin
+        for e in t.of(Connection):
+            peer = next(u for u in tabs if u.id == e.socket.id_hex)
+            assert peer.handle.presence.origin == origin
+
+
+async def test_presences_on_one_device_connect_without_the_network(net):
+    dev = await net()
+    a = dev.tab(ORIGINS[0], 0, "room")
+    b = dev.tab(ORIGINS[1], 0, "room")
+    c = dev.tab(ORIGINS[0], 1, "room")
+    await until(lambda: a.peers() == {b.id, c.id} and b.peers() == {a.id, c.id})
+    assert net.network.link_count() == 0
+    a.write(b.id, b"hi")
+    await until(lambda: b.messages(a.id) == [b"hi"])
+    assert all(s.address is None for s in a.handle.sockets())
+
+
+async def test_messages_arrive_exactly_once_and_in_order_on_every_socket(net):
+    devs, tabs = await mesh(net, devices=2, identities=1)
+    for t in tabs:
+        await until(lambda t=t: len(t.peers()) == 3)
+    for sender, receiver in itertools.permutations(tabs, 2):
+        for i in range(20):
+            sender.write(receiver.id, f"{sender.id[:4]}-{i}".encode())
+    for sender, receiver in itertools.permutations(tabs, 2):
+        want = [f"{sender.id[:4]}-{i}".encode() for i in range(20)]
+        await until(lambda r=receiver, s=sender, w=want: r.messages(s.id) == w)
+    await turns()
+    for sender, receiver in itertools.permutations(tabs, 2):
+        assert len(receiver.messages(sender.id)) == 20
+
+
+async def test_remote_sockets_know_the_device_address(net):
+    d1, d2 = await net(), await net()
+    a, b = d1.tab(ORIGINS[0], 0, "room"), d2.tab(ORIGINS[0], 0, "room")
+    await until(lambda: a.peers() == {b.id})
+    sock = a.handle.get_socket(b.id)
+    assert sock.address == ("memory", d2.engine.port)
+
+
+async def test_session_data_reaches_every_peer_once_and_late_joiners_see_it(net):
+    d1, d2 = await net(), await net()
+    a = d1.tab(ORIGINS[0], 0, "room")
+    b = d2.tab(ORIGINS[0], 0, "room")
+    c = d1.tab(ORIGINS[1], 0, "room")
+    await until(lambda: a.peers() == {b.id, c.id})
+    a.handle.set_session_data(b"alice")
+    for t in (b, c):
+        await until(lambda t=t: [e.data for e in t.of(SessionData)] == [b"alice"])
+        assert t.handle.get_socket(a.id).session_data == b"alice"
+    late = d2.tab(ORIGINS[1], 5, "room")
+    await until(lambda: a.id in late.peers())
+    assert late.handle.get_socket(a.id).session_data == b"alice"
+    assert late.of(SessionData) == []  # known on connect, no event needed
+    await turns()
+    assert len(b.of(SessionData)) == 1
+
+
+async def test_tabs_of_one_presence_share_sockets_and_hear_the_same_events(net):
+    d1, d2 = await net(), await net()
+    tab1 = d1.tab(ORIGINS[0], 0, "room")
+    peer = d2.tab(ORIGINS[0], 0, "room")
+    await until(lambda: tab1.peers() == {peer.id})
+    tab2 = d1.tab(ORIGINS[0], 0, "room")  # a second tab of the same presence
+    assert tab2.id == tab1.id
+    assert tab2.peers() == {peer.id}  # existing sockets are there at once, to replay
+    assert tab2.handle.get_socket(peer.id) is tab1.handle.get_socket(peer.id)
+    peer.write(tab1.id, b"to both tabs")
+    await until(lambda: tab1.messages() == [b"to both tabs"] and tab2.messages() == [b"to both tabs"])
+
+
+async def test_loopback_write_reaches_the_other_tabs_of_the_presence_only(net):
+    dev = await net()
+    t1 = dev.tab(ORIGINS[0], 0, "room")
+    t2 = dev.tab(ORIGINS[0], 0, "room")
+    t3 = dev.tab(ORIGINS[0], 0, "room")
+    other = dev.tab(ORIGINS[0], 1, "room")
+    t1.write(t1.id, b"coordinate")
+    await until(lambda: t2.messages() == [b"coordinate"] and t3.messages() == [b"coordinate"])
+    await turns()
+    assert t1.messages() == [] and other.messages() == []
+
+
+async def test_loopback_session_data_is_seen_by_other_tabs(net):
+    dev = await net()
+    t1 = dev.tab(ORIGINS[0], 0, "room")
+    t2 = dev.tab(ORIGINS[0], 0, "room")
+    t1.handle.set_session_data(b"me")
+    await until(lambda: [e.data for e in t2.of(SessionData)] == [b"me"])
+    assert t2.handle.loopback.session_data == b"me"
+    assert t1.of(SessionData) == []
+
+
+async def test_leaving_closes_exactly_that_presences_sockets(net):
+    devs, tabs = await mesh(net, devices=2, identities=1)
+    for t in tabs:
+        await until(lambda t=t: len(t.peers()) == 3)
+    leaver, *rest = tabs
+    leaver.handle.close()
+    await until(lambda: all(leaver.id not in t.peers() for t in rest))
+    for t in rest:
+        closes = t.of(SocketClosed)
+        assert [c.socket.id_hex for c in closes] == [leaver.id]
+        assert closes[0].code == CLOSE_GOING_AWAY and closes[0].was_clean
+        assert len(t.peers()) == 2
+    assert leaver.of(SwarmClosed) and leaver.handle.sockets() == []
+    assert leaver.handle.presence not in devs[0].core.presences.values()
+
+
+async def test_last_presence_leaving_a_topic_leaves_it_on_the_engine(net):
+    d1, d2 = await net(), await net()
+    a, b = d1.tab(ORIGINS[0], 0, "room"), d2.tab(ORIGINS[0], 0, "room")
+    await until(lambda: a.peers() == {b.id})
+    assert d1.engine.topics == {a.handle.key.topic}
+    a.handle.close()
+    await until(lambda: b.peers() == set())
+    assert d1.engine.topics == set() and d1.core.topics == {}
+
+
+async def test_grace_period_keeps_peers_across_a_reload(net):
+    d1 = await net(grace=60)
+    d2 = await net()
+    a, b = d1.tab(ORIGINS[0], 0, "room"), d2.tab(ORIGINS[0], 0, "room")
+    await until(lambda: a.peers() == {b.id})
+    a.handle.close()  # the page reloads...
+    again = d1.tab(ORIGINS[0], 0, "room")  # ...and joins again
+    assert again.id == a.id and again.peers() == {b.id}
+    await turns()
+    assert b.of(SocketClosed) == []
+
+
+async def test_grace_expiry_leaves_and_forgets_the_presence_keys(net):
+    d1 = await net(grace=0.01)
+    d2 = await net()
+    a, b = d1.tab(ORIGINS[0], 0, "room"), d2.tab(ORIGINS[0], 0, "room")
+    await until(lambda: a.peers() == {b.id})
+    first_id = a.id
+    a.handle.close()
+    assert b.peers() == {first_id}  # still there during the grace period
+    await until_changed(d1.core, lambda: d1.core.presences == {}, "grace expired")
+    await until(lambda: not b.peers())
+    again = d1.tab(ORIGINS[0], 0, "room")
+    assert again.id != first_id  # a fresh key pair: ids are no tracking cookie
+    await until(lambda: b.peers() == {again.id})
+
+
+async def test_socket_close_reaches_the_peer_and_every_tab_and_stays_closed(net):
+    d1, d2 = await net(), await net()
+    a1 = d1.tab(ORIGINS[0], 0, "room")
+    a2 = d1.tab(ORIGINS[0], 0, "room")
+    b = d2.tab(ORIGINS[0], 0, "room")
+    local = d1.tab(ORIGINS[1], 0, "room")
+    await until(lambda: a1.peers() == {b.id, local.id} and local.peers() == {a1.id, b.id})
+    a1.handle.close_socket(a1.handle.require_socket(b.id), "done")
+    a1.handle.close_socket(a1.handle.require_socket(local.id), "done")
+    for t in (a1, a2):
+        await until(lambda t=t: len(t.of(SocketClosed)) == 2)
+        assert {c.code for c in t.of(SocketClosed)} == {CLOSE_NORMAL}
+    await until(lambda: [c.socket.id_hex for c in b.of(SocketClosed)] == [a1.id])
+    await until(lambda: [c.socket.id_hex for c in local.of(SocketClosed)] == [a1.id])
+    assert b.of(SocketClosed)[0].reason == "done"
+    with pytest.raises(PeerSocketError) as err:
+        a1.write(b.id, b"x")
+    assert err.value.code == "ERR_SOCKET_CLOSED"
+    assert b.peers() == {local.id}  # other sockets untouched
+
+
+async def test_a_lost_link_closes_only_the_sockets_over_it(net):
+    d1, d2, d3 = await net(), await net(), await net()
+    a = d1.tab(ORIGINS[0], 0, "room")
+    b = d2.tab(ORIGINS[0], 0, "room")
+    c = d3.tab(ORIGINS[0], 0, "room")
+    near = d1.tab(ORIGINS[1], 0, "room")
+    await until(lambda: a.peers() == {b.id, c.id, near.id})
+    net.network.cut(d1.engine, d2.engine)
+    await until(lambda: b.id not in a.peers())
+    closes = a.of(SocketClosed)
+    assert [(x.socket.id_hex, x.code, x.was_clean) for x in closes] == [(b.id, CLOSE_ABNORMAL, False)]
+    assert a.peers() == {c.id, near.id}
+    a.write(c.id, b"still here")
+    await until(lambda: c.messages(a.id) == [b"still here"])
+
+
+async def test_many_topics_and_presences_ride_one_link_per_device_pair(net):
+    d1, d2 = await net(), await net()
+    tabs = [d.tab(o, i, f"room-{r}") for d in (d1, d2) for o in ORIGINS for i in range(3) for r in range(4)]
+    for t in tabs:
+        await until(lambda t=t: len(t.peers()) == 11)
+    assert net.network.link_count() == 1
+    (link,) = d1.core.links.values()
+    assert len(link.protocol.shared_topics()) == 4
+
+
+async def test_a_duplicate_transport_to_a_linked_device_is_closed(net):
+    d1, d2 = await net(), await net()
+    a, b = d1.tab(ORIGINS[0], 0, "room"), d2.tab(ORIGINS[0], 0, "room")
+    await until(lambda: a.peers() == {b.id})
+    dup = MemoryTransport(net.network, d1.engine, d2.engine.key, ("memory", 1), True)
+    sink = d1.core.attach(dup)
+    assert dup.closed and sink.state is LinkState.CLOSED
+    assert a.peers() == {b.id}
+
+
+async def test_garbage_from_a_device_closes_its_link_only(net):
+    d1, d2, d3 = await net(), await net(), await net()
+    a = d1.tab(ORIGINS[0], 0, "room")
+    b = d2.tab(ORIGINS[0], 0, "room")
+    c = d3.tab(ORIGINS[0], 0, "room")
+    await until(lambda: a.peers() == {b.id, c.id})
+    link = d1.core.links[d2.engine.key]
+    link.data_received((5).to_bytes(4, "big") + b"\xc1" * 5)
+    await until(lambda: a.peers() == {c.id})
+    assert a.of(SocketClosed)[0].code == CLOSE_PROTOCOL
+    assert d2.engine.key not in d1.core.links
+    a.write(c.id, b"fine")
+    await until(lambda: c.messages(a.id) == [b"fine"])
+
+
+async def test_a_silent_device_is_dropped_after_the_handshake_timeout(net):
+    d1 = await net()
+    d1.core.handshake_timeout = 0.01
+    silent = MemoryTransport(net.network, d1.engine, b"s" * 32, None, False)
+    sink = d1.core.attach(silent)
+    await until_changed(d1.core, lambda: silent.closed, "handshake timeout")
+    assert sink.protocol.close_code == "ERR_HANDSHAKE_TIMEOUT"
+    assert d1.core.links == {}
+
+
+async def test_errors_have_codes_and_change_nothing(net):
+    dev = await net()
+    a = dev.tab(ORIGINS[0], 0, "room")
+    b = dev.tab(ORIGINS[1], 0, "room")
+    await until(lambda: a.peers() == {b.id})
+    sock = a.handle.require_socket(b.id)
+    cases = [
+        (lambda: a.handle.write(sock, b"x" * (limits.MAX_MESSAGE + 1)), "ERR_TOO_LARGE"),
+        (lambda: a.handle.set_session_data(b"x" * (limits.MAX_SESSION_DATA + 1)), "ERR_TOO_LARGE"),
+        (lambda: a.handle.close_socket(a.handle.loopback), "ERR_LOOPBACK_CLOSE"),
+        (lambda: a.handle.require_socket("00" * 32), "ERR_NO_SUCH_SOCKET"),
+        (lambda: a.handle.require_socket("not hex"), "ERR_NO_SUCH_SOCKET"),
+        (lambda: a.handle.write(b.handle.loopback, b"x"), "ERR_INVALID_ARGUMENT"),
+    ]
+    for call, code in cases:
+        with pytest.raises(PeerSocketError) as err:
+            call()
+        assert err.value.code == code
+    await turns()
+    assert b.messages() == [] and b.of(SessionData) == []
+    a.handle.close()
+    with pytest.raises(PeerSocketError) as err:
+        a.handle.write(sock, b"x")
+    assert err.value.code == "ERR_SWARM_CLOSED"
+
+
+async def test_a_failing_listener_does_not_stop_other_tabs(net):
+    dev = await net()
+    a = dev.tab(ORIGINS[0], 0, "room")
+    bad = dev.tab(ORIGINS[1], 0, "room")
+    good = dev.tab(ORIGINS[1], 1, "room")
+
+    def boom(handle, event):
+        raise RuntimeError("listener bug")
+
+    bad.handle.listener = boom
+    await until(lambda: a.id in good.peers())
+    a.write(good.id, b"ok")
+    a.write(bad.id, b"ok")
+    await until(lambda: good.messages(a.id) == [b"ok"])
+
+
+async def test_closing_the_core_releases_everything(net):
+    devs, tabs = await mesh(net, devices=2, identities=1)
+    for t in tabs:
+        await until(lambda t=t: len(t.peers()) == 3)
+    await devs[0].core.close()
+    await devs[0].core.close()  # idempotent
+    for t in tabs[:2]:
+        assert t.of(SwarmClosed) and t.handle.closed
+    for t in tabs[2:]:
+        await until(lambda t=t: len(t.peers()) == 1)
+        assert {c.code for c in t.of(SocketClosed)} == {CLOSE_GOING_AWAY}
+    assert devs[0].core.presences == {} and devs[0].core.links == {}
+    with pytest.raises(PeerSocketError) as err:
+        devs[0].tab(ORIGINS[0], 0, "room")
+    assert err.value.code == "ERR_CORE_CLOSED"

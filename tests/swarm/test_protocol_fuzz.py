@@ -1,0 +1,80 @@
+"""Property tests: nothing a peer sends can make the parser raise or grow without bound."""
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from swarm.framing import encode_frame
+from swarm.protocol import Frame, LinkClosed, LinkProtocol, LinkState
+from tests.swarm.protocol_helpers import hello
+
+settings.register_profile("ci", max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci")
+
+
+def fresh(opened: bool) -> LinkProtocol:
+    p = LinkProtocol()
+    if opened:
+        p.receive_data(hello())
+        p.events_received()
+    p.data_to_send()
+    return p
+
+
+def check_outcome(p: LinkProtocol) -> None:
+    events = p.events_received()
+    closes = [e for e in events if isinstance(e, LinkClosed)]
+    assert len(closes) <= 1
+    if p.state is LinkState.CLOSED:
+        assert closes and closes[0].reason
+
+
+@given(opened=st.booleans(), chunks=st.lists(st.binary(max_size=300), max_size=8))
+def test_random_bytes_never_raise(opened, chunks):
+    p = fresh(opened)
+    for chunk in chunks:
+        p.receive_data(chunk)
+    check_outcome(p)
+
+
+field = st.one_of(
+    st.integers(min_value=-(2**63), max_value=2**64 - 1),
+    st.integers(min_value=0, max_value=4),
+    st.binary(max_size=70),
+    st.binary(min_size=32, max_size=32),
+    st.binary(min_size=64, max_size=64),
+    st.text(max_size=80),
+    st.none(),
+    st.booleans(),
+    st.floats(allow_nan=True),
+    st.lists(st.integers(min_value=-(2**63), max_value=2**64 - 1), max_size=3),
+)
+frames = st.tuples(st.sampled_from([int(f) for f in Frame] + [11, 255]), st.lists(field, max_size=6))
+
+
+@given(opened=st.booleans(), seq=st.lists(frames, max_size=20))
+def test_random_well_formed_msgpack_frames_never_raise(opened, seq):
+    p = fresh(opened)
+    for kind, fields in seq:
+        p.receive_data(encode_frame([kind, *fields]))
+    check_outcome(p)
+
+
+@given(cut=st.integers(min_value=0, max_value=200))
+def test_any_split_of_a_valid_stream_gives_the_same_result(cut):
+    from nacl.signing import SigningKey
+
+    from swarm.topics import open_topic
+
+    sender = LinkProtocol(nonce=b"\x02" * 32)
+    sender.receive_data(hello(b"\x01" * 32))
+    sk = SigningKey.generate()
+    sender.add_topic(open_topic("x"))
+    sender.join(open_topic("x"), bytes(sk.verify_key), lambda m: sk.sign(m).signature, b"s")
+    stream = sender.data_to_send()
+    whole, split = LinkProtocol(nonce=b"\x01" * 32), LinkProtocol(nonce=b"\x01" * 32)
+    whole.receive_data(stream)
+    cut = min(cut, len(stream))
+    split.receive_data(stream[:cut])
+    split.receive_data(stream[cut:])
+    assert whole.events_received() == split.events_received()
+    assert whole.state is split.state is LinkState.OPEN
