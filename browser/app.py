@@ -1,0 +1,141 @@
+"""One browser run: Qt application, asyncio loop, core, profile, window, shutdown.
+
+Order matters with QtWebEngine and is kept in one place:
+environment and ``peerapp`` scheme before the ``QApplication``; the
+``QApplication`` before the qasync loop; pages deleted before the profile,
+the profile before the application ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from browser.config import BrowserConfig
+from browser.env import prepare_environment
+from browser.scheme import register_scheme
+
+log = logging.getLogger("peerbrowser.browser")
+
+SHUTDOWN_TIMEOUT = 10.0
+
+#: A task run inside the browser session; its int result becomes the exit code.
+SessionTask = Callable[["Session"], Awaitable[int]]
+
+
+def run(config: BrowserConfig, task: SessionTask | None = None, *, offscreen: bool = False) -> int:
+    """Run a browser session to its end and return the process exit code.
+
+    Without ``task`` the session lasts until the window is closed or the
+    process gets SIGTERM / SIGINT; with one, until the task returns.
+    """
+    prepare_environment(offscreen=offscreen)
+    register_scheme()
+    import PyQt6.QtWebEngineWidgets  # noqa: F401  (must precede QApplication)
+    import qasync
+    from PyQt6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("peerbrowser")
+    app.setApplicationDisplayName("Peerbrowser")
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        return loop.run_until_complete(Session(config).run(task))
+
+
+class Session:
+    """The objects of one run, and their start-up and shutdown."""
+
+    def __init__(self, config: BrowserConfig) -> None:
+        self.config = config
+        self.core: Any = None
+        self.profile: Any = None
+        self.window: Any = None
+        self._stop = asyncio.Event()
+        self.stop_reason = ""
+
+    def stop(self, reason: str) -> None:
+        if not self._stop.is_set():
+            log.info("stopping: %s", reason)
+            self.stop_reason = reason
+            self._stop.set()
+
+    async def run(self, task: SessionTask | None) -> int:
+        from browser.core_factory import build_core, start_core
+        from browser.profile import make_profile
+        from browser.window import BrowserWindow
+
+        self._install_signal_handlers()
+        code = 0
+        try:
+            self.core = build_core(self.config)
+            await start_core(self.core)
+            self.profile = make_profile()
+            self.window = BrowserWindow(self.profile, self.core, self.config.identity)
+            self.window.closed.connect(lambda: self.stop("window closed"))
+            # A task (the headless demo) opens its own tabs; a plain run shows the start page.
+            for url in self.config.urls or ((None,) if task is None else ()):
+                self.window.new_tab(url)
+            if self.window.tabs():
+                self.window.tab_widget.setCurrentIndex(0)
+            # Headless runs use the offscreen platform: the window is shown (so pages
+            # lay out and paint) but there is no screen to show it on.
+            self.window.show()
+            log.info(
+                "ready: %d tab(s)%s", len(self.window.tabs()), " (headless)" if self.config.headless else ""
+            )
+            if task is None:
+                await self._stop.wait()
+            else:
+                code = await self._run_task(task)
+        finally:
+            await self._shutdown()
+        return code
+
+    async def _run_task(self, task: SessionTask) -> int:
+        job = asyncio.ensure_future(task(self))
+        stopper = asyncio.ensure_future(self._stop.wait())
+        done, _ = await asyncio.wait({job, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if job in done:
+            stopper.cancel()
+            return job.result()
+        job.cancel()
+        print(f"peerbrowser: interrupted ({self.stop_reason})", file=sys.stderr)
+        return 1
+
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(signum, self.stop, signal.Signals(signum).name)
+            except (NotImplementedError, RuntimeError):
+                signal.signal(signum, lambda n, _f: self.stop(signal.Signals(n).name))
+
+    async def _shutdown(self) -> None:
+        """Tabs (page before view), then the profile, then the core."""
+        from browser.core_factory import close_core
+        from browser.qt_wait import destroyed
+
+        if self.window is not None:
+            pages = [tab.page for tab in self.window.tabs()]
+            self.window.shutdown()
+            if not await destroyed(pages, SHUTDOWN_TIMEOUT):
+                log.warning("pages were not deleted within %g s", SHUTDOWN_TIMEOUT)
+            window, self.window = self.window, None
+            window.hide()
+            window.deleteLater()
+            await destroyed([window], SHUTDOWN_TIMEOUT)
+        if self.profile is not None:
+            profile, self.profile = self.profile, None
+            profile.deleteLater()
+            if not await destroyed([profile], SHUTDOWN_TIMEOUT):
+                log.warning("profile was not deleted within %g s", SHUTDOWN_TIMEOUT)
+        if self.core is not None:
+            await close_core(self.core)
+        log.info("shut down cleanly")

@@ -1,0 +1,133 @@
+"""The ``peerbrowser`` command.
+
+peerbrowser [URL ...]                 each URL in its own tab (none: start page)
+peerbrowser --headless URL ...        no window on screen; runs until SIGTERM/SIGINT
+peerbrowser --demo-headless [--screenshot PATH]
+peerbrowser dht ...                   DHT tools (see browser/dht_command.py)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from browser.config import BrowserConfig, parse_bootstrap
+
+log = logging.getLogger("peerbrowser.browser")
+
+DEFAULT_SCREENSHOT = "peerbrowser-demo.png"
+
+
+def _identity(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("identity must be >= 0")
+    return value
+
+
+def _grace(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError("grace must be between 0 and 3600 seconds")
+    return value
+
+
+def _bootstrap(text: str) -> tuple[tuple[str, int], ...]:
+    try:
+        return parse_bootstrap(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="peerbrowser",
+        description="A small browser whose pages get peer-to-peer sockets (PeerSocket).",
+        epilog="Subcommand: 'peerbrowser dht ...' (DHT tools).",
+    )
+    parser.add_argument(
+        "urls", nargs="*", metavar="URL", help="pages to open, one tab each (default: peerapp://start/)"
+    )
+    parser.add_argument(
+        "--headless", action="store_true", help="run with no window on screen until SIGTERM/SIGINT"
+    )
+    parser.add_argument(
+        "--identity",
+        type=_identity,
+        default=None,
+        metavar="N",
+        help="debug identity for the tabs opened from the command line",
+    )
+    parser.add_argument(
+        "--grace",
+        type=_grace,
+        default=None,
+        metavar="SECONDS",
+        help="how long a presence stays in a swarm after its last tab left",
+    )
+    parser.add_argument(
+        "--bootstrap", type=_bootstrap, default=(), metavar="HOST:PORT[,...]", help="DHT bootstrap nodes"
+    )
+    parser.add_argument(
+        "--network",
+        choices=("local", "public"),
+        default="local",
+        help="local: only the given bootstrap nodes; public: the public DHT",
+    )
+    parser.add_argument(
+        "--demo-headless",
+        action="store_true",
+        help="run the two-tab chat demo offscreen, print it, save a screenshot",
+    )
+    parser.add_argument(
+        "--screenshot",
+        default=DEFAULT_SCREENSHOT,
+        metavar="PATH",
+        help=f"where --demo-headless saves its PNG (default {DEFAULT_SCREENSHOT})",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=("debug", "info", "warning", "error"),
+        help="log level for peerbrowser's loggers (stderr)",
+    )
+    return parser
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("peerbrowser").setLevel(level.upper())
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["dht"]:
+        from browser.dht_command import dht_command
+
+        return dht_command(argv[1:])
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    config = BrowserConfig(
+        urls=tuple(args.urls),
+        headless=args.headless or args.demo_headless,
+        identity=args.identity,
+        grace=args.grace,
+        bootstrap=args.bootstrap,
+        network=args.network,
+    )
+    from browser import app
+
+    if args.demo_headless:
+        from browser.demo import chat_demo
+
+        return app.run(config, chat_demo(args.screenshot), offscreen=True)
+    return app.run(config, offscreen=args.headless)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

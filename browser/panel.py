@@ -1,0 +1,179 @@
+"""The PeerSocket panel: what the swarm core is doing, per origin.
+
+A dock widget with a tree built from ``core.snapshot()``. The core calls the
+observer registered with ``core.add_observer(callback)`` on every change; the
+panel coalesces those calls with a single-shot timer (``REFRESH_MS``) and
+rebuilds the tree once. Without a core (or one lacking ``snapshot``) it says
+so instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtWidgets import QDockWidget, QLabel, QStackedWidget, QTreeWidget, QTreeWidgetItem, QWidget
+
+log = logging.getLogger("peerbrowser.panel")
+
+REFRESH_MS = 150
+UNAVAILABLE_TEXT = "swarm core not available"
+COLUMNS = ("Name", "Id", "Address", "State", "In", "Out")
+
+
+def short_id(hex_id: object) -> str:
+    text = str(hex_id or "")
+    return text[:8] + "…" if len(text) > 8 else text
+
+
+def address(host: object, port: object) -> str:
+    if not host:
+        return ""
+    host_text = f"[{host}]" if ":" in str(host) else str(host)
+    return f"{host_text}:{port}" if port else host_text
+
+
+class PeerSocketPanel(QDockWidget):
+    """Dock widget showing device, presences, swarms and sockets of the core."""
+
+    def __init__(self, core: Any, parent: QWidget | None = None) -> None:
+        super().__init__("PeerSocket", parent)
+        self.setObjectName("peersocket-panel")
+        self.setMinimumWidth(320)
+        self._core = core
+        self._tree = QTreeWidget()
+        self._tree.setColumnCount(len(COLUMNS))
+        self._tree.setHeaderLabels(list(COLUMNS))
+        self._tree.setUniformRowHeights(True)
+        self._message = QLabel(UNAVAILABLE_TEXT)
+        self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._stack = QStackedWidget()
+        self._stack.addWidget(self._tree)
+        self._stack.addWidget(self._message)
+        self.setWidget(self._stack)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+        self._observing = False
+        if self.available:
+            self._core.add_observer(self._on_core_changed)
+            self._observing = True
+        self.refresh()
+
+    @property
+    def available(self) -> bool:
+        core = self._core
+        return core is not None and all(
+            callable(getattr(core, name, None)) for name in ("snapshot", "add_observer", "remove_observer")
+        )
+
+    @property
+    def tree(self) -> QTreeWidget:
+        return self._tree
+
+    @property
+    def message(self) -> QLabel:
+        return self._message
+
+    def detach(self) -> None:
+        """Stop observing the core (call before the core or the panel goes away)."""
+        self._timer.stop()
+        if self._observing:
+            self._observing = False
+            try:
+                self._core.remove_observer(self._on_core_changed)
+            except Exception:
+                log.exception("remove_observer failed")
+
+    def _on_core_changed(self) -> None:
+        if self._observing and not self._timer.isActive():
+            self._timer.start()
+
+    def refresh(self) -> None:
+        """Rebuild the tree from ``core.snapshot()`` now."""
+        if not self.available:
+            self._stack.setCurrentWidget(self._message)
+            return
+        try:
+            snapshot = self._core.snapshot()
+        except Exception as exc:
+            log.exception("core.snapshot() failed")
+            self._message.setText(f"swarm core snapshot failed: {exc}")
+            self._stack.setCurrentWidget(self._message)
+            return
+        self._stack.setCurrentWidget(self._tree)
+        self._tree.clear()
+        self._add_device(snapshot.get("device") or {})
+        self._add_presences(snapshot.get("presences") or [])
+        self._tree.expandAll()
+        for column in range(len(COLUMNS)):
+            self._tree.resizeColumnToContents(column)
+
+    # -- tree building ---------------------------------------------------------
+
+    def _item(self, parent: QTreeWidget | QTreeWidgetItem, *texts: object) -> QTreeWidgetItem:
+        values = [str(t) for t in texts] + [""] * (len(COLUMNS) - len(texts))
+        item = QTreeWidgetItem(parent, values)
+        return item
+
+    def _add_device(self, device: Mapping[str, Any]) -> None:
+        engine = device.get("engine") or {}
+        links: Sequence[Mapping[str, Any]] = device.get("links") or []
+        item = self._item(
+            self._tree,
+            "This device",
+            short_id(device.get("key")),
+            f"{len(links)} link(s)",
+            engine.get("state", "") + (f": {engine['detail']}" if engine.get("detail") else ""),
+        )
+        for link in links:
+            self._item(
+                item,
+                "link",
+                short_id(link.get("remote")),
+                address(link.get("host"), link.get("port")),
+            )
+
+    def _add_presences(self, presences: Sequence[Mapping[str, Any]]) -> None:
+        origins: dict[str, QTreeWidgetItem] = {}
+        for presence in presences:
+            origin = str(presence.get("origin", "?"))
+            if origin not in origins:
+                origins[origin] = self._item(self._tree, origin)
+            swarms: Sequence[Mapping[str, Any]] = presence.get("swarms") or []
+            p_item = self._item(
+                origins[origin],
+                f"identity #{presence.get('identity', 0)}",
+                short_id(presence.get("id")),
+                "",
+                f"{len(swarms)} swarm(s)",
+            )
+            for swarm in swarms:
+                self._add_swarm(p_item, swarm)
+
+    def _add_swarm(self, parent: QTreeWidgetItem, swarm: Mapping[str, Any]) -> None:
+        kind = swarm.get("type", "?")
+        name = f"{kind} swarm {swarm['name']!r}" if swarm.get("name") else f"{kind} swarm"
+        sockets: Sequence[Mapping[str, Any]] = swarm.get("sockets") or []
+        s_item = self._item(
+            parent,
+            name,
+            short_id(swarm.get("topic")),
+            f"{swarm.get('tabs', 0)} tab(s)",
+            f"{sum(1 for s in sockets if not s.get('loopback'))} peer(s)",
+            sum(int(s.get("received", 0)) for s in sockets),
+            sum(int(s.get("sent", 0)) for s in sockets),
+        )
+        for sock in sockets:
+            self._item(
+                s_item,
+                "loopback" if sock.get("loopback") else "peer",
+                short_id(sock.get("id")),
+                address(sock.get("host"), sock.get("port")),
+                sock.get("state", ""),
+                sock.get("received", 0),
+                sock.get("sent", 0),
+            )

@@ -1,0 +1,143 @@
+"""One browser tab: a view, its page, the page's QWebChannel and bridge object.
+
+The bridge hook ``bridge.page.attach_page(page, core, identity)`` is called
+once per page, right after the page and its channel exist and before the
+first URL loads. It may register its object on ``page.webChannel()`` itself;
+if it returns a QObject that is not registered yet, the tab registers it
+under the name ``peersocket``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PyQt6.QtCore import QObject, QUrl, pyqtSignal
+from PyQt6.QtWebChannel import QWebChannel
+from PyQt6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
+from PyQt6.QtWebEngineWidgets import QWebEngineView
+
+from bridge import page as bridge_page
+
+log = logging.getLogger("peerbrowser.tab")
+js_log = logging.getLogger("peerbrowser.js")
+
+CHANNEL_OBJECT_NAME = "peersocket"
+
+_JS_LEVELS = {
+    QWebEnginePage.JavaScriptConsoleMessageLevel.InfoMessageLevel: logging.INFO,
+    QWebEnginePage.JavaScriptConsoleMessageLevel.WarningMessageLevel: logging.WARNING,
+    QWebEnginePage.JavaScriptConsoleMessageLevel.ErrorMessageLevel: logging.ERROR,
+}
+
+
+class BrowserPage(QWebEnginePage):
+    """A page whose console messages go to the ``peerbrowser.js`` logger."""
+
+    def javaScriptConsoleMessage(
+        self,
+        level: QWebEnginePage.JavaScriptConsoleMessageLevel,
+        message: str | None,
+        line: int,
+        source: str | None,
+    ) -> None:
+        js_log.log(_JS_LEVELS.get(level, logging.INFO), "%s:%d: %s", source, line, message)
+
+
+class Tab(QObject):
+    """Owns a tab's view, page, channel and bridge object; tears them down in order.
+
+    Signals:
+        identityChanged(object): the debug identity the page runs as (int or None).
+        labelChanged(str): the text the tab bar should show.
+    """
+
+    identityChanged = pyqtSignal(object)
+    labelChanged = pyqtSignal(str)
+
+    def __init__(
+        self,
+        profile: QWebEngineProfile,
+        core: Any,
+        identity: int | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.identity = identity
+        self.progress = 0
+        self.view = QWebEngineView()
+        self.page = BrowserPage(profile, None)
+        self.view.setPage(self.page)
+        self.channel = QWebChannel(self.page)
+        self.page.setWebChannel(self.channel)
+        self.bridge = self._attach_bridge(core, identity)
+        self.page.titleChanged.connect(self._emit_label)
+        self.page.urlChanged.connect(self._emit_label)
+        self._closed = False
+
+    # -- bridge ---------------------------------------------------------------
+
+    def _attach_bridge(self, core: Any, identity: int | None) -> Any:
+        try:
+            obj = bridge_page.attach_page(self.page, core, identity)
+        except Exception:
+            log.exception("bridge.attach_page failed; this tab has no PeerSocket API")
+            return None
+        if isinstance(obj, QObject):
+            registered = self.channel.registeredObjects()
+            if not any(o is obj for o in registered):
+                self.channel.registerObject(CHANNEL_OBJECT_NAME, obj)
+            signal = getattr(obj, "identityChanged", None)
+            if signal is not None and hasattr(signal, "connect"):
+                signal.connect(self._on_bridge_identity)
+        return obj
+
+    def _on_bridge_identity(self, identity: int) -> None:
+        self.set_identity(int(identity))
+
+    # -- state ----------------------------------------------------------------
+
+    def set_identity(self, identity: int | None) -> None:
+        if identity == self.identity:
+            return
+        self.identity = identity
+        self.identityChanged.emit(identity)
+        self._emit_label()
+
+    def title(self) -> str:
+        title = self.page.title()
+        url = self.page.url()
+        if not title or title == url.toString(QUrl.UrlFormattingOption.RemoveScheme).lstrip("/"):
+            title = url.host() or url.toDisplayString() or "New tab"
+        return title
+
+    def label(self) -> str:
+        prefix = f"[#{self.identity}] " if self.identity is not None else ""
+        return prefix + self.title()
+
+    def _emit_label(self, *_: object) -> None:
+        if not self._closed:
+            self.labelChanged.emit(self.label())
+
+    # -- navigation ------------------------------------------------------------
+
+    def load(self, url: QUrl) -> None:
+        self.view.load(url)
+
+    # -- teardown ----------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the page, drop the channel, delete page before view. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self.page.titleChanged.disconnect(self._emit_label)
+        self.page.urlChanged.disconnect(self._emit_label)
+        self.page.triggerAction(QWebEnginePage.WebAction.Stop)
+        self.page.setWebChannel(None)
+        for obj in self.channel.registeredObjects():
+            self.channel.deregisterObject(obj)
+        self.bridge = None  # the bridge sees the page's destroyed() signal
+        self.page.deleteLater()  # also deletes the channel (its child)
+        self.view.deleteLater()
+        self.deleteLater()

@@ -1,0 +1,401 @@
+"""The browser window: tabs, address bar, navigation, identity menu, panel."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PyQt6.QtCore import QEvent, QObject, Qt, QUrl, pyqtSignal
+from PyQt6.QtGui import QAction, QCloseEvent, QKeySequence, QMouseEvent
+from PyQt6.QtWebEngineCore import QWebEngineNewWindowRequest, QWebEnginePage, QWebEngineProfile
+from PyQt6.QtWidgets import (
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QTabBar,
+    QTabWidget,
+    QToolBar,
+    QToolButton,
+    QWidget,
+)
+
+from browser.panel import PeerSocketPanel
+from browser.scheme import START_URL
+from browser.tab import Tab
+from browser.urls import url_from_input
+
+log = logging.getLogger("peerbrowser.window")
+
+APP_NAME = "Peerbrowser"
+IDENTITY_MENU_SIZE = 10
+MAX_TAB_LABEL = 28
+
+
+class _MiddleClickCloser(QObject):
+    """Closes the tab under the mouse on a middle click."""
+
+    def __init__(self, bar: QTabBar, close: Any) -> None:
+        super().__init__(bar)
+        self._bar = bar
+        self._close = close
+        bar.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:
+        if (
+            obj is self._bar
+            and event is not None
+            and event.type() == QEvent.Type.MouseButtonRelease
+            and isinstance(event, QMouseEvent)
+            and event.button() == Qt.MouseButton.MiddleButton
+        ):
+            index = self._bar.tabAt(event.position().toPoint())
+            if index >= 0:
+                self._close(index)
+                return True
+        return False
+
+
+class BrowserWindow(QMainWindow):
+    """A tabbed browser window.
+
+    Signals:
+        closed(): the window was closed by the user (all tabs are gone).
+    """
+
+    closed = pyqtSignal()
+
+    def __init__(
+        self,
+        profile: QWebEngineProfile,
+        core: Any = None,
+        default_identity: int | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.profile = profile
+        self.core = core
+        self.default_identity = default_identity
+        self._tabs: dict[QWidget, Tab] = {}
+        self._shut_down = False
+        self.setWindowTitle(APP_NAME)
+        self.resize(1280, 800)
+
+        self.tab_widget = QTabWidget()
+        self.tab_widget.setDocumentMode(True)
+        self.tab_widget.setTabsClosable(True)
+        self.tab_widget.setMovable(True)
+        self.tab_widget.setElideMode(Qt.TextElideMode.ElideRight)
+        self.tab_widget.tabCloseRequested.connect(self.close_tab)
+        self.tab_widget.currentChanged.connect(self._on_current_changed)
+        bar = self.tab_widget.tabBar()
+        assert bar is not None
+        self._middle_click = _MiddleClickCloser(bar, self.close_tab)
+        self.setCentralWidget(self.tab_widget)
+
+        self.address_bar = QLineEdit()
+        self.address_bar.setObjectName("address-bar")
+        self.address_bar.setPlaceholderText("Address (peerapp://chat/, 127.0.0.1:8080, …)")
+        self.address_bar.setClearButtonEnabled(True)
+        self.address_bar.returnPressed.connect(self._on_address_entered)
+
+        self.progress = QProgressBar()
+        self.progress.setObjectName("load-progress")
+        self.progress.setRange(0, 100)
+        self.progress.setMaximumWidth(160)
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        status = self.statusBar()
+        assert status is not None
+        status.addPermanentWidget(self.progress)
+
+        self.panel = PeerSocketPanel(core, self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.panel)
+        self.resizeDocks([self.panel], [420], Qt.Orientation.Horizontal)
+        self.panel.hide()
+
+        self.actions_by_name: dict[str, QAction] = {}
+        self._build_actions()
+        self._build_toolbar()
+        self._update_navigation()
+
+    # -- actions and toolbar ------------------------------------------------------
+
+    def _action(self, name: str, text: str, slot: Any, *shortcuts: QKeySequence.StandardKey | str) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        if shortcuts:
+            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)
+        self.actions_by_name[name] = action
+        return action
+
+    def _build_actions(self) -> None:
+        self._action("new-tab", "New tab", self.new_tab, "Ctrl+T")
+        self._action("close-tab", "Close tab", self.close_current_tab, "Ctrl+W")
+        self._action("focus-address", "Focus address bar", self.focus_address_bar, "Ctrl+L")
+        self._action("next-tab", "Next tab", lambda: self.switch_tab(1), "Ctrl+Tab", "Ctrl+PgDown")
+        self._action(
+            "previous-tab",
+            "Previous tab",
+            lambda: self.switch_tab(-1),
+            "Ctrl+Shift+Tab",
+            "Ctrl+PgUp",
+        )
+        self._action("back", "Back", lambda: self._page_action(QWebEnginePage.WebAction.Back), "Alt+Left")
+        self._action(
+            "forward", "Forward", lambda: self._page_action(QWebEnginePage.WebAction.Forward), "Alt+Right"
+        )
+        self._action(
+            "reload", "Reload", lambda: self._page_action(QWebEnginePage.WebAction.Reload), "F5", "Ctrl+R"
+        )
+        self._action("stop", "Stop", lambda: self._page_action(QWebEnginePage.WebAction.Stop))
+        panel_action = self.panel.toggleViewAction()
+        assert panel_action is not None
+        panel_action.setText("PeerSocket panel")
+        panel_action.setObjectName("toggle-panel")
+        panel_action.setShortcuts([QKeySequence("F12"), QKeySequence("Ctrl+Shift+P")])
+        self.addAction(panel_action)
+        self.actions_by_name["toggle-panel"] = panel_action
+
+    def _build_toolbar(self) -> None:
+        toolbar = QToolBar("Navigation")
+        toolbar.setObjectName("navigation-toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        a = self.actions_by_name
+        a["back"].setText("◀")
+        a["back"].setToolTip("Back (Alt+Left)")
+        a["forward"].setText("▶")
+        a["forward"].setToolTip("Forward (Alt+Right)")
+        a["reload"].setText("⟳")
+        a["reload"].setToolTip("Reload (F5)")
+        a["stop"].setText("✕")
+        a["stop"].setToolTip("Stop loading")
+        for name in ("back", "forward", "reload", "stop"):
+            toolbar.addAction(a[name])
+        toolbar.addWidget(self.address_bar)
+        a["new-tab"].setText("+")
+        a["new-tab"].setToolTip("New tab (Ctrl+T)")
+        toolbar.addAction(a["new-tab"])
+        toolbar.addWidget(self._identity_button())
+        toolbar.addAction(a["toggle-panel"])
+        self.addToolBar(toolbar)
+
+    def _identity_button(self) -> QToolButton:
+        menu = QMenu("New tab as identity…", self)
+        menu.setObjectName("identity-menu")
+        free = QAction("Next free identity", menu)
+        free.setObjectName("identity-next-free")
+        free.triggered.connect(lambda _c=False: self.new_tab(identity=self.next_free_identity()))
+        menu.addAction(free)
+        menu.addSeparator()
+        for n in range(IDENTITY_MENU_SIZE):
+            action = QAction(f"Identity #{n}", menu)
+            action.setObjectName(f"identity-{n}")
+            action.triggered.connect(lambda _c=False, n=n: self.new_tab(identity=n))
+            menu.addAction(action)
+        self.identity_menu = menu
+        button = QToolButton()
+        button.setObjectName("identity-button")
+        button.setText("New tab as identity…")
+        button.setMenu(menu)
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        return button
+
+    # -- tabs --------------------------------------------------------------------
+
+    def tabs(self) -> list[Tab]:
+        """Open tabs in tab-bar order."""
+        result = []
+        for i in range(self.tab_widget.count()):
+            widget = self.tab_widget.widget(i)
+            if widget is not None and widget in self._tabs:
+                result.append(self._tabs[widget])
+        return result
+
+    def current_tab(self) -> Tab | None:
+        widget = self.tab_widget.currentWidget()
+        return self._tabs.get(widget) if widget is not None else None
+
+    def next_free_identity(self) -> int:
+        used = {t.identity for t in self._tabs.values()}
+        n = 1
+        while n in used:
+            n += 1
+        return n
+
+    def new_tab(
+        self,
+        url: QUrl | str | None = None,
+        identity: int | None = None,
+        *,
+        background: bool = False,
+    ) -> Tab:
+        """Open ``url`` (default: the start page) in a new tab running as ``identity``.
+
+        ``identity`` None means the window's default identity.
+        """
+        if identity is None:
+            identity = self.default_identity
+        tab = Tab(self.profile, self.core, identity, self)
+        self._tabs[tab.view] = tab
+        tab.labelChanged.connect(lambda _text, tab=tab: self._update_label(tab))
+        tab.page.loadProgress.connect(lambda value, tab=tab: self._on_progress(tab, value))
+        tab.page.loadStarted.connect(lambda tab=tab: self._on_progress(tab, 0))
+        tab.page.loadFinished.connect(lambda _ok, tab=tab: self._on_load_finished(tab))
+        tab.page.urlChanged.connect(lambda _url, tab=tab: self._on_url_changed(tab))
+        tab.page.titleChanged.connect(lambda _t, tab=tab: self._update_window_title())
+        tab.page.linkHovered.connect(self._on_link_hovered)
+        tab.page.windowCloseRequested.connect(lambda tab=tab: self.close_tab_object(tab))
+        tab.page.newWindowRequested.connect(self._on_new_window_requested)
+        index = self.tab_widget.addTab(tab.view, tab.label())
+        if not background:
+            self.tab_widget.setCurrentIndex(index)
+        qurl = QUrl(START_URL if url is None else url)
+        if not qurl.isEmpty():
+            tab.load(qurl)
+        if not background and url is None:
+            self.focus_address_bar()
+        log.debug("opened tab as identity %s: %s", identity, url)
+        return tab
+
+    def close_tab(self, index: int) -> None:
+        widget = self.tab_widget.widget(index)
+        tab = self._tabs.get(widget) if widget is not None else None
+        if tab is not None:
+            self.close_tab_object(tab)
+
+    def close_current_tab(self) -> None:
+        tab = self.current_tab()
+        if tab is not None:
+            self.close_tab_object(tab)
+
+    def close_tab_object(self, tab: Tab) -> None:
+        """Remove ``tab`` and tear it down. The last tab is replaced by a start page."""
+        if tab.view not in self._tabs:
+            return
+        del self._tabs[tab.view]
+        index = self.tab_widget.indexOf(tab.view)
+        if index >= 0:
+            self.tab_widget.removeTab(index)
+        tab.close()
+        if not self._tabs and not self._shut_down:
+            self.new_tab()
+
+    def switch_tab(self, step: int) -> None:
+        count = self.tab_widget.count()
+        if count:
+            self.tab_widget.setCurrentIndex((self.tab_widget.currentIndex() + step) % count)
+
+    def focus_address_bar(self) -> None:
+        self.address_bar.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.address_bar.selectAll()
+
+    def navigate(self, text: str) -> bool:
+        """Load what was typed into the current tab (a new one if none)."""
+        url = url_from_input(text)
+        status = self.statusBar()
+        if url is None:
+            if status is not None:
+                status.showMessage(f"Not an address: {text}", 5000)
+            return False
+        tab = self.current_tab() or self.new_tab(url)
+        tab.load(url)
+        tab.view.setFocus()
+        return True
+
+    # -- shutdown -------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Close every tab (pages deleted before their views) and stop the panel."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.panel.detach()
+        for tab in list(self._tabs.values()):
+            self.close_tab_object(tab)
+
+    def closeEvent(self, event: QCloseEvent | None) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+        self.closed.emit()
+
+    # -- signal handlers ------------------------------------------------------------
+
+    def _page_action(self, action: QWebEnginePage.WebAction) -> None:
+        tab = self.current_tab()
+        if tab is not None:
+            tab.page.triggerAction(action)
+
+    def _on_address_entered(self) -> None:
+        self.navigate(self.address_bar.text())
+
+    def _on_current_changed(self, _index: int) -> None:
+        tab = self.current_tab()
+        if tab is None:
+            return
+        self._show_url(tab)
+        self._show_progress(tab.progress)
+        self._update_window_title()
+        self._update_navigation()
+
+    def _update_label(self, tab: Tab) -> None:
+        index = self.tab_widget.indexOf(tab.view)
+        if index < 0:
+            return
+        label = tab.label()
+        shown = label if len(label) <= MAX_TAB_LABEL else label[: MAX_TAB_LABEL - 1] + "…"
+        self.tab_widget.setTabText(index, shown.replace("&", "&&"))
+        self.tab_widget.setTabToolTip(index, f"{label}\n{tab.page.url().toDisplayString()}")
+        if tab is self.current_tab():
+            self._update_window_title()
+
+    def _update_window_title(self) -> None:
+        tab = self.current_tab()
+        self.setWindowTitle(f"{tab.label()} — {APP_NAME}" if tab is not None else APP_NAME)
+
+    def _on_progress(self, tab: Tab, value: int) -> None:
+        tab.progress = value
+        if tab is self.current_tab():
+            self._show_progress(value)
+            self._update_navigation()
+
+    def _on_load_finished(self, tab: Tab) -> None:
+        self._on_progress(tab, 100)
+
+    def _show_progress(self, value: int) -> None:
+        self.progress.setValue(value)
+        self.progress.setVisible(value < 100)
+        self.actions_by_name["stop"].setEnabled(value < 100)
+
+    def _on_url_changed(self, tab: Tab) -> None:
+        if tab is self.current_tab():
+            self._show_url(tab)
+            self._update_navigation()
+
+    def _show_url(self, tab: Tab) -> None:
+        if not self.address_bar.hasFocus() or not self.address_bar.isModified():
+            url = tab.page.url()
+            self.address_bar.setText(url.toDisplayString())
+            self.address_bar.setModified(False)
+
+    def _update_navigation(self) -> None:
+        tab = self.current_tab()
+        history = tab.page.history() if tab is not None else None
+        self.actions_by_name["back"].setEnabled(bool(history and history.canGoBack()))
+        self.actions_by_name["forward"].setEnabled(bool(history and history.canGoForward()))
+
+    def _on_link_hovered(self, url: str) -> None:
+        status = self.statusBar()
+        if status is not None:
+            status.showMessage(url)
+
+    def _on_new_window_requested(self, request: QWebEngineNewWindowRequest) -> None:
+        sender = self.sender()
+        identity = next((t.identity for t in self._tabs.values() if t.page is sender), None)
+        background = request.destination() == QWebEngineNewWindowRequest.DestinationType.InNewBackgroundTab
+        tab = self.new_tab(QUrl(), identity, background=background)
+        request.openIn(tab.page)
