@@ -61,7 +61,9 @@ class SwarmCore:
         *,
         grace: float = DEFAULT_GRACE,
         handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
+        self._loop = loop
         self.engine = engine
         self.grace = grace
         self.handshake_timeout = handshake_timeout
@@ -105,7 +107,10 @@ class SwarmCore:
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
-        return asyncio.get_running_loop()
+        """The loop timers and events run on: the one given, else the running one."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
 
     # --- the page-facing API (through the bridge) -----------------------------------------
 

@@ -1,0 +1,164 @@
+"""The messages between ``js/peersocket.js`` and the bridge, parsed and checked.
+
+Pure Python (no Qt): a page sends one JSON string per batch, an array of
+operations; the bridge answers with one JSON string per batch of results and
+events. Everything here treats the page as hostile: every field is checked,
+and a bad one becomes an error the page can read, never an exception.
+
+Page -> bridge, each op an array:
+
+    ["hello", docToken]
+    ["identity", req, n]                 PeerSocket.setDebugIdentity(n)
+    ["join", req, swarmId | null]        PeerSocket.joinSwarm({id})
+    ["leave", req, handle]               swarm.close()
+    ["write", req, handle, peerId, b64]  socket.write(msg)  (msg already msgpack)
+    ["session", req, handle, b64|null]   loopback.setSessionData(data)
+    ["close", req, handle, peerId, reason]  socket.close()
+
+Bridge -> page, each event an array:
+
+    ["r", req, true, value] / ["r", req, false, {code, message, name}]
+    ["c", handle, socket]                connection ({id, host, port, loopback, session})
+    ["m", handle, peerId, b64]           message
+    ["s", handle, peerId, b64 | null]    session data
+    ["x", handle, peerId, code, reason, wasClean]   socket closed
+    ["X", handle, code, reason]          swarm closed
+    ["E", {code, message, name}]         a batch the bridge could not read
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from swarm import limits
+from swarm.errors import PeerSocketError
+
+#: A batch larger than this is refused whole (a few maximal messages in base64).
+MAX_BATCH_CHARS = 64 * 1024 * 1024
+MAX_OPS_PER_BATCH = 100_000
+MAX_IDENTITY = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    req: int | None
+    args: tuple[Any, ...]
+
+
+# name -> number of fields after the request id
+ARITY = {"identity": 1, "join": 1, "leave": 1, "write": 3, "session": 2, "close": 3}
+
+
+def parse_batch(batch: object) -> list[Op | PeerSocketError]:
+    """Parse one batch. A bad op becomes a PeerSocketError in its place (with its
+    request id when it had a usable one); a bad batch raises PeerSocketError."""
+    if not isinstance(batch, str):
+        raise PeerSocketError.invalid_argument("a batch must be a JSON string")
+    if len(batch) > MAX_BATCH_CHARS:
+        raise PeerSocketError.too_large("a batch", len(batch), MAX_BATCH_CHARS)
+    try:
+        ops = json.loads(batch)
+    except (ValueError, RecursionError):
+        raise PeerSocketError.invalid_argument("a batch must be valid JSON") from None
+    if not isinstance(ops, list):
+        raise PeerSocketError.invalid_argument("a batch must be a JSON array of operations")
+    if len(ops) > MAX_OPS_PER_BATCH:
+        raise PeerSocketError.too_many("operations in one batch", MAX_OPS_PER_BATCH)
+    return [_parse_op(raw) for raw in ops]
+
+
+class BadOp(PeerSocketError):
+    """An op that could not be read; ``req`` says which promise to reject, if any."""
+
+    def __init__(self, req: int | None, message: str) -> None:
+        super().__init__("ERR_INVALID_ARGUMENT", message, "TypeError")
+        self.req = req
+
+
+def _parse_op(raw: object) -> Op | PeerSocketError:
+    if not isinstance(raw, list) or not raw or not isinstance(raw[0], str):
+        return BadOp(None, "an operation must be an array starting with its name")
+    name = raw[0]
+    if name == "hello":
+        if len(raw) != 2 or not isinstance(raw[1], str) or len(raw[1]) > 64:
+            return BadOp(None, "hello takes one document token of at most 64 characters")
+        return Op(name, None, (raw[1],))
+    if name not in ARITY:
+        return BadOp(None, f"unknown operation {name[:40]!r}")
+    req = raw[1] if len(raw) > 1 else None
+    if type(req) is not int or not 0 <= req <= 2**53:
+        return BadOp(None, f"{name}: the request id must be a non-negative integer")
+    if len(raw) != 2 + ARITY[name]:
+        return BadOp(req, f"{name} takes {ARITY[name]} argument(s), got {len(raw) - 2}")
+    return Op(name, req, tuple(raw[2:]))
+
+
+def handle_id(value: object) -> int:
+    if type(value) is not int or value < 0:
+        raise PeerSocketError.invalid_argument("a swarm handle must be a non-negative integer")
+    return value
+
+
+def peer_id(value: object) -> str:
+    if not isinstance(value, str) or len(value) != 64:
+        raise PeerSocketError.invalid_argument("a peer id must be 64 hex characters")
+    return value.lower()
+
+
+def identity(value: object) -> int:
+    if type(value) is not int or not 0 <= value <= MAX_IDENTITY:
+        raise PeerSocketError.invalid_argument(
+            f"setDebugIdentity(n): n must be an integer from 0 to {MAX_IDENTITY}"
+        )
+    return value
+
+
+def payload(value: object, what: str, limit: int) -> bytes:
+    if not isinstance(value, str):
+        raise PeerSocketError.invalid_argument(f"{what} must be base64 text")
+    if len(value) > (limit + 2) // 3 * 4 + 4:
+        raise PeerSocketError.too_large(what, len(value) * 3 // 4, limit)
+    try:
+        data = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise PeerSocketError.invalid_argument(f"{what} is not valid base64") from None
+    if len(data) > limit:
+        raise PeerSocketError.too_large(what, len(data), limit)
+    return data
+
+
+def message_payload(value: object) -> bytes:
+    return payload(value, "the message", limits.MAX_MESSAGE)
+
+
+def session_payload(value: object) -> bytes | None:
+    if value is None:
+        return None
+    return payload(value, "the session data", limits.MAX_SESSION_DATA)
+
+
+def reason(value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise PeerSocketError.invalid_argument("close(reason): reason must be a string")
+    if len(value.encode("utf-8", "surrogatepass")) > limits.MAX_REASON_LEN:
+        raise PeerSocketError(
+            "ERR_TOO_LARGE",
+            f"close(reason): reason must be at most {limits.MAX_REASON_LEN} bytes of UTF-8",
+            "SyntaxError",
+        )
+    return value
+
+
+def b64(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode("ascii")
+
+
+def dumps(events: list[list[Any]]) -> str:
+    return json.dumps(events, separators=(",", ":"), ensure_ascii=False)
