@@ -229,6 +229,7 @@ class HyperswarmEngine:
             return
         self._closing = True
         self._wake.set()
+        self._lose_links("ERR_ENGINE_CLOSED", "the network engine was closed")
         proc = self._proc
         if proc is not None and proc.returncode is None:
             self._send_control("shutdown")

@@ -9,6 +9,7 @@ const { encodeFrame, FrameReader, toBuffer } = require('./frames')
 const { Network } = require('./network')
 
 const END_GRACE = 10000 // a connection still open this long after end() is destroyed
+const SHUTDOWN_GRACE = 1500 // on shutdown, how long connections get to close cleanly
 
 // Frames own fd 1. Anything a library prints goes to stderr instead.
 const stdout = new net.Socket({ fd: 1, readable: false, writable: true })
@@ -208,12 +209,23 @@ function toTopic(bin) {
   return topic
 }
 
+// End every connection (the peers see a clean close), destroying what lingers.
+async function endAll(grace) {
+  const open = [...conns.values()]
+  const closed = open.map((conn) => new Promise((resolve) => conn.once('close', resolve)))
+  for (const conn of open) conn.end()
+  let timer
+  await Promise.race([Promise.all(closed), new Promise((resolve) => (timer = setTimeout(resolve, grace)))])
+  clearTimeout(timer)
+  for (const conn of open) conn.destroy()
+}
+
 async function shutdown(exitCode) {
   if (shuttingDown) return
   shuttingDown = true
   const hard = setTimeout(() => process.exit(exitCode), 5000)
   try {
-    for (const conn of conns.values()) conn.destroy()
+    await endAll(SHUTDOWN_GRACE)
     if (swarm) await swarm.destroy()
     else if (network && network.dht) await network.dht.destroy()
     if (network) await network.close()
