@@ -90,6 +90,7 @@ def chat_demo(screenshot: str, timeout: float = TIMEOUT) -> SessionTask:
         window = session.window
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        window.panel.show()
         tabs = [window.new_tab(s.url, s.identity) for s in SPEAKERS]
         code = 0
         try:
@@ -120,7 +121,7 @@ def chat_demo(screenshot: str, timeout: float = TIMEOUT) -> SessionTask:
             print(f"peerbrowser demo FAILED: {exc}", file=sys.stderr)
             code = 1
         window.tab_widget.setCurrentWidget(tabs[0].view)
-        window.panel.show()
+        window.panel.refresh()
         try:
             await until(lambda: _has_painted(tabs[0].view), 10.0, "the page to paint")
         except TimeoutError as exc:

@@ -47,6 +47,8 @@ class PeerSocketPanel(QDockWidget):
         self._tree.setColumnCount(len(COLUMNS))
         self._tree.setHeaderLabels(list(COLUMNS))
         self._tree.setUniformRowHeights(True)
+        self._tree.setIndentation(12)
+        self._tree.setAlternatingRowColors(True)
         self._message = QLabel(UNAVAILABLE_TEXT)
         self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._stack = QStackedWidget()
@@ -156,7 +158,7 @@ class PeerSocketPanel(QDockWidget):
 
     def _add_swarm(self, parent: QTreeWidgetItem, swarm: Mapping[str, Any]) -> None:
         kind = swarm.get("type", "?")
-        name = f"{kind} swarm {swarm['name']!r}" if swarm.get("name") else f"{kind} swarm"
+        name = f"{kind} swarm: {swarm['name']}" if swarm.get("name") else f"{kind} swarm"
         sockets: Sequence[Mapping[str, Any]] = swarm.get("sockets") or []
         s_item = self._item(
             parent,

@@ -84,8 +84,8 @@ class Tab(QObject):
             log.exception("bridge.attach_page failed; this tab has no PeerSocket API")
             return None
         if isinstance(obj, QObject):
-            registered = self.channel.registeredObjects()
-            if not any(o is obj for o in registered):
+            registered = self.channel.registeredObjects()  # {name: object}
+            if not any(o is obj for o in registered.values()):
                 self.channel.registerObject(CHANNEL_OBJECT_NAME, obj)
             signal = getattr(obj, "identityChanged", None)
             if signal is not None and hasattr(signal, "connect"):
@@ -135,7 +135,7 @@ class Tab(QObject):
         self.page.urlChanged.disconnect(self._emit_label)
         self.page.triggerAction(QWebEnginePage.WebAction.Stop)
         self.page.setWebChannel(None)
-        for obj in self.channel.registeredObjects():
+        for obj in list(self.channel.registeredObjects().values()):
             self.channel.deregisterObject(obj)
         self.bridge = None  # the bridge sees the page's destroyed() signal
         self.page.deleteLater()  # also deletes the channel (its child)

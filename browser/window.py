@@ -111,7 +111,7 @@ class BrowserWindow(QMainWindow):
 
         self.panel = PeerSocketPanel(core, self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.panel)
-        self.resizeDocks([self.panel], [420], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.panel], [480], Qt.Orientation.Horizontal)
         self.panel.hide()
 
         self.actions_by_name: dict[str, QAction] = {}

@@ -269,7 +269,7 @@ function setupInput () {
   let last = null
   let cursorQueued = null
   canvas.addEventListener('pointerdown', (evt) => {
-    canvas.setPointerCapture(evt.pointerId)
+    try { canvas.setPointerCapture(evt.pointerId) } catch (err) { /* synthetic or gone pointer */ }
     last = pointOf(evt)
   })
   canvas.addEventListener('pointermove', (evt) => {

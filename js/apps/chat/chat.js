@@ -48,6 +48,7 @@ function fail (message, err) {
 
 // --- rendering -------------------------------------------------------------
 
+// Returns the list item, so a system line can be updated later.
 function addLine ({ who, badge, text, mine = false, system = false }) {
   const li = document.createElement('li')
   if (mine) li.classList.add('mine')
@@ -63,6 +64,7 @@ function addLine ({ who, badge, text, mine = false, system = false }) {
   list.append(li)
   list.scrollTop = list.scrollHeight
   if (!system) $('#transcript').textContent += `[${badge}] ${who}: ${text}\n`
+  return li
 }
 
 function badgeOf (ident) {
@@ -111,6 +113,10 @@ function readSessionData (socket, data) {
     if (typeof data.name === 'string') entry.name = data.name.slice(0, 40)
     if (Number.isInteger(data.identity)) entry.identity = data.identity
   }
+  if (entry.joinedLine) {
+    const { who, badge } = describe(socket)
+    entry.joinedLine.textContent = `${who} ${badge} joined`
+  }
   renderPeers()
 }
 
@@ -126,11 +132,13 @@ async function listen (socket) {
   socket.addEventListener('session-data', (evt) => readSessionData(socket, evt.sessionData))
   socket.addEventListener('close', () => {
     if (!peers.has(socket)) return
-    addLine({ text: `${describe(socket).who} left`, system: true })
+    const { who, badge } = describe(socket)
+    addLine({ text: `${who} ${badge} left`, system: true })
     peers.delete(socket)
     renderPeers()
   })
-  addLine({ text: `${describe(socket).who} joined`, system: true })
+  const { who, badge } = describe(socket)
+  peers.get(socket).joinedLine = addLine({ text: `${who} ${badge} joined`, system: true })
   try {
     for await (const msg of socket.readable) {
       if (isText(msg)) addLine({ ...describe(socket), text: msg.text.slice(0, MAX_TEXT) })

@@ -1,0 +1,670 @@
+"""The browser a user sees, in real QtWebEngine pages (offscreen)."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PyQt6.QtCore import QObject, Qt, pyqtSignal
+from PyQt6.QtWebEngineCore import QWebEngineScript
+
+from browser import paths
+from browser.env import FLAGS_VAR, chromium_flags
+from browser.panel import UNAVAILABLE_TEXT
+from browser.profile import page_scripts
+from browser.scheme import mime_type, resolve
+from browser.tab import Tab
+from browser.urls import url_from_input
+from browser.window import BrowserWindow
+
+from .conftest import LOAD_TIMEOUT_MS
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+PEERBROWSER = Path(sys.executable).with_name("peerbrowser")
+
+
+@pytest.fixture
+def open_tab(qtbot: Any) -> Callable[..., Tab]:
+    """``open_tab(window, url, identity=None)``: open a tab and wait for its first load."""
+
+    def open_(window: BrowserWindow, url: str, identity: int | None = None) -> Tab:
+        tab = window.new_tab(url, identity)
+        qtbot.waitUntil(lambda: tab.progress >= 100, timeout=LOAD_TIMEOUT_MS)
+        return tab
+
+    return open_
+
+
+def tab_texts(window: BrowserWindow) -> list[str]:
+    return [window.tab_widget.tabText(i) for i in range(window.tab_widget.count())]
+
+
+def press(qtbot: Any, widget: Any, key: Qt.Key, modifiers: Qt.KeyboardModifier) -> None:
+    qtbot.keyClick(widget, key, modifiers)
+
+
+# --- environment -----------------------------------------------------------------------
+
+
+def test_chromium_flags_are_appended_to_the_users_flags() -> None:
+    flags = chromium_flags("--user-flag --no-pings=x", as_root=True)
+    assert flags.startswith("--user-flag --no-pings=x ")
+    assert "--no-sandbox" in flags.split()
+    assert "--disable-background-networking" in flags.split()
+    assert flags.split().count("--no-pings=x") == 1 and "--no-pings" not in flags.split()
+    assert "--no-sandbox" not in chromium_flags("", as_root=False).split()
+
+
+def test_environment_of_this_process_has_the_flags() -> None:
+    flags = os.environ[FLAGS_VAR].split()
+    assert "--disable-background-networking" in flags
+    if os.geteuid() == 0:
+        assert "--no-sandbox" in flags
+    assert os.environ["QT_QPA_PLATFORM"] == "offscreen"
+
+
+# --- address bar input ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("example.com", "https://example.com"),
+        ("example.com/a?b=1", "https://example.com/a?b=1"),
+        ("127.0.0.1:8080/x", "http://127.0.0.1:8080/x"),
+        ("localhost:3000", "http://localhost:3000"),
+        ("peerapp://chat/", "peerapp://chat/"),
+        ("https://example.org/", "https://example.org/"),
+    ],
+)
+def test_url_from_input(typed: str, expected: str) -> None:
+    url = url_from_input(typed)
+    assert url is not None and url.toString() == expected
+
+
+@pytest.mark.parametrize("typed", ["", "   ", "two words"])
+def test_url_from_input_rejects_non_addresses(typed: str) -> None:
+    assert url_from_input(typed) is None
+
+
+# --- tabs ----------------------------------------------------------------------------
+
+
+def test_tabs_open_close_and_switch(window: BrowserWindow, open_tab: Callable[..., Tab]) -> None:
+    a = open_tab(window, "peerapp://start/")
+    b = open_tab(window, "peerapp://chat/")
+    c = open_tab(window, "peerapp://board/")
+    assert window.tabs() == [a, b, c]
+    assert window.current_tab() is c
+    window.switch_tab(1)
+    assert window.current_tab() is a
+    window.switch_tab(-1)
+    assert window.current_tab() is c
+    window.close_tab(window.tab_widget.indexOf(b.view))
+    assert window.tabs() == [a, c]
+    window.close_current_tab()
+    assert window.tabs() == [a]
+
+
+def test_closing_the_last_tab_leaves_a_start_page(
+    window: BrowserWindow, open_tab: Callable[..., Tab], qtbot: Any
+) -> None:
+    only = open_tab(window, "peerapp://chat/")
+    window.close_tab_object(only)
+    assert len(window.tabs()) == 1
+    fresh = window.tabs()[0]
+    qtbot.waitUntil(lambda: fresh.page.url().toString() == "peerapp://start/")
+
+
+def test_middle_click_closes_the_tab(window: BrowserWindow, open_tab: Callable[..., Tab], qtbot: Any) -> None:
+    a = open_tab(window, "peerapp://start/")
+    b = open_tab(window, "peerapp://chat/")
+    bar = window.tab_widget.tabBar()
+    rect = bar.tabRect(window.tab_widget.indexOf(a.view))
+    qtbot.mouseClick(bar, Qt.MouseButton.MiddleButton, pos=rect.center())
+    assert window.tabs() == [b]
+
+
+def test_keyboard_shortcuts(window: BrowserWindow, open_tab: Callable[..., Tab], qtbot: Any) -> None:
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    first = open_tab(window, "peerapp://chat/")
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    target = window.address_bar
+
+    press(qtbot, target, Qt.Key.Key_T, ctrl)
+    assert len(window.tabs()) == 2
+    second = window.current_tab()
+    assert second is not first
+    qtbot.waitUntil(lambda: second.progress >= 100, timeout=LOAD_TIMEOUT_MS)
+
+    press(qtbot, target, Qt.Key.Key_Tab, ctrl)
+    assert window.current_tab() is first
+    press(qtbot, target, Qt.Key.Key_Backtab, ctrl | Qt.KeyboardModifier.ShiftModifier)
+    assert window.current_tab() is second
+
+    press(qtbot, target, Qt.Key.Key_W, ctrl)
+    assert window.tabs() == [first]
+
+    first.view.setFocus()
+    press(qtbot, window, Qt.Key.Key_L, ctrl)
+    assert window.address_bar.hasFocus()
+    assert window.address_bar.selectedText() == window.address_bar.text()
+
+    with qtbot.waitSignal(first.page.loadFinished, timeout=LOAD_TIMEOUT_MS):
+        press(qtbot, target, Qt.Key.Key_F5, Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(first.page.loadFinished, timeout=LOAD_TIMEOUT_MS):
+        press(qtbot, target, Qt.Key.Key_R, ctrl)
+
+    press(qtbot, target, Qt.Key.Key_F12, Qt.KeyboardModifier.NoModifier)
+    assert window.panel.isVisible()
+    press(qtbot, target, Qt.Key.Key_F12, Qt.KeyboardModifier.NoModifier)
+    assert not window.panel.isVisible()
+
+
+def test_back_and_forward_with_alt_arrows(
+    window: BrowserWindow, open_tab: Callable[..., Tab], qtbot: Any
+) -> None:
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    tab = open_tab(window, "peerapp://start/")
+    with qtbot.waitSignal(tab.page.loadFinished, timeout=LOAD_TIMEOUT_MS):
+        window.navigate("peerapp://chat/")
+    assert window.actions_by_name["back"].isEnabled()
+    alt = Qt.KeyboardModifier.AltModifier
+    with qtbot.waitSignal(tab.page.loadFinished, timeout=LOAD_TIMEOUT_MS):
+        press(qtbot, window.address_bar, Qt.Key.Key_Left, alt)
+    assert tab.page.url().toString() == "peerapp://start/"
+    qtbot.waitUntil(lambda: window.actions_by_name["forward"].isEnabled())
+    with qtbot.waitSignal(tab.page.loadFinished, timeout=LOAD_TIMEOUT_MS):
+        press(qtbot, window.address_bar, Qt.Key.Key_Right, alt)
+    assert tab.page.url().toString() == "peerapp://chat/"
+
+
+def test_address_bar_enter_navigates(window: BrowserWindow, open_tab: Callable[..., Tab], qtbot: Any) -> None:
+    tab = open_tab(window, "peerapp://start/")
+    assert window.address_bar.text() == "peerapp://start/"
+    window.address_bar.setFocus()
+    window.address_bar.clear()
+    qtbot.keyClicks(window.address_bar, "peerapp://board/")
+    with qtbot.waitSignal(tab.page.loadFinished, timeout=LOAD_TIMEOUT_MS) as blocker:
+        qtbot.keyClick(window.address_bar, Qt.Key.Key_Return)
+    assert blocker.args == [True]
+    assert tab.page.url().toString() == "peerapp://board/"
+    assert window.address_bar.text() == "peerapp://board/"
+
+
+def test_title_and_progress_follow_the_page(
+    window: BrowserWindow, open_tab: Callable[..., Tab], qtbot: Any
+) -> None:
+    seen: list[int] = []
+    tab = window.new_tab("peerapp://chat/")
+    tab.page.loadProgress.connect(seen.append)
+    with qtbot.waitSignal(tab.page.loadFinished, timeout=LOAD_TIMEOUT_MS):
+        pass
+    # "[#0] Chat" once the bridge reports the page's identity, "Chat" before.
+    qtbot.waitUntil(lambda: tab_texts(window)[0].endswith("Chat"))
+    assert window.windowTitle() == f"{tab.label()} — Peerbrowser"
+    assert window.progress.value() == 100
+    assert not window.progress.isVisible()
+    assert seen and seen[-1] == 100
+    with qtbot.waitSignal(tab.page.loadStarted, timeout=LOAD_TIMEOUT_MS):
+        window.navigate("peerapp://board/")
+    assert window.progress.value() < 100
+    qtbot.waitUntil(lambda: tab_texts(window)[0].endswith("Board"), timeout=LOAD_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.progress.value() == 100 and not window.progress.isVisible())
+
+
+def test_tab_label_shows_the_identity(
+    window_factory: Callable[..., BrowserWindow], open_tab: Callable[..., Tab], qtbot: Any
+) -> None:
+    window = window_factory(default_identity=3)
+    default = open_tab(window, "peerapp://chat/")
+    two = open_tab(window, "peerapp://chat/", identity=2)
+    qtbot.waitUntil(lambda: tab_texts(window) == ["[#3] Chat", "[#2] Chat"])
+    assert default.identity == 3 and two.identity == 2
+    assert window.windowTitle() == "[#2] Chat — Peerbrowser"
+    two.set_identity(7)
+    assert tab_texts(window)[1] == "[#7] Chat"
+
+
+def test_identity_menu_opens_tabs_as_identities(window: BrowserWindow, qtbot: Any) -> None:
+    window.identity_menu.findChild(type(window.actions_by_name["new-tab"]), "identity-4").trigger()
+    assert [t.identity for t in window.tabs()] == [4]
+    next_free = window.identity_menu.findChild(type(window.actions_by_name["new-tab"]), "identity-next-free")
+    next_free.trigger()
+    next_free.trigger()
+    assert [t.identity for t in window.tabs()] == [4, 1, 2]
+    for tab in window.tabs():
+        qtbot.waitUntil(lambda tab=tab: tab.progress >= 100, timeout=LOAD_TIMEOUT_MS)
+
+
+# --- bridge hook ---------------------------------------------------------------------
+
+
+class FakeBridge(QObject):
+    identityChanged = pyqtSignal(int)
+
+
+def test_bridge_object_is_registered_and_its_identity_signal_followed(
+    window: BrowserWindow,
+    open_tab: Callable[..., Tab],
+    qtbot: Any,
+    js_await: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[Any, Any, Any]] = []
+    bridges: list[FakeBridge] = []
+
+    def attach_page(page: Any, core: Any, identity: int | None) -> FakeBridge:
+        calls.append((page, core, identity))
+        bridges.append(FakeBridge())
+        return bridges[-1]
+
+    monkeypatch.setattr("bridge.page.attach_page", attach_page)
+    tab = open_tab(window, "peerapp://chat/", identity=1)
+    assert calls == [(tab.page, None, 1)]
+    assert tab.channel.registeredObjects() == {"peersocket": bridges[0]}
+    assert tab.page.webChannel() is tab.channel
+    result = js_await(
+        tab,
+        "new Promise(resolve => new QWebChannel(qt.webChannelTransport, "
+        "ch => resolve(Object.keys(ch.objects))))",
+    )
+    assert result == {"ok": True, "value": ["peersocket"]}
+    bridges[0].identityChanged.emit(5)
+    qtbot.waitUntil(lambda: tab_texts(window) == ["[#5] Chat"])
+
+
+def test_bridge_that_registers_itself_is_not_registered_twice(
+    window: BrowserWindow, open_tab: Callable[..., Tab], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keep: list[QObject] = []
+
+    def attach_page(page: Any, core: Any, identity: int | None) -> QObject:
+        obj = FakeBridge()
+        page.webChannel().registerObject("peersocket", obj)
+        keep.append(obj)
+        return obj
+
+    monkeypatch.setattr("bridge.page.attach_page", attach_page)
+    tab = open_tab(window, "peerapp://chat/")
+    assert tab.channel.registeredObjects() == {"peersocket": keep[0]}
+
+
+def test_real_bridge_is_on_the_channel_and_reports_set_debug_identity(
+    window: BrowserWindow, open_tab: Callable[..., Tab], qtbot: Any
+) -> None:
+    tab = open_tab(window, "peerapp://chat/?identity=4")
+    assert list(tab.channel.registeredObjects()) == ["peersocket"]
+    assert tab.bridge is tab.channel.registeredObjects()["peersocket"]
+    # chat.js calls PeerSocket.setDebugIdentity(4); the bridge says so; the label follows.
+    qtbot.waitUntil(lambda: tab_texts(window) == ["[#4] Chat"], timeout=LOAD_TIMEOUT_MS)
+
+
+# --- peerapp:// scheme ---------------------------------------------------------------
+
+
+def test_demo_page_has_its_own_secure_origin(
+    window: BrowserWindow, open_tab: Callable[..., Tab], js: Any
+) -> None:
+    tab = open_tab(window, "peerapp://chat/")
+    assert js(tab, "location.origin") == "peerapp://chat"
+    assert js(tab, "window.isSecureContext") is True
+    board = open_tab(window, "peerapp://board/")
+    assert js(board, "location.origin") == "peerapp://board"
+
+
+def test_scheme_serves_files_with_mime_types(
+    window: BrowserWindow, open_tab: Callable[..., Tab], js_await: Any
+) -> None:
+    tab = open_tab(window, "peerapp://chat/")
+    result = js_await(
+        tab,
+        "fetch('chat.css').then(r => [r.ok, r.headers.get('content-type').replace(' ', '')])",
+    )
+    assert result == {"ok": True, "value": [True, "text/css;charset=utf-8"]}
+    result = js_await(tab, "fetch('chat.js').then(r => r.headers.get('content-type').replace(' ', ''))")
+    assert result["value"] == "text/javascript;charset=utf-8"
+
+
+def test_missing_file_is_not_found(
+    window: BrowserWindow, open_tab: Callable[..., Tab], js_await: Any, load: Any
+) -> None:
+    tab = open_tab(window, "peerapp://chat/")
+    assert js_await(tab, "fetch('nope.js').then(r => [r.ok, r.status])")["value"] == [False, 404]
+    assert load(tab, "peerapp://chat/nope.html") is False
+    assert load(tab, "peerapp://no-such-app/") is False
+
+
+def test_no_path_traversal_through_the_page(
+    window_factory: Callable[..., BrowserWindow],
+    profile_factory: Callable[..., Any],
+    open_tab: Callable[..., Tab],
+    js_await: Any,
+    test_apps: Path,
+) -> None:
+    window = window_factory(profile=profile_factory(apps_dir=test_apps))
+    tab = open_tab(window, "peerapp://other/")
+    for path in [
+        "/..%2ftop/secret.txt",
+        "/%2e%2e/outside.txt",
+        "/..%2f..%2foutside.txt",
+        "/%2e%2e%2f%2e%2e%2foutside.txt",
+        "/.%2e/outside.txt",
+        "/..\\\\outside.txt",
+    ]:
+        result = js_await(tab, f"fetch('peerapp://other{path}').then(r => r.ok ? r.text() : r.status)")
+        assert result in ({"ok": True, "value": 404}, {"ok": False, "error": "Failed to fetch"}), (
+            path,
+            result,
+        )
+    result = js_await(tab, "fetch('peerapp://top/secret.txt').then(r => r.ok ? r.text() : r.status)")
+    assert result["value"] == "not here"
+
+
+def test_resolve_stays_inside_the_app(tmp_path: Path) -> None:
+    root = tmp_path / "apps"
+    (root / "chat" / "sub").mkdir(parents=True)
+    (root / "chat" / "index.html").write_text("x")
+    (root / "chat" / "sub" / "index.html").write_text("y")
+    (root / "chat" / ".hidden").write_text("h")
+    (root / "secret").mkdir()
+    (root / "secret" / "key.txt").write_text("k")
+    (tmp_path / "outside.txt").write_text("o")
+    (root / "chat" / "link.txt").symlink_to(tmp_path / "outside.txt")
+    chat = (root / "chat").resolve()
+    assert resolve(root, "chat", "/") == chat / "index.html"
+    assert resolve(root, "chat", "/sub/") == chat / "sub" / "index.html"
+    assert resolve(root, "chat", "/sub") == chat / "sub" / "index.html"
+    for bad in [
+        "/../secret/key.txt",
+        "/%2e%2e/secret/key.txt",
+        "/..%2Fsecret%2Fkey.txt",
+        "/sub/../../outside.txt",
+        "/.hidden",
+        "/link.txt",
+        "/%00",
+        "/a%5c..%5coutside.txt",
+        "/missing.html",
+    ]:
+        assert resolve(root, "chat", bad) is None, bad
+    for bad_host in ["", "..", "Chat", "chat.evil", "-x"]:
+        assert resolve(root, bad_host, "/") is None
+
+
+def test_mime_types() -> None:
+    assert mime_type(Path("a.html")) == "text/html;charset=utf-8"
+    assert mime_type(Path("a.mjs")) == "text/javascript;charset=utf-8"
+    assert mime_type(Path("a.png")) == "image/png"
+    assert mime_type(Path("a.unknownext")) == "application/octet-stream"
+
+
+# --- injected scripts -----------------------------------------------------------------
+
+
+def test_scripts_are_namespaced_main_world_top_level_only(fake_js_dir: Path) -> None:
+    scripts = page_scripts(fake_js_dir)
+    assert [s.name() for s in scripts] == ["peerbrowser/qwebchannel", "peerbrowser/peersocket"]
+    for s in scripts:
+        assert s.injectionPoint() == QWebEngineScript.InjectionPoint.DocumentCreation
+        assert s.worldId() == QWebEngineScript.ScriptWorldId.MainWorld
+        assert s.runsOnSubFrames() is False
+    assert "QWebChannel" in scripts[0].sourceCode()
+
+
+def test_missing_peersocket_js_injects_only_the_channel(tmp_path: Path) -> None:
+    assert [s.name() for s in page_scripts(tmp_path)] == ["peerbrowser/qwebchannel"]
+
+
+def test_repo_peersocket_js_is_injected_when_present() -> None:
+    names = [s.name() for s in page_scripts()]
+    assert ("peerbrowser/peersocket" in names) == paths.peersocket_js().is_file()
+
+
+def test_top_level_page_gets_the_api_and_iframes_do_not(
+    window_factory: Callable[..., BrowserWindow],
+    profile_factory: Callable[..., Any],
+    open_tab: Callable[..., Tab],
+    js: Any,
+    qtbot: Any,
+    fake_js_dir: Path,
+    test_apps: Path,
+) -> None:
+    profile = profile_factory(apps_dir=test_apps, js_dir=fake_js_dir)
+    window = window_factory(profile=profile)
+    tab = open_tab(window, "peerapp://top/")
+    assert js(tab, "typeof qt === 'object' && typeof qt.webChannelTransport") == "object"
+    assert js(tab, "window.PeerSocket") == {"fake": True, "hasChannel": True}
+
+    main = tab.page.mainFrame()
+    qtbot.waitUntil(lambda: len(main.children()) == 2, timeout=LOAD_TIMEOUT_MS)
+    frames = {f.htmlName(): f for f in main.children()}
+    assert set(frames) == {"cross", "same"}
+    source = "[location.origin, typeof window.PeerSocket, typeof window.QWebChannel]"
+    origins = {"cross": "peerapp://other", "same": "peerapp://top"}
+    for name, frame in frames.items():
+        results: list[Any] = []
+
+        def loaded(frame: Any = frame, results: list[Any] = results, name: str = name) -> bool:
+            frame.runJavaScript(source, 0, results.append)
+            return any(r and r[0] == origins[name] for r in results)
+
+        qtbot.waitUntil(loaded, timeout=LOAD_TIMEOUT_MS)
+        answer = next(r for r in results if r and r[0] == origins[name])
+        assert answer == [origins[name], "undefined", "undefined"], name
+
+
+# --- PeerSocket panel -----------------------------------------------------------------
+
+
+def snapshot_with(sent: int) -> dict[str, Any]:
+    return {
+        "device": {
+            "key": "ab" * 32,
+            "engine": {"state": "ready", "detail": "testnet"},
+            "links": [{"remote": "cd" * 32, "host": "127.0.0.1", "port": 49737}],
+        },
+        "presences": [
+            {
+                "origin": "peerapp://chat",
+                "identity": 1,
+                "id": "11" * 32,
+                "swarms": [
+                    {
+                        "type": "open",
+                        "name": "pauls-chat-room",
+                        "topic": "ee" * 32,
+                        "tabs": 2,
+                        "sockets": [
+                            {
+                                "id": "11" * 32,
+                                "host": None,
+                                "port": None,
+                                "loopback": True,
+                                "state": "open",
+                                "sent": 0,
+                                "received": 0,
+                            },
+                            {
+                                "id": "22" * 32,
+                                "host": "127.0.0.1",
+                                "port": 49737,
+                                "loopback": False,
+                                "state": "open",
+                                "sent": sent,
+                                "received": 4,
+                            },
+                        ],
+                    }
+                ],
+            },
+            {
+                "origin": "peerapp://board",
+                "identity": 0,
+                "id": "33" * 32,
+                "swarms": [{"type": "origin", "name": None, "topic": "ff" * 32, "tabs": 1, "sockets": []}],
+            },
+        ],
+    }
+
+
+class FakeCore:
+    def __init__(self) -> None:
+        self.observers: list[Callable[[], None]] = []
+        self.sent = 3
+        self.snapshots = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        self.snapshots += 1
+        return snapshot_with(self.sent)
+
+    def add_observer(self, callback: Callable[[], None]) -> None:
+        self.observers.append(callback)
+
+    def remove_observer(self, callback: Callable[[], None]) -> None:
+        self.observers.remove(callback)
+
+    def changed(self) -> None:
+        for callback in list(self.observers):
+            callback()
+
+
+def tree_rows(tree: Any) -> list[list[str]]:
+    rows = []
+
+    def walk(item: Any, depth: int) -> None:
+        rows.append([" " * depth + item.text(0)] + [item.text(c) for c in range(1, tree.columnCount())])
+        for i in range(item.childCount()):
+            walk(item.child(i), depth + 1)
+
+    for i in range(tree.topLevelItemCount()):
+        walk(tree.topLevelItem(i), 0)
+    return rows
+
+
+def test_panel_shows_presences_swarms_and_peers(
+    window_factory: Callable[..., BrowserWindow], qtbot: Any
+) -> None:
+    core = FakeCore()
+    window = window_factory(core=core)
+    window.actions_by_name["toggle-panel"].trigger()
+    panel = window.panel
+    assert panel.isVisible()
+    rows = tree_rows(panel.tree)
+    names = [r[0].strip() for r in rows]
+    assert names[:2] == ["This device", "link"]
+    assert rows[0][3] == "ready: testnet"
+    assert rows[1][2] == "127.0.0.1:49737"
+    assert "peerapp://chat" in names and "peerapp://board" in names
+    assert "identity #1" in names
+    swarm = next(r for r in rows if r[0].strip() == "open swarm: pauls-chat-room")
+    assert swarm[2:] == ["2 tab(s)", "1 peer(s)", "4", "3"]
+    peer = next(r for r in rows if r[0].strip() == "peer")
+    assert peer[1:] == ["22222222…", "127.0.0.1:49737", "open", "4", "3"]
+    assert any(r[0].strip() == "loopback" for r in rows)
+    assert any(r[0].strip() == "origin swarm" for r in rows)
+
+    before = core.snapshots
+    core.sent = 10
+    for _ in range(5):
+        core.changed()
+    qtbot.waitUntil(lambda: any(r[0].strip() == "peer" and r[5] == "10" for r in tree_rows(panel.tree)))
+    assert core.snapshots == before + 1  # five changes, one refresh
+
+
+def test_panel_stops_observing_on_shutdown(window_factory: Callable[..., BrowserWindow]) -> None:
+    core = FakeCore()
+    window = window_factory(core=core)
+    assert len(core.observers) == 1
+    window.shutdown()
+    assert core.observers == []
+
+
+@pytest.mark.parametrize("core", [None, object()])
+def test_panel_without_a_core_says_so(window_factory: Callable[..., BrowserWindow], core: Any) -> None:
+    window = window_factory(core=core)
+    window.panel.show()
+    assert window.panel.message.isVisible()
+    assert window.panel.message.text() == UNAVAILABLE_TEXT
+
+
+# --- the peerbrowser command -----------------------------------------------------------
+
+
+def _stderr_lines(proc: subprocess.Popen[str]) -> queue.Queue[str | None]:
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def _wait_for_line(lines: queue.Queue[str | None], needle: str, timeout: float) -> list[str]:
+    seen: list[str] = []
+    while True:
+        line = lines.get(timeout=timeout)
+        if line is None:
+            raise AssertionError(f"process ended before {needle!r}:\n{''.join(seen)}")
+        seen.append(line)
+        if needle in line:
+            return seen
+
+
+def test_headless_browser_exits_cleanly_on_sigterm() -> None:
+    env = dict(os.environ)
+    proc = subprocess.Popen(
+        [str(PEERBROWSER), "--headless", "peerapp://chat/?identity=1", "peerapp://board/"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    try:
+        lines = _stderr_lines(proc)
+        _wait_for_line(lines, "ready: 2 tab(s) (headless)", timeout=60)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        rest = []
+        while (line := lines.get(timeout=10)) is not None:
+            rest.append(line)
+        assert any("shut down cleanly" in line for line in rest), "".join(rest)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_dht_subcommand_is_a_placeholder() -> None:
+    result = subprocess.run([str(PEERBROWSER), "dht"], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert result.returncode == 2
+    assert "not yet available" in result.stderr
+
+
+def test_bad_arguments_are_refused() -> None:
+    result = subprocess.run(
+        [str(PEERBROWSER), "--bootstrap", "nonsense"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert result.returncode == 2
+    assert "HOST:PORT" in result.stderr
