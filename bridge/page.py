@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from PyQt6 import sip
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
 from PyQt6.QtWebChannel import QWebChannel
 from PyQt6.QtWebEngineCore import QWebEnginePage
@@ -251,6 +252,8 @@ class PageBridge(QObject):
                 QTimer.singleShot(0, self._flush)
 
     def _flush(self) -> None:
+        if sip.isdeleted(self):  # the page (our parent) is gone; so are we
+            return
         self._flush_scheduled = False
         if not self._out or self._detached:
             self._out.clear()

@@ -9,9 +9,11 @@
 (function () {
   'use strict';
 
-  if (window.PeerSocket || typeof window.QWebChannel !== 'function') return;
+  if (window.PeerSocket) return;
 
-  const QWebChannelCtor = window.QWebChannel;
+  // qwebchannel.js is injected at document creation too; keep our own reference to
+  // it as soon as it is there (the page may later shadow the global).
+  let QWebChannelCtor = typeof window.QWebChannel === 'function' ? window.QWebChannel : null;
   const MAX_MESSAGE = 4 * 1024 * 1024;
   const MAX_SESSION_DATA = 16 * 1024;
   const MAX_DEPTH = 64;
@@ -312,9 +314,15 @@
     }
   };
 
+  let connectTries = 0;
   function connect () {
+    if (!QWebChannelCtor && typeof window.QWebChannel === 'function') QWebChannelCtor = window.QWebChannel;
     const transport = window.qt && window.qt.webChannelTransport;
-    if (!transport) { setTimeout(connect, 0); return; }
+    if (!transport || !QWebChannelCtor) {
+      if (++connectTries === 100) console.error('PeerSocket: the browser channel is not available yet');
+      setTimeout(connect, connectTries < 100 ? 0 : 50);
+      return;
+    }
     // eslint-disable-next-line no-new
     new QWebChannelCtor(transport, (ch) => {
       const bridge = ch.objects.peersocket;

@@ -1,0 +1,296 @@
+"""The PeerSocket page API end to end: real pages, the bridge, a real swarm core."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.browser.conftest import LOAD_TIMEOUT_MS
+
+pytestmark = pytest.mark.browser
+
+
+def wait_js(qtbot, js, tab, expr):
+    qtbot.waitUntil(lambda: js(tab, expr) is True, timeout=LOAD_TIMEOUT_MS)
+
+
+PROPOSAL_EXAMPLE = """
+var swarm
+setup()
+async function setup () {
+  swarm = await PeerSocket.joinSwarm({id: 'pauls-chat-room'})
+  setInterval(() => broadcast('Hello!'), 5e3)
+  swarm.addEventListener('connection', listen)
+}
+async function listen ({socket}) {
+  for await (let msg of socket.readable) {
+    if (msg.type === 'text')
+      console.log(socket.info.id, 'says', msg.text)
+  }
+}
+function broadcast (text) {
+  for (let s of swarm.getSockets()) {
+    s.write({type: 'text', text})
+  }
+}
+"""
+
+
+def test_the_proposals_chat_example_runs_as_written(open_page, js, qtbot, caplog):
+    caplog.set_level(logging.INFO, logger="peerbrowser.js")
+    tabs = [open_page("alpha"), open_page("alpha")]
+    for n, tab in enumerate(tabs, start=1):
+        js(tab, f"PeerSocket.setDebugIdentity({n}); {PROPOSAL_EXAMPLE}; true")
+    wait_js(qtbot, js, tabs[0], "typeof swarm === 'object' && swarm.getSockets().length === 1")
+    ids = [js(t, "swarm.getLoopback().info.id") for t in tabs]
+
+    def said(speaker: str) -> bool:
+        return any(f"{speaker} says Hello!" in r.getMessage() for r in caplog.records)
+
+    qtbot.waitUntil(lambda: said(ids[0]) and said(ids[1]), timeout=LOAD_TIMEOUT_MS)
+
+
+def test_two_origins_in_one_open_swarm_see_each_other(open_page, call, js, qtbot):
+    a, b = open_page("alpha"), open_page("beta")
+    ja = call(a, "T.join('room')")
+    jb = call(b, "T.join('room')")
+    assert ja["type"] == "open" and ja["id"] == "room"
+    assert ja["self"] != jb["self"]
+    wait_js(qtbot, js, a, f"T.peers().join() === '{jb['self']}'")
+    wait_js(qtbot, js, b, f"T.peers().join() === '{ja['self']}'")
+    info = js(a, f"(s => [s.info.id, s.info.host, s.info.port, s.loopback])(T.socket('{jb['self']}'))")
+    assert info == [jb["self"], None, None, False]  # same device: no network address
+
+
+def test_origin_swarms_never_mix_origins(open_page, call, js, qtbot):
+    a1, a2, b = open_page("alpha", 1), open_page("alpha", 2), open_page("beta")
+    ids = {}
+    for name, tab in (("a1", a1), ("a2", a2), ("b", b)):
+        r = call(tab, "T.join()")
+        assert r["type"] == "origin" and r["id"] is None
+        ids[name] = r["self"]
+    wait_js(qtbot, js, a1, f"T.peers().join() === '{ids['a2']}'")
+    wait_js(qtbot, js, a2, f"T.peers().join() === '{ids['a1']}'")
+    # the beta page forges its way in by calling the channel object directly
+    forged = call(
+        b,
+        """new Promise((resolve) => {
+          const ch = new QWebChannel(qt.webChannelTransport, (c) => {
+            c.objects.peersocket.events.connect((t) => resolve(t));
+            c.objects.peersocket.send(JSON.stringify([
+              ['join', 900, null, 'peerapp://alpha'],
+              ['join', 901, {origin: 'peerapp://alpha'}],
+              ['hello', 'x'], ['join', 902, null]]));
+          });
+        })""",
+    )
+    assert '"ERR_INVALID_ARGUMENT"' in forged  # extra arguments are refused, not read
+    assert js(b, "T.peers().length") == 0
+    assert js(a1, "T.peers().length") == 1 and js(a2, "T.peers().length") == 1
+    assert "peerapp://beta" not in {p["origin"] for p in []}
+
+
+def test_tabs_of_one_presence_share_sockets_and_events(open_page, call, js, qtbot):
+    t1, t2 = open_page("alpha", 3), open_page("alpha", 3)
+    peer = open_page("beta")
+    s1 = call(t1, "T.join('room')")["self"]
+    s2 = call(t2, "T.join('room')")["self"]
+    p = call(peer, "T.join('room')")["self"]
+    assert s1 == s2
+    for t in (t1, t2):
+        wait_js(qtbot, js, t, f"T.peers().join() === '{p}'")
+    wait_js(qtbot, js, peer, f"T.peers().join() === '{s1}'")
+    call(peer, f"T.socket('{s1}').write('to both tabs')")
+    for t in (t1, t2):
+        wait_js(qtbot, js, t, "T.of('message').length === 1")
+        assert js(t, "T.of('message')[0]") == ["message", p, "to both tabs"]
+    # the loopback reaches the other tab of the presence, not the writer
+    call(t1, f"T.socket('{s1}').write({{tab: 1}})")
+    wait_js(qtbot, js, t2, "T.of('message').length === 2")
+    assert js(t2, "T.of('message')[1]") == ["message", s1, {"tab": 1}]
+    assert js(t1, "T.of('message').length") == 1
+
+
+def test_a_tab_joining_later_gets_connection_events_for_existing_sockets(open_page, call, js, qtbot):
+    t1, peer = open_page("alpha"), open_page("beta")
+    s1 = call(t1, "T.join('room')")["self"]
+    p = call(peer, "T.join('room')")["self"]
+    wait_js(qtbot, js, t1, f"T.peers().join() === '{p}'")
+    t2 = open_page("alpha")
+    assert call(t2, "T.join('room')")["self"] == s1
+    wait_js(qtbot, js, t2, f'JSON.stringify(T.of(\'connection\')) === \'[["connection","main","{p}"]]\'')
+
+
+def test_session_data_reaches_peers_and_late_joiners(open_page, call, js, qtbot):
+    a, b = open_page("alpha"), open_page("beta")
+    sa = call(a, "T.join('room')")["self"]
+    call(b, "T.join('room')")
+    wait_js(qtbot, js, b, "T.peers().length === 1")
+    call(a, "T.swarms.main.getLoopback().setSessionData({name: 'alice', n: [1, 2]})")
+    wait_js(qtbot, js, b, "T.of('session').length === 1")
+    assert js(b, "T.of('session')[0]") == ["session", sa, {"name": "alice", "n": [1, 2]}]
+    assert js(b, f"T.socket('{sa}').getSessionData().name") == "alice"
+    late = open_page("gamma")
+    call(late, "T.join('room')")
+    wait_js(qtbot, js, late, f"!!T.socket('{sa}') && T.socket('{sa}').getSessionData().name === 'alice'")
+
+
+def test_async_iteration_and_leaving_the_loop_cancels_only_that_reader(open_page, call, js, qtbot):
+    a, b = open_page("alpha"), open_page("beta")
+    sa = call(a, "T.join('room')")["self"]
+    sb = call(b, "T.join('room')")["self"]
+    wait_js(qtbot, js, b, "T.peers().length === 1")
+    js(
+        b,
+        f"""window.got = []; (async () => {{
+          for await (const m of T.socket('{sa}').readable) {{ got.push(m); if (got.length === 2) break }}
+          window.loopDone = true }})(); true""",
+    )
+    for i in range(3):
+        call(a, f"T.socket('{sb}').write({i})")
+    wait_js(qtbot, js, b, "window.loopDone === true && T.of('message').length === 3")
+    assert js(b, "got") == [0, 1]
+    assert js(b, f"T.socket('{sa}').readyState") == "open"  # the socket lives on
+    js(
+        b,
+        f"window.again = []; (async () => {{ for await (const m of T.socket('{sa}').readable) again.push(m) }})(); true",
+    )
+    call(a, f"T.socket('{sb}').write('more')")
+    wait_js(qtbot, js, b, "again.length === 1 && again[0] === 'more'")
+
+
+def test_a_socket_fits_pipe_through(open_page, call, js, qtbot):
+    a, b = open_page("alpha"), open_page("beta")
+    sa = call(a, "T.join('room')")["self"]
+    sb = call(b, "T.join('room')")["self"]
+    wait_js(qtbot, js, a, "T.peers().length === 1")
+    wait_js(qtbot, js, b, "T.peers().length === 1")
+    # b echoes with an upper-casing transform; a pipes a stream through its socket
+    js(
+        b,
+        f"""(s => s.readable.pipeThrough(new TransformStream({{transform (c, ctl) {{ ctl.enqueue(c.toUpperCase()) }}}}))
+              .pipeTo(new WritableStream({{write: (c) => s.write(c)}})))(T.socket('{sa}')); true""",
+    )
+    js(
+        a,
+        f"""window.echoed = []; (async () => {{
+          const src = new ReadableStream({{start (c) {{ c.enqueue('ping'); c.enqueue('pong') }}}});
+          const out = src.pipeThrough(T.socket('{sb}'));
+          for await (const m of out) {{ echoed.push(m) }}
+        }})(); true""",
+    )
+    wait_js(qtbot, js, a, "echoed.length === 2")
+    assert js(a, "echoed") == ["PING", "PONG"]
+
+
+def test_structured_and_binary_messages_round_trip_exactly(open_page, call, js, qtbot):
+    a, b = open_page("alpha"), open_page("beta")
+    call(a, "T.join('room')")
+    sb = call(b, "T.join('room')")["self"]
+    wait_js(qtbot, js, a, "T.peers().length === 1")
+    values = """[null, true, false, 0, -0, 1.5, -7, 2**40, -(2**53 - 1), NaN, Infinity, '', 'ü日本🎉',
+      [1, [2, [3]]], {a: {b: {c: null}}, 'key with space': 1}, new Uint8Array([0, 255, 7]),
+      new Uint8Array(70000).fill(9).buffer, {bin: new Uint8Array([1])}, 'x'.repeat(100000)]"""
+    js(
+        b,
+        f"window.sent = {values}; for (const v of sent) T.socket('{call(a, 'T.swarms.main.getLoopback().info.id')}').write(v); true",
+    )
+    n = js(b, "sent.length")
+    wait_js(qtbot, js, a, f"T.of('message').length === {n}")
+    assert js(a, "JSON.stringify(T.of('message').map(e => e[2]))") == js(
+        b, "JSON.stringify(sent.map(v => T.plain(v instanceof ArrayBuffer ? new Uint8Array(v) : v)))"
+    )
+    assert js(a, "T.swarms.main.getSocket(T.peers()[0]) !== null") is True
+    assert sb
+
+
+def test_unsupported_and_oversize_values_reject_write_and_send_nothing(open_page, call, js, fails, qtbot):
+    a, b = open_page("alpha"), open_page("beta")
+    call(a, "T.join('room')")
+    sb = call(b, "T.join('room')")["self"]
+    wait_js(qtbot, js, a, "T.peers().length === 1")
+    sock = f"T.socket('{sb}')"
+    cases = {
+        "undefined": "TypeError|ERR_UNSUPPORTED_VALUE",
+        "() => 1": "TypeError|ERR_UNSUPPORTED_VALUE",
+        "document.body": "TypeError|ERR_UNSUPPORTED_VALUE",
+        "(() => { const o = {}; o.self = o; return o })()": "TypeError|ERR_UNSUPPORTED_VALUE",
+        "{when: new Date()}": "TypeError|ERR_UNSUPPORTED_VALUE",
+        "10n": "TypeError|ERR_UNSUPPORTED_VALUE",
+        "new Float32Array(2)": "TypeError|ERR_UNSUPPORTED_VALUE",
+        "new Uint8Array(4 * 1024 * 1024 + 1)": "RangeError|ERR_TOO_LARGE",
+    }
+    for value, want in cases.items():
+        assert fails(a, f"{sock}.write({value})").startswith(want), value
+    call(a, f"{sock}.write('after the failures')")
+    wait_js(qtbot, js, b, "T.of('message').length === 1")
+    assert js(b, "T.of('message')[0][2]") == "after the failures"
+    assert "cannot be sent" in fails(a, f"{sock}.write({{f: () => 1}})")
+
+
+def test_every_documented_error_has_a_name_code_and_message(open_page, call, js, fails, qtbot):
+    a, b = open_page("alpha"), open_page("beta")
+    assert fails(a, "PeerSocket.joinSwarm({id: 42})").startswith("TypeError|ERR_INVALID_ARGUMENT|")
+    assert fails(a, "PeerSocket.joinSwarm('room')").startswith("TypeError|ERR_INVALID_ARGUMENT|")
+    assert fails(a, "PeerSocket.joinSwarm({id: ''})").startswith("TypeError|ERR_INVALID_ARGUMENT|")
+    assert fails(a, "PeerSocket.setDebugIdentity(2)").startswith(
+        "InvalidStateError|ERR_DEBUG_IDENTITY_LOCKED|"
+    )
+    call(a, "T.join('room')")
+    sb = call(b, "T.join('room')")["self"]
+    wait_js(qtbot, js, a, "T.peers().length === 1")
+    assert fails(a, f"T.socket('{sb}').setSessionData(1)").startswith("TypeError|ERR_NOT_LOOPBACK|")
+    assert fails(a, "T.swarms.main.getLoopback().setSessionData('x'.repeat(20000))").startswith(
+        "RangeError|ERR_TOO_LARGE|"
+    )
+    assert fails(a, "T.swarms.main.getLoopback().close()").startswith(
+        "InvalidAccessError|ERR_LOOPBACK_CLOSE|"
+    )
+    assert fails(b, "PeerSocket.setDebugIdentity(-1)").startswith("InvalidStateError|")  # b already joined
+    call(a, f"T.socket('{sb}').close()")
+    assert fails(
+        a, f"T.swarms.main.getSockets().length ? 0 : T.swarms.main._sockets.get('{sb}').write(1)"
+    ).startswith("InvalidStateError|ERR_SOCKET_CLOSED|")
+    call(a, "T.swarms.main.close()")
+    assert js(a, "T.swarms.main.closed && T.swarms.main.readyState") == "closed"
+    assert fails(a, "T.swarms.main.getLoopback().write(1)").startswith("InvalidStateError|ERR_SOCKET_CLOSED|")
+
+
+def test_set_debug_identity_rejects_bad_numbers(open_page, fails):
+    a = open_page("alpha")
+    assert fails(a, "PeerSocket.setDebugIdentity('1')").startswith("TypeError|ERR_INVALID_ARGUMENT|")
+    assert fails(a, "PeerSocket.setDebugIdentity(1.5)").startswith("TypeError|ERR_INVALID_ARGUMENT|")
+
+
+def test_opaque_origins_get_a_clear_error_for_origin_swarms(browser, qtbot, js, fails, call):
+    tab = browser.new_tab("data:text/html,<title>opaque</title>")
+    qtbot.waitUntil(lambda: js(tab, "typeof PeerSocket") == "function", timeout=LOAD_TIMEOUT_MS)
+    assert fails(tab, "PeerSocket.joinSwarm()").startswith("SecurityError|ERR_OPAQUE_ORIGIN|")
+    assert call(tab, "PeerSocket.joinSwarm({id: 'open-to-all'}).then(s => s.type)") == "open"
+
+
+def test_socket_close_reaches_the_peer_with_code_and_reason(open_page, call, js, qtbot):
+    a, b = open_page("alpha"), open_page("beta")
+    sa = call(a, "T.join('room')")["self"]
+    sb = call(b, "T.join('room')")["self"]
+    wait_js(qtbot, js, a, "T.peers().length === 1")
+    wait_js(qtbot, js, b, "T.peers().length === 1")
+    js(b, f"T.socket('{sa}').closed.then(i => window.closeInfo = i); true")
+    call(a, f"T.socket('{sb}').close('bye')")
+    wait_js(qtbot, js, b, "!!window.closeInfo")
+    assert js(b, "closeInfo") == {"code": 1000, "reason": "bye", "wasClean": True}
+    assert js(b, "T.peers().length") == 0 and js(a, "T.peers().length") == 0
+
+
+def test_closing_a_tab_or_navigating_away_closes_its_sockets_for_peers(open_page, call, js, qtbot, browser):
+    a, b, c = open_page("alpha"), open_page("beta"), open_page("gamma")
+    sa = call(a, "T.join('room')")["self"]
+    sb = call(b, "T.join('room')")["self"]
+    call(c, "T.join('room')")
+    wait_js(qtbot, js, c, "T.peers().length === 2")
+    browser.close_tab_object(a)
+    wait_js(qtbot, js, c, f"T.of('close').some(e => e[1] === '{sa}')")
+    b.load(__import__("PyQt6.QtCore", fromlist=["QUrl"]).QUrl("peerapp://gamma/"))
+    wait_js(qtbot, js, c, f"T.of('close').some(e => e[1] === '{sb}')")
+    assert js(c, "T.peers().length") == 0
