@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import qasync
 
+from swarm.core import SwarmCore
 from tests.browser.conftest import (  # noqa: F401  (environment set-up and shared fixtures)
     LOAD_TIMEOUT_MS,
     js,
@@ -16,10 +18,6 @@ from tests.browser.conftest import (  # noqa: F401  (environment set-up and shar
     profile_factory,
     window_factory,
 )
-
-import qasync  # noqa: E402
-
-from swarm.core import SwarmCore  # noqa: E402
 
 HARNESS = Path(__file__).with_name("harness.js").read_text()
 ORIGINS = ["alpha", "beta", "gamma"]
