@@ -84,6 +84,27 @@ def window_factory(
         _delete_and_wait(qtbot, [window], window.deleteLater)
 
 
+@pytest.fixture(scope="session")
+def aloop(qapp: Any) -> Any:
+    """asyncio on the Qt loop (qasync); its callbacks run whenever Qt processes events."""
+    import qasync
+
+    return qasync.QEventLoop(qapp)
+
+
+@pytest.fixture
+def core(aloop: Any, qtbot: Any) -> Iterator[Any]:
+    """A real swarm core with no network engine (presences on this device only)."""
+    from swarm.core import SwarmCore
+
+    c = SwarmCore(grace=0.0, loop=aloop)
+    yield c
+    # Not run_until_complete: a nested exec() during teardown can crash QtWebEngine.
+    task = aloop.create_task(c.close())
+    qtbot.waitUntil(task.done, timeout=LOAD_TIMEOUT_MS)
+    task.result()
+
+
 @pytest.fixture
 def window(window_factory: Callable[..., BrowserWindow]) -> BrowserWindow:
     return window_factory()
