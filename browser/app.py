@@ -46,7 +46,8 @@ def run(config: BrowserConfig, task: SessionTask | None = None, *, offscreen: bo
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        return loop.run_until_complete(Session(config).run(task))
+        code: int = loop.run_until_complete(Session(config).run(task))
+    return code
 
 
 class Session:

@@ -13,6 +13,7 @@ from PyQt6.QtWidgets import (
     QMainWindow,
     QMenu,
     QProgressBar,
+    QStyle,
     QTabBar,
     QTabWidget,
     QToolBar,
@@ -166,16 +167,21 @@ class BrowserWindow(QMainWindow):
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         a = self.actions_by_name
-        a["back"].setText("◀")
-        a["back"].setToolTip("Back (Alt+Left)")
-        a["forward"].setText("▶")
-        a["forward"].setToolTip("Forward (Alt+Right)")
-        a["reload"].setText("⟳")
-        a["reload"].setToolTip("Reload (F5)")
-        a["stop"].setText("✕")
-        a["stop"].setToolTip("Stop loading")
-        for name in ("back", "forward", "reload", "stop"):
+        style = self.style()
+        assert style is not None
+        icons = {
+            "back": (QStyle.StandardPixmap.SP_ArrowBack, "Back (Alt+Left)"),
+            "forward": (QStyle.StandardPixmap.SP_ArrowForward, "Forward (Alt+Right)"),
+            "reload": (QStyle.StandardPixmap.SP_BrowserReload, "Reload (F5)"),
+            "stop": (QStyle.StandardPixmap.SP_BrowserStop, "Stop loading"),
+        }
+        for name, (pixmap, tip) in icons.items():
+            a[name].setIcon(style.standardIcon(pixmap))
+            a[name].setToolTip(tip)
             toolbar.addAction(a[name])
+            button = toolbar.widgetForAction(a[name])
+            if isinstance(button, QToolButton):
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         toolbar.addWidget(self.address_bar)
         a["new-tab"].setText("+")
         a["new-tab"].setToolTip("New tab (Ctrl+T)")

@@ -173,6 +173,28 @@ def test_keyboard_shortcuts(window: BrowserWindow, open_tab: Callable[..., Tab],
     assert not window.panel.isVisible()
 
 
+def test_shortcuts_work_while_the_page_has_focus(
+    window: BrowserWindow, open_tab: Callable[..., Tab], qtbot: Any
+) -> None:
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    first = open_tab(window, "peerapp://chat/")
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    page_widget = first.view.focusProxy()
+    page_widget.setFocus()
+    press(qtbot, page_widget, Qt.Key.Key_T, ctrl)
+    assert len(window.tabs()) == 2
+    second = window.current_tab()
+    assert second is not None
+    qtbot.waitUntil(lambda: second.progress >= 100, timeout=LOAD_TIMEOUT_MS)
+    second.view.focusProxy().setFocus()
+    press(qtbot, second.view.focusProxy(), Qt.Key.Key_W, ctrl)
+    assert window.tabs() == [first]
+    page_widget.setFocus()
+    press(qtbot, page_widget, Qt.Key.Key_L, ctrl)
+    assert window.address_bar.hasFocus()
+
+
 def test_back_and_forward_with_alt_arrows(
     window: BrowserWindow, open_tab: Callable[..., Tab], qtbot: Any
 ) -> None:
