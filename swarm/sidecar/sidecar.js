@@ -9,6 +9,8 @@ const { encodeFrame, FrameReader, toBuffer } = require('./frames')
 const { Network } = require('./network')
 
 const END_GRACE = 10000 // a connection still open this long after end() is destroyed
+const DIAL_DEFER = 3000 // the peer with the higher key dials this much later (see below)
+const kDeferred = Symbol('deferred dial')
 const SHUTDOWN_GRACE = 1500 // on shutdown, how long connections get to close cleanly
 
 // Frames own fd 1. Anything a library prints goes to stderr instead.
@@ -117,9 +119,31 @@ async function start(opts) {
   const dht = await network.open(() => refreshAll())
   const keyPair = opts.seed ? HyperDHT.keyPair(toBuffer(opts.seed)) : undefined
   swarm = new Hyperswarm({ dht, keyPair })
+  deferHigherKeyDials(swarm)
   swarm.on('connection', onConnection)
   const info = network.info()
   out.send(['ready', swarm.keyPair.publicKey, info])
+}
+
+// Two peers that find each other at the same moment dial each other at the same moment,
+// and Hyperswarm's duplicate resolution can then leave each side holding a different
+// half of a connection (bytes flow one way only). So only the peer with the lower key
+// dials at once; the other waits DIAL_DEFER and dials only if no connection came.
+function deferHigherKeyDials(swarm) {
+  const connect = swarm._connect
+  if (typeof connect !== 'function') return // not the Hyperswarm this was written for
+  swarm._connect = function (peerInfo, queued) {
+    const lower = Buffer.compare(this.keyPair.publicKey, peerInfo.publicKey) < 0
+    if (lower || peerInfo.explicit) return connect.call(this, peerInfo, queued)
+    if (queued) this._flushMaybe(peerInfo)
+    if (peerInfo[kDeferred]) return
+    peerInfo[kDeferred] = setTimeout(() => {
+      peerInfo[kDeferred] = null
+      if (this.destroyed || this._allConnections.has(peerInfo.publicKey)) return
+      connect.call(this, peerInfo, false)
+    }, DIAL_DEFER)
+    peerInfo[kDeferred].unref()
+  }
 }
 
 function refreshAll() {
