@@ -70,6 +70,7 @@ class Session:
     async def run(self, task: SessionTask | None) -> int:
         from browser.core_factory import build_core, start_core
         from browser.profile import make_profile
+        from browser.urls import url_from_input
         from browser.window import BrowserWindow
 
         self._install_signal_handlers()
@@ -82,7 +83,7 @@ class Session:
             self.window.closed.connect(lambda: self.stop("window closed"))
             # A task (the headless demo) opens its own tabs; a plain run shows the start page.
             for url in self.config.urls or ((None,) if task is None else ()):
-                self.window.new_tab(url)
+                self.window.new_tab(None if url is None else (url_from_input(url) or url))
             if self.window.tabs():
                 self.window.tab_widget.setCurrentIndex(0)
             # Headless runs use the offscreen platform: the window is shown (so pages

@@ -105,9 +105,16 @@ class Tab(QObject):
         self._emit_label()
 
     def title(self) -> str:
+        """The page's title; for an untitled page (QtWebEngine then reports the
+        URL as its title) the host, else the URL."""
         title = self.page.title()
         url = self.page.url()
-        if not title or title == url.toString(QUrl.UrlFormattingOption.RemoveScheme).lstrip("/"):
+        untitled = {
+            url.toString(),
+            url.toDisplayString(),
+            url.toString(QUrl.UrlFormattingOption.RemoveScheme).lstrip("/"),
+        }
+        if not title or title in untitled:
             title = url.host() or url.toDisplayString() or "New tab"
         return title
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PyQt6.QtCore import QObject, Qt, pyqtSignal
+from PyQt6.QtCore import QObject, QPoint, Qt, pyqtSignal
 from PyQt6.QtWebEngineCore import QWebEngineScript
 
 from browser import paths
@@ -649,7 +649,8 @@ def _wait_for_line(lines: queue.Queue[str | None], needle: str, timeout: float) 
             return seen
 
 
-def test_headless_browser_exits_cleanly_on_sigterm() -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_headless_browser_exits_cleanly_on_signal(signum: signal.Signals) -> None:
     env = dict(os.environ)
     proc = subprocess.Popen(
         [str(PEERBROWSER), "--headless", "peerapp://chat/?identity=1", "peerapp://board/"],
@@ -663,7 +664,7 @@ def test_headless_browser_exits_cleanly_on_sigterm() -> None:
     try:
         lines = _stderr_lines(proc)
         _wait_for_line(lines, "ready: 2 tab(s) (headless)", timeout=60)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         assert proc.wait(timeout=60) == 0
         rest = []
         while (line := lines.get(timeout=10)) is not None:
@@ -810,3 +811,33 @@ def test_to_js_encodes_plain_values(value: Any, source: str) -> None:
 def test_to_js_refuses_other_values(value: Any) -> None:
     with pytest.raises(TypeError):
         to_js(value)
+
+
+def test_target_blank_link_opens_a_tab_with_the_same_identity(
+    window: BrowserWindow, open_tab: Callable[..., Tab], js: Any, qtbot: Any
+) -> None:
+    start = open_tab(window, "peerapp://start/", identity=3)
+    x, y = js(
+        start,
+        "(() => { const r = document.querySelector('a[href=\"peerapp://chat/?identity=2\"]')"
+        ".getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2] })()",
+    )
+    qtbot.mouseClick(start.view.focusProxy(), Qt.MouseButton.LeftButton, pos=QPoint(int(x), int(y)))
+    qtbot.waitUntil(lambda: len(window.tabs()) == 2, timeout=LOAD_TIMEOUT_MS)
+    new = window.tabs()[1]
+    qtbot.waitUntil(lambda: new.page.url().toString() == "peerapp://chat/?identity=2")
+    assert new.identity in (3, 2)  # opened as #3; the page then asks for #2
+    qtbot.waitUntil(lambda: tab_texts(window)[1] == "[#2] Chat", timeout=LOAD_TIMEOUT_MS)
+
+
+def test_untitled_page_is_labelled_by_its_host(
+    window_factory: Callable[..., BrowserWindow],
+    profile_factory: Callable[..., Any],
+    open_tab: Callable[..., Tab],
+    test_apps: Path,
+    qtbot: Any,
+) -> None:
+    (test_apps / "other" / "untitled.html").write_text("<!doctype html><p>no title here")
+    window = window_factory(profile=profile_factory(apps_dir=test_apps), default_identity=1)
+    open_tab(window, "peerapp://other/untitled.html")
+    qtbot.waitUntil(lambda: tab_texts(window) == ["[#1] other"], timeout=LOAD_TIMEOUT_MS)
