@@ -332,3 +332,23 @@ async def test_closing_the_core_releases_everything(net):
     with pytest.raises(PeerSocketError) as err:
         devs[0].tab(ORIGINS[0], 0, "room")
     assert err.value.code == "ERR_CORE_CLOSED"
+
+
+async def test_a_thousand_join_write_close_cycles_leave_nothing_behind(net):
+    d1, d2 = await net(), await net()
+    peer = d2.tab(ORIGINS[1], 0, "room")
+    for i in range(1000):
+        t = d1.tab(ORIGINS[0], i % 3, "room")
+        await until(lambda t=t: t.peers() == {peer.id})
+        t.write(peer.id, b"x")
+        t.handle.close()
+    await until(lambda: len(peer.messages()) == 1000 and peer.peers() == set())
+    await turns()
+    assert d1.core.presences == {} and d1.core.topics == {} and d1.core._handles == {}
+    assert not d1.core._queue and not d1.core._dirty_links
+    (link,) = d1.core.links.values()
+    assert link.protocol.shared_topics() == set()
+    assert link.protocol._presences == {} and link.protocol._pnum_to_id == {}
+    (remote,) = d2.core.links.values()
+    assert remote.protocol._peer_presences == {} and remote.protocol._peer_join_count == 0
+    assert len(peer.handle.membership.sockets) == 0 and peer.handle.membership.closed_peers == set()
