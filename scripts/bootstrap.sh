@@ -21,17 +21,19 @@ if [ "$(cat "$venv/.peerbrowser-stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$venv/.peerbrowser-stamp"
 fi
 
-sidecar="$root/swarm/sidecar"
-if [ -f "$sidecar/package-lock.json" ]; then
+# Node packages: the Hyperswarm sidecar and the reference peer outside the browser.
+for pkg in "$root/swarm/sidecar" "$root/examples/node-peer"; do
+  [ -f "$pkg/package-lock.json" ] || continue
   if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
-    want="$(stamp_of "$sidecar/package-lock.json")"
-    if [ "$(cat "$sidecar/node_modules/.peerbrowser-stamp" 2>/dev/null)" != "$want" ]; then
-      echo "peerbrowser: installing the Hyperswarm sidecar (npm ci)" >&2
-      (cd "$sidecar" && npm ci --no-audit --no-fund --loglevel=error >&2)
-      echo "$want" > "$sidecar/node_modules/.peerbrowser-stamp"
+    want="$(stamp_of "$pkg/package-lock.json")"
+    if [ "$(cat "$pkg/node_modules/.peerbrowser-stamp" 2>/dev/null)" != "$want" ]; then
+      echo "peerbrowser: installing ${pkg#"$root"/} (npm ci)" >&2
+      (cd "$pkg" && npm ci --no-audit --no-fund --loglevel=error >&2)
+      echo "$want" > "$pkg/node_modules/.peerbrowser-stamp"
     fi
   else
-    echo "peerbrowser: node/npm not found; install Node.js >= 18 for networking across devices" >&2
+    echo "peerbrowser: node/npm not found: install Node.js >= 18 to reach other devices (Hyperswarm)" >&2
+    break
   fi
-fi
+done
 export PEERBROWSER_VENV="$venv"
