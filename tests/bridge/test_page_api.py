@@ -197,7 +197,9 @@ def test_structured_and_binary_messages_round_trip_exactly(open_page, call, js, 
     wait_js(qtbot, js, a, f"T.of('message').length === {n}")
     received = js(a, "JSON.stringify(T.of('message').map(e => e[2]))")
     # what was sent, as it must arrive: an ArrayBuffer arrives as a Uint8Array
-    expected = js(b, "JSON.stringify(sent.map(v => T.plain(v instanceof ArrayBuffer ? new Uint8Array(v) : v)))")
+    expected = js(
+        b, "JSON.stringify(sent.map(v => T.plain(v instanceof ArrayBuffer ? new Uint8Array(v) : v)))"
+    )
     assert received == expected
     assert js(a, "T.of('message').map(e => typeof e[2]).join()").count("object") >= 5
 
