@@ -468,6 +468,10 @@ class HyperswarmEngine:
             elif kind == "ready":
                 self._on_ready(bytes(args[0]), dict(args[1]))
                 return True
+            elif kind == "hosting":
+                # this sidecar took over the local network's bootstrap node
+                self.info = {**self.info, **dict(args[0])}
+                self._set_state("ready", self._ready_detail())
             elif kind == "joined":
                 event = self._joined.get(bytes(args[0]))
                 if event is not None:
@@ -495,9 +499,15 @@ class HyperswarmEngine:
         for topic in sorted(self._topics):
             self._joined.setdefault(topic, asyncio.Event()).clear()
             self._send_control("join", topic)
-        where = f"{info.get('network')} network, {info.get('host')}:{info.get('port')}"
-        self._set_state("ready", where)
+        self._set_state("ready", self._ready_detail())
         self._first_outcome.set()
+
+    def _ready_detail(self) -> str:
+        info = self.info
+        detail = f"{info.get('network')} network, {info.get('host')}:{info.get('port')}"
+        if info.get("hostingBootstrap"):
+            detail += f", hosting the bootstrap node {info.get('bootstrap', [''])[0]}"
+        return detail
 
     def _on_connection(
         self, conn_id: int, remote_key: bytes, host: str | None, port: int | None, initiator: bool

@@ -116,7 +116,10 @@ function onConnection(conn) {
 
 async function start(opts) {
   network = new Network(opts, log)
-  const dht = await network.open(() => refreshAll())
+  const dht = await network.open(() => {
+    out.send(['hosting', network.info()])
+    refreshAll()
+  })
   const keyPair = opts.seed ? HyperDHT.keyPair(toBuffer(opts.seed)) : undefined
   swarm = new Hyperswarm({ dht, keyPair })
   deferHigherKeyDials(swarm)

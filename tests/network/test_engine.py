@@ -30,8 +30,8 @@ async def linked(a: Device, b: Device) -> tuple[FakeLink, FakeLink]:
         token = secrets.token_bytes(8)
         la.transport.write(token)
         lb.transport.write(token)
-        await sa.until(lambda: la.lost or token in la.data, "a token back")
-        await sb.until(lambda: lb.lost or token in lb.data, "a token across")
+        await sa.until(lambda la=la, t=token: la.lost or t in la.data, "a token back")
+        await sb.until(lambda lb=lb, t=token: lb.lost or t in lb.data, "a token across")
         if la.alive and lb.alive and la.data.endswith(token) and lb.data.endswith(token):
             la.data.clear()
             lb.data.clear()

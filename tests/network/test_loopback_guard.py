@@ -1,0 +1,71 @@
+"""The loopback guard refuses off-loopback traffic before any packet; the sidecar binds
+to 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from swarm.hyperswarm import SIDECAR_DIR
+
+from .conftest import needs_sidecar
+
+pytestmark = needs_sidecar
+PROBE = Path(__file__).with_name("guard_probe.js")
+
+
+def test_guard_throws_before_the_native_layer():
+    out = subprocess.run(
+        ["node", str(PROBE), str(SIDECAR_DIR)],
+        capture_output=True,
+        check=True,
+        timeout=60,  # hang guard
+    )
+    results = {r["name"]: r for r in json.loads(out.stdout)}
+    allowed = results.pop("udx loopback send")
+    assert allowed["threw"] is None
+    assert "udx_napi_socket_send_ttl" in allowed["native"]
+    assert len(results) == 18
+    for name, result in results.items():
+        assert result["threw"] == "ERR_LOOPBACK_GUARD", name
+        # nothing reached a socket: no send, bind, connect or lookup for the refused call
+        # (the two stream/multicast probes bind a loopback socket first, which is allowed)
+        assert [c for c in result["native"] if c != "udx_napi_socket_bind"] == [], name
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = fd.readlink()
+        except OSError:
+            continue
+        if str(target).startswith("socket:["):
+            inodes.add(str(target)[8:-1])
+    return inodes
+
+
+def _udp_sockets(inodes: set[str]) -> list[str]:
+    """Local addresses (hex, as in /proc/net/udp*) of the given UDP socket inodes."""
+    found = []
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in inodes:
+                found.append(fields[1].split(":")[0])
+    return found
+
+
+LOOPBACK_HEX = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1, ::1
+
+
+async def test_sidecar_sockets_are_bound_to_loopback(make_device, topic):
+    engine, _ = await make_device()
+    engine.join(topic)
+    await engine.joined(topic)
+    assert engine.info["host"] == "127.0.0.1"
+    assert engine.pid is not None
+    addresses = _udp_sockets(_socket_inodes(engine.pid))
+    assert addresses, "the sidecar has UDP sockets"
+    assert set(addresses) <= LOOPBACK_HEX, addresses
