@@ -1,0 +1,1 @@
+"""Peerbrowser's benchmark suite: PeerSocket against its floors and baselines (see docs/PERFORMANCE.md)."""
