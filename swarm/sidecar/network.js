@@ -27,10 +27,10 @@ function parseNode(entry) {
 }
 
 // A bootstrap node on host:port, or null when the port is taken.
-async function tryBootstrapNode(port, host, bootstrap = []) {
+async function tryBootstrapNode(port, host) {
   let node
   try {
-    node = HyperDHT.bootstrapper(port, host, { host, bootstrap })
+    node = HyperDHT.bootstrapper(port, host, { host })
     await node.ready()
     return node
   } catch (err) {
@@ -87,20 +87,21 @@ class Network {
   }
 
   // While another process hosts the local bootstrap node, check now and then whether it
-  // went away; if so, host it here, seeded with this node so newcomers find the others.
+  // went away (its port is free); if so, host it here and introduce it to this node, so
+  // that newcomers find the others through it.
   _watchBootstrap() {
     const [host, port] = splitNode(this.bootstrap[0])
     const tick = async () => {
       this._takeover = null
       if (!this.dht || this.dht.destroyed) return
-      const self = this.dht.address()
-      const node = await tryBootstrapNode(port, host, [`${self.host}:${self.port}`])
+      const node = await tryBootstrapNode(port, host)
       if (!this.dht || this.dht.destroyed) {
         if (node) await node.destroy()
         return
       }
       if (node) {
         this.bootstrapNode = node
+        this.dht.addNode({ host, port })
         this.log('info', `hosting the local bootstrap node on ${host}:${port}`)
         this._onTakeover()
         return
