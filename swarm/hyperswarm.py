@@ -234,7 +234,7 @@ class HyperswarmEngine:
         if proc is not None and proc.returncode is None:
             self._send_control("shutdown")
             self._flush()
-            await self._stop_process(proc, graceful=True)
+            await self._stop_process(proc, grace=5.0)
         if self._supervisor is not None:
             try:
                 await self._supervisor
@@ -428,19 +428,22 @@ class HyperswarmEngine:
         finally:
             self._stdin = None
             self._outq.clear()
-            await self._stop_process(proc, graceful=False)
+            # stdout closed: the sidecar is exiting, give it a moment before a kill
+            grace = 0.0 if self._fatal is not None and self._fatal[0] == "ERR_FRAME" else 3.0
+            await self._stop_process(proc, grace=grace)
             with contextlib.suppress(Exception):
                 await stderr_task
         return ready
 
-    async def _stop_process(self, proc: asyncio.subprocess.Process, graceful: bool) -> None:
-        """Stop our own child by its PID and wait for it."""
-        if proc.returncode is None and graceful:
-            if proc.stdin is not None:
-                with contextlib.suppress(Exception):
-                    proc.stdin.close()
+    async def _stop_process(self, proc: asyncio.subprocess.Process, grace: float) -> None:
+        """Stop our own child: close its stdin (it exits on EOF), wait up to ``grace``
+        seconds, then kill it by its PID; wait for it in every case."""
+        if proc.returncode is None and proc.stdin is not None:
+            with contextlib.suppress(Exception):
+                proc.stdin.close()
+        if proc.returncode is None and grace > 0:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(proc.wait(), 5.0)
+                await asyncio.wait_for(proc.wait(), grace)
         if proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()

@@ -139,3 +139,35 @@ def _hosting(port: int) -> bool:
         except OSError:
             return True
     return False
+
+
+@needs_sidecar
+async def test_devices_meet_through_a_dht_bootstrap_node(topic, monkeypatch):
+    """`peerbrowser dht` (swarm/sidecar/dht-bootstrap.js) + network 'bootstrap'."""
+    monkeypatch.setenv("PEERBROWSER_LOOPBACK_ONLY", "1")
+    port = free_udp_port()
+    node = subprocess.Popen(
+        node_command("dht-bootstrap.js", "--host", "127.0.0.1", "--port", str(port)),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=loopback_env(),
+    )
+    engines: list[HyperswarmEngine] = []
+    try:
+        info = await asyncio.to_thread(read_json_line, node)
+        assert info["bootstrap"] == f"127.0.0.1:{port}"
+        opts = HyperswarmOptions(network="bootstrap", bootstrap=(info["bootstrap"],))
+        devices = []
+        for _ in range(2):
+            engine, sink = HyperswarmEngine(opts), FakeSink()
+            engines.append(engine)
+            await engine.start(sink)
+            assert engine.info["host"] == "127.0.0.1"  # loopback-only defaults the host
+            engine.join(topic)
+            devices.append((engine, sink))
+        await linked(devices[0], devices[1])
+    finally:
+        for engine in engines:
+            await engine.close()
+        node.terminate()  # our own child, by PID
+        await asyncio.to_thread(node.wait)
