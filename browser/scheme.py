@@ -108,6 +108,7 @@ class AppSchemeHandler(QWebEngineUrlSchemeHandler):
     def __init__(self, apps_dir: Path | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._root = (apps_dir or paths.apps_dir()).resolve()
+        self._devices: dict[int, QBuffer] = {}
 
     def requestStarted(self, job: QWebEngineUrlRequestJob | None) -> None:
         if job is None:
@@ -129,7 +130,20 @@ class AppSchemeHandler(QWebEngineUrlSchemeHandler):
             log.warning("cannot read %s: %s", path, exc)
             job.fail(QWebEngineUrlRequestJob.Error.RequestFailed)
             return
-        buffer = QBuffer(job)  # owned by the job, freed with it
+        job.reply(mime_type(path).encode(), self._device(job, data))
+
+    def _device(self, job: QWebEngineUrlRequestJob, data: bytes) -> QBuffer:
+        """A buffer the engine may read until the job is gone, freed *after* it.
+
+        Not a child of the job: QtWebEngine can still touch the device while the
+        job is destroyed (a page closed mid-load), so it is deleted later, as
+        QWebEngineUrlRequestJob::reply() documents.
+        """
+        buffer = QBuffer()
         buffer.setData(QByteArray(data))
         buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-        job.reply(mime_type(path).encode(), buffer)
+        key = id(buffer)
+        self._devices[key] = buffer  # the Python side keeps it alive until then
+        job.destroyed.connect(buffer.deleteLater)
+        buffer.destroyed.connect(lambda *_: self._devices.pop(key, None))
+        return buffer

@@ -134,17 +134,19 @@ class Tab(QObject):
     # -- teardown ----------------------------------------------------------------
 
     def close(self) -> None:
-        """Stop the page, drop the channel, delete page before view. Idempotent."""
+        """Stop the page, then delete it before its view. Idempotent.
+
+        The channel is left set on the page and dies with it (it is the page's
+        child): ``setWebChannel(None)`` or deregistering objects while a page
+        is still loading crashes QtWebEngine 6.11 shortly after.
+        """
         if self._closed:
             return
         self._closed = True
         self.page.titleChanged.disconnect(self._emit_label)
         self.page.urlChanged.disconnect(self._emit_label)
         self.page.triggerAction(QWebEnginePage.WebAction.Stop)
-        self.page.setWebChannel(None)
-        for obj in list(self.channel.registeredObjects().values()):
-            self.channel.deregisterObject(obj)
         self.bridge = None  # the bridge sees the page's destroyed() signal
-        self.page.deleteLater()  # also deletes the channel (its child)
+        self.page.deleteLater()
         self.view.deleteLater()
         self.deleteLater()

@@ -127,6 +127,20 @@ def test_closing_the_last_tab_leaves_a_start_page(
     qtbot.waitUntil(lambda: fresh.page.url().toString() == "peerapp://start/")
 
 
+def test_closing_tabs_while_they_load_does_not_crash(
+    core: Any, window_factory: Callable[..., BrowserWindow], open_tab: Callable[..., Tab], qtbot: Any
+) -> None:
+    # Regression: setWebChannel(None) on a page still loading crashed QtWebEngine soon after.
+    window = window_factory(core)
+    keep = open_tab(window, "peerapp://start/")
+    for _ in range(15):
+        tab = window.new_tab("peerapp://chat/")
+        qtbot.waitUntil(lambda tab=tab: tab.page.url().toString() == "peerapp://chat/")
+        window.close_tab_object(tab)
+    last = open_tab(window, "peerapp://chat/")
+    assert window.tabs() == [keep, last]
+
+
 def test_middle_click_closes_the_tab(window: BrowserWindow, open_tab: Callable[..., Tab], qtbot: Any) -> None:
     a = open_tab(window, "peerapp://start/")
     b = open_tab(window, "peerapp://chat/")
