@@ -79,11 +79,12 @@ class Session:
             self.core = build_core(self.config)
             await start_core(self.core)
             self.profile = make_profile()
-            self.window = BrowserWindow(self.profile, self.core, self.config.identity)
+            self.window = BrowserWindow(self.profile, self.core)
             self.window.closed.connect(lambda: self.stop("window closed"))
             # A task (the headless demo) opens its own tabs; a plain run shows the start page.
             for url in self.config.urls or ((None,) if task is None else ()):
-                self.window.new_tab(None if url is None else (url_from_input(url) or url))
+                target = None if url is None else (url_from_input(url) or url)
+                self.window.new_tab(target, self.config.identity)
             if self.window.tabs():
                 self.window.tab_widget.setCurrentIndex(0)
             # Headless runs use the offscreen platform: the window is shown (so pages

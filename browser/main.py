@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_identity,
         default=None,
         metavar="N",
-        help="debug identity for the tabs opened from the command line",
+        help="debug identity of the tabs opened from the command line (default 0; a page's "
+        "PeerSocket.setDebugIdentity() still wins)",
     )
     parser.add_argument(
         "--grace",

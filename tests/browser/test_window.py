@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import signal
@@ -855,3 +856,19 @@ def test_untitled_page_is_labelled_by_its_host(
     window = window_factory(profile=profile_factory(apps_dir=test_apps), default_identity=1)
     open_tab(window, "peerapp://other/untitled.html")
     qtbot.waitUntil(lambda: tab_texts(window) == ["[#1] other"], timeout=LOAD_TIMEOUT_MS)
+
+
+def test_page_console_goes_to_the_js_logger(
+    window: BrowserWindow,
+    open_tab: Callable[..., Tab],
+    js: Any,
+    qtbot: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tab = open_tab(window, "peerapp://start/")
+    with caplog.at_level(logging.INFO, logger="peerbrowser.js"):
+        js(tab, "console.warn('hello from the page'), true")
+        qtbot.waitUntil(lambda: any("hello from the page" in r.getMessage() for r in caplog.records))
+    record = next(r for r in caplog.records if "hello from the page" in r.getMessage())
+    assert record.name == "peerbrowser.js"
+    assert record.levelno == logging.WARNING
