@@ -81,6 +81,24 @@ async def test_bytes_cross_both_ways_intact(make_device, topic):
     assert bytes(link_a.data) == want_a
 
 
+async def test_a_burst_bigger_than_the_pipes_arrives_intact(make_device, topic):
+    """32 MiB each way at once: stdout/stdin backpressure on both sides, nothing lost."""
+    a, sink_a = await make_device()
+    b, sink_b = await make_device()
+    a.join(topic)
+    b.join(topic)
+    link_a, link_b = await linked((a, sink_a), (b, sink_b))
+    chunks = [secrets.token_bytes(1024 * 1024) for _ in range(32)]
+    for chunk in chunks:
+        link_a.transport.write(chunk)
+        link_b.transport.write(chunk[::-1])
+    total = sum(map(len, chunks))
+    await sink_b.until(lambda: len(link_b.data) >= total, "32 MiB at b")
+    await sink_a.until(lambda: len(link_a.data) >= total, "32 MiB at a")
+    assert bytes(link_b.data) == b"".join(chunks)
+    assert bytes(link_a.data) == b"".join(c[::-1] for c in chunks)
+
+
 async def test_four_engines_form_a_full_mesh(make_device, topic):
     devices = [await make_device() for _ in range(4)]
     for engine, _ in devices:
