@@ -20,7 +20,7 @@ log = logging.getLogger("peerbrowser.panel")
 
 REFRESH_MS = 150
 UNAVAILABLE_TEXT = "swarm core not available"
-COLUMNS = ("Name", "Id", "Address", "State", "In", "Out")
+COLUMNS = ("Name", "In", "Out", "State", "Id", "Address")
 
 
 def short_id(hex_id: object) -> str:
@@ -116,9 +116,19 @@ class PeerSocketPanel(QDockWidget):
 
     # -- tree building ---------------------------------------------------------
 
-    def _item(self, parent: QTreeWidget | QTreeWidgetItem, *texts: object) -> QTreeWidgetItem:
-        values = [str(t) for t in texts] + [""] * (len(COLUMNS) - len(texts))
-        item = QTreeWidgetItem(parent, values)
+    def _item(
+        self,
+        parent: QTreeWidget | QTreeWidgetItem,
+        name: str,
+        *,
+        tooltip: str = "",
+        **columns: object,
+    ) -> QTreeWidgetItem:
+        """One row; ``columns`` by lower-case column name (``in_`` for "In")."""
+        values = {"name": name, **{k.rstrip("_"): str(v) for k, v in columns.items()}}
+        item = QTreeWidgetItem(parent, [values.get(c.lower(), "") for c in COLUMNS])
+        if tooltip:
+            item.setToolTip(0, tooltip)
         return item
 
     def _add_device(self, device: Mapping[str, Any]) -> None:
@@ -126,17 +136,18 @@ class PeerSocketPanel(QDockWidget):
         links: Sequence[Mapping[str, Any]] = device.get("links") or []
         item = self._item(
             self._tree,
-            "This device",
-            short_id(device.get("key")),
-            f"{len(links)} link(s)",
-            engine.get("state", "") + (f": {engine['detail']}" if engine.get("detail") else ""),
+            f"This device: {len(links)} link(s)",
+            id=short_id(device.get("key")),
+            state=engine.get("state", ""),
+            tooltip=str(engine.get("detail") or ""),
         )
         for link in links:
             self._item(
                 item,
                 "link",
-                short_id(link.get("remote")),
-                address(link.get("host"), link.get("port")),
+                id=short_id(link.get("remote")),
+                address=address(link.get("host"), link.get("port")),
+                state=link.get("state", ""),
             )
 
     def _add_presences(self, presences: Sequence[Mapping[str, Any]]) -> None:
@@ -149,9 +160,8 @@ class PeerSocketPanel(QDockWidget):
             p_item = self._item(
                 origins[origin],
                 f"identity #{presence.get('identity', 0)}",
-                short_id(presence.get("id")),
-                "",
-                f"{len(swarms)} swarm(s)",
+                id=short_id(presence.get("id")),
+                tooltip=str(presence.get("id") or ""),
             )
             for swarm in swarms:
                 self._add_swarm(p_item, swarm)
@@ -160,22 +170,24 @@ class PeerSocketPanel(QDockWidget):
         kind = swarm.get("type", "?")
         name = f"{kind} swarm: {swarm['name']}" if swarm.get("name") else f"{kind} swarm"
         sockets: Sequence[Mapping[str, Any]] = swarm.get("sockets") or []
+        peers = sum(1 for s in sockets if not s.get("loopback"))
         s_item = self._item(
             parent,
             name,
-            short_id(swarm.get("topic")),
-            f"{swarm.get('tabs', 0)} tab(s)",
-            f"{sum(1 for s in sockets if not s.get('loopback'))} peer(s)",
-            sum(int(s.get("received", 0)) for s in sockets),
-            sum(int(s.get("sent", 0)) for s in sockets),
+            in_=sum(int(s.get("received", 0)) for s in sockets),
+            out=sum(int(s.get("sent", 0)) for s in sockets),
+            state=f"{peers} peer(s), {swarm.get('tabs', 0)} tab(s)",
+            id=short_id(swarm.get("topic")),
+            tooltip=f"topic {swarm.get('topic', '')}",
         )
         for sock in sockets:
             self._item(
                 s_item,
                 "loopback" if sock.get("loopback") else "peer",
-                short_id(sock.get("id")),
-                address(sock.get("host"), sock.get("port")),
-                sock.get("state", ""),
-                sock.get("received", 0),
-                sock.get("sent", 0),
+                in_=sock.get("received", 0),
+                out=sock.get("sent", 0),
+                state=sock.get("state", ""),
+                id=short_id(sock.get("id")),
+                address=address(sock.get("host"), sock.get("port")) or "this device",
+                tooltip=str(sock.get("id") or ""),
             )

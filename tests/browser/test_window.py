@@ -578,16 +578,19 @@ class FakeCore:
             callback()
 
 
-def tree_rows(tree: Any) -> list[list[str]]:
+def tree_rows(tree: Any) -> list[dict[str, str]]:
+    """Every row, depth-first, as {column name: text} (name without indentation)."""
+    header = tree.headerItem()
+    names = [header.text(c) for c in range(tree.columnCount())]
     rows = []
 
-    def walk(item: Any, depth: int) -> None:
-        rows.append([" " * depth + item.text(0)] + [item.text(c) for c in range(1, tree.columnCount())])
+    def walk(item: Any) -> None:
+        rows.append({names[c]: item.text(c) for c in range(tree.columnCount())})
         for i in range(item.childCount()):
-            walk(item.child(i), depth + 1)
+            walk(item.child(i))
 
     for i in range(tree.topLevelItemCount()):
-        walk(tree.topLevelItem(i), 0)
+        walk(tree.topLevelItem(i))
     return rows
 
 
@@ -600,24 +603,31 @@ def test_panel_shows_presences_swarms_and_peers(
     panel = window.panel
     assert panel.isVisible()
     rows = tree_rows(panel.tree)
-    names = [r[0].strip() for r in rows]
-    assert names[:2] == ["This device", "link"]
-    assert rows[0][3] == "ready: testnet"
-    assert rows[1][2] == "127.0.0.1:49737"
-    assert "peerapp://chat" in names and "peerapp://board" in names
-    assert "identity #1" in names
-    swarm = next(r for r in rows if r[0].strip() == "open swarm: pauls-chat-room")
-    assert swarm[2:] == ["2 tab(s)", "1 peer(s)", "4", "3"]
-    peer = next(r for r in rows if r[0].strip() == "peer")
-    assert peer[1:] == ["22222222…", "127.0.0.1:49737", "open", "4", "3"]
-    assert any(r[0].strip() == "loopback" for r in rows)
-    assert any(r[0].strip() == "origin swarm" for r in rows)
+    by_name = {r["Name"]: r for r in rows}
+    assert rows[0]["Name"] == "This device: 1 link(s)"
+    assert rows[0]["State"] == "ready" and rows[0]["Id"] == "abababab…"
+    assert by_name["link"]["Address"] == "127.0.0.1:49737"
+    assert "peerapp://chat" in by_name and "peerapp://board" in by_name
+    assert by_name["identity #1"]["Id"] == "11111111…"
+    swarm = by_name["open swarm: pauls-chat-room"]
+    assert (swarm["State"], swarm["In"], swarm["Out"]) == ("1 peer(s), 2 tab(s)", "4", "3")
+    peer = by_name["peer"]
+    assert peer == {
+        "Name": "peer",
+        "In": "4",
+        "Out": "3",
+        "State": "open",
+        "Id": "22222222…",
+        "Address": "127.0.0.1:49737",
+    }
+    assert by_name["loopback"]["Address"] == "this device"
+    assert "origin swarm" in by_name
 
     before = core.snapshots
     core.sent = 10
     for _ in range(5):
         core.changed()
-    qtbot.waitUntil(lambda: any(r[0].strip() == "peer" and r[5] == "10" for r in tree_rows(panel.tree)))
+    qtbot.waitUntil(lambda: any(r["Name"] == "peer" and r["Out"] == "10" for r in tree_rows(panel.tree)))
     assert core.snapshots == before + 1  # five changes, one refresh
 
 
