@@ -27,9 +27,13 @@ from browser.tab import Tab
 from browser.urls import url_from_input
 from browser.window import BrowserWindow
 
-from .conftest import LOAD_TIMEOUT_MS
+from .conftest import LOAD_TIMEOUT_MS, OFFSCREEN_NOISE
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.qt_log_level_fail("WARNING"),
+    pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE),
+]
 
 REPO = Path(__file__).resolve().parents[2]
 PEERBROWSER = Path(sys.executable).with_name("peerbrowser")
