@@ -18,6 +18,7 @@ from PyQt6.QtCore import QObject, QPoint, Qt, pyqtSignal
 from PyQt6.QtWebEngineCore import QWebEngineScript
 
 from browser import paths
+from browser.config import parse_bootstrap
 from browser.env import FLAGS_VAR, chromium_flags
 from browser.jsvalue import to_js
 from browser.panel import UNAVAILABLE_TEXT
@@ -886,3 +887,39 @@ def test_page_console_goes_to_the_js_logger(
     record = next(r for r in caplog.records if "hello from the page" in r.getMessage())
     assert record.name == "peerbrowser.js"
     assert record.levelno == logging.WARNING
+
+
+def test_parse_bootstrap() -> None:
+    assert parse_bootstrap("127.0.0.1:49737, [::1]:1234,") == (("127.0.0.1", 49737), ("::1", 1234))
+    for bad in ["nohost", ":80", "host:", "host:0", "host:70000", "host:x"]:
+        with pytest.raises(ValueError):
+            parse_bootstrap(bad)
+
+
+def test_command_line_reaches_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    import browser.app
+    from browser import main as main_module
+
+    seen: list[Any] = []
+    monkeypatch.setattr(
+        browser.app,
+        "run",
+        lambda config, task=None, offscreen=False: seen.append((config, task, offscreen)) or 0,
+    )
+    argv = [
+        "--headless",
+        "--identity",
+        "3",
+        "--grace",
+        "1.5",
+        "--bootstrap",
+        "127.0.0.1:1",
+        "--network",
+        "local",
+        "peerapp://chat/",
+    ]
+    assert main_module.main(argv) == 0
+    config, task, offscreen = seen[0]
+    assert (config.urls, config.identity, config.grace) == (("peerapp://chat/",), 3, 1.5)
+    assert (config.bootstrap, config.network, config.headless) == ((("127.0.0.1", 1),), "local", True)
+    assert task is None and offscreen is True
