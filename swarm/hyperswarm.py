@@ -117,23 +117,26 @@ class SidecarTransport:
         remote_key: bytes,
         remote_address: tuple[str, int] | None,
         initiator: bool,
+        generation: int,
     ) -> None:
         self.remote_key = remote_key
         self.remote_address = remote_address
         self.initiator = initiator
         self.conn_id = conn_id
+        #: Which sidecar run made it: connection ids start again at each restart.
+        self.generation = generation
         self.closed = False
         self._engine = engine
 
     def write(self, data: bytes) -> None:
         if not self.closed and data:
-            self._engine._queue_write(self.conn_id, bytes(data))
+            self._engine._queue_write(self, bytes(data))
 
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
-        self._engine._close_link(self.conn_id)
+        self._engine._close_link(self)
 
     def __repr__(self) -> str:
         return (
@@ -176,6 +179,7 @@ class HyperswarmEngine:
         self._left: dict[bytes, asyncio.Event] = {}
         self._links: dict[int, tuple[SidecarTransport, LinkSink]] = {}
         self._proc: asyncio.subprocess.Process | None = None
+        self._generation = 0
         self._stdin: asyncio.StreamWriter | None = None
         self._outq: list[_Outgoing] = []
         self._flush_scheduled = False
@@ -401,6 +405,7 @@ class HyperswarmEngine:
                 "ERR_NODE_MISSING", f"cannot run {command[0]!r}: {exc}"
             ) from exc
         self.starts += 1
+        self._generation += 1
         self._proc = proc
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         self._stdin = proc.stdin
@@ -516,7 +521,9 @@ class HyperswarmEngine:
         self, conn_id: int, remote_key: bytes, host: str | None, port: int | None, initiator: bool
     ) -> None:
         address = (str(host), int(port)) if host and port else None
-        transport = SidecarTransport(self, int(conn_id), bytes(remote_key), address, bool(initiator))
+        transport = SidecarTransport(
+            self, int(conn_id), bytes(remote_key), address, bool(initiator), self._generation
+        )
         sink = self._sink
         if sink is None or self._closing:
             self._send_control("destroy", transport.conn_id)
@@ -525,6 +532,7 @@ class HyperswarmEngine:
             link = sink.attach(transport)
         except Exception:
             log.exception("the core refused a connection")
+            transport.closed = True
             self._send_control("destroy", transport.conn_id)
             return
         if not transport.closed:
@@ -580,9 +588,10 @@ class HyperswarmEngine:
             raise ValueError("a topic is 32 bytes")
         return topic
 
-    def _close_link(self, conn_id: int) -> None:
-        if self._links.pop(conn_id, None) is not None:
-            self._send_control("end", conn_id)
+    def _close_link(self, transport: SidecarTransport) -> None:
+        if transport.generation == self._generation:
+            self._links.pop(transport.conn_id, None)
+            self._send_control("end", transport.conn_id)
 
     def _send_control(self, *frame: Any) -> None:
         if self._stdin is None:
@@ -590,9 +599,11 @@ class HyperswarmEngine:
         self._outq.append(encode_frame(*frame))
         self._schedule_flush()
 
-    def _queue_write(self, conn_id: int, data: bytes) -> None:
-        if self._stdin is None or conn_id not in self._links:
+    def _queue_write(self, transport: SidecarTransport, data: bytes) -> None:
+        # the core may write from inside attach(), before the link is registered
+        if self._stdin is None or transport.generation != self._generation:
             return
+        conn_id = transport.conn_id
         for start in range(0, len(data), WRITE_CHUNK):
             piece = data[start : start + WRITE_CHUNK] if len(data) > WRITE_CHUNK else data
             last = self._outq[-1] if self._outq else None

@@ -198,3 +198,48 @@ def _alive(pid: int | None) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+class GreetingSink(FakeSink):
+    """A core that writes its hello from inside attach(), as a protocol handshake does."""
+
+    def attach(self, transport):
+        link = super().attach(transport)
+        transport.write(b"hello from attach")
+        return link
+
+
+class RefusingSink(FakeSink):
+    """A core that closes every transport inside attach()."""
+
+    def attach(self, transport):
+        link = super().attach(transport)
+        transport.close()
+        return link
+
+
+async def test_core_may_write_and_close_inside_attach(make_device, topic):
+    a, sink_a = await make_device()
+    greeter, refuser = GreetingSink(), RefusingSink()
+    b = HyperswarmEngine(a.options)
+    c = HyperswarmEngine(a.options)
+    try:
+        await b.start(greeter)
+        await c.start(refuser)
+        for engine in (a, b, c):
+            engine.join(topic)
+        # b's hello made it although it was written before attach() returned
+        await sink_a.until(
+            lambda: any(x.data.startswith(b"hello from attach") for x in sink_a.live(b.public_key)),
+            "b's hello at a",
+        )
+        # c closes what it gets: a sees its links to c close, and c never has a live one
+        await sink_a.until(
+            lambda: any(x.lost for x in sink_a.links if x.transport.remote_key == c.public_key),
+            "a's link to c closed by c",
+        )
+        assert refuser.live() == []
+        assert all(x.lost is None for x in refuser.links), "no connection_lost after close()"
+    finally:
+        await b.close()
+        await c.close()
