@@ -159,6 +159,19 @@ class _Writes:
 _Outgoing = bytes | _Writes
 
 
+class _NoLink:
+    """Stands in for the core's LinkSink while attach() runs."""
+
+    def data_received(self, data: bytes) -> None:
+        pass
+
+    def connection_lost(self, code: str, reason: str) -> None:
+        pass
+
+
+_NO_LINK = _NoLink()
+
+
 class HyperswarmEngine:
     """``swarm.engine.Engine`` on a supervised Hyperswarm sidecar."""
 
@@ -528,10 +541,13 @@ class HyperswarmEngine:
         if sink is None or self._closing:
             self._send_control("destroy", transport.conn_id)
             return
+        # recorded before attach(): the core may write (its hello) or close inside it
+        self._links[transport.conn_id] = (transport, _NO_LINK)
         try:
             link = sink.attach(transport)
         except Exception:
             log.exception("the core refused a connection")
+            self._links.pop(transport.conn_id, None)
             transport.closed = True
             self._send_control("destroy", transport.conn_id)
             return
