@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from PyQt6.QtCore import QEvent, QObject, Qt, QUrl, pyqtSignal
-from PyQt6.QtGui import QAction, QCloseEvent, QKeySequence, QMouseEvent
+from PyQt6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QMouseEvent
 from PyQt6.QtWebEngineCore import QWebEngineNewWindowRequest, QWebEnginePage, QWebEngineProfile
 from PyQt6.QtWidgets import (
     QLineEdit,
@@ -115,6 +115,9 @@ class BrowserWindow(QMainWindow):
         self.resizeDocks([self.panel], [480], Qt.Orientation.Horizontal)
         self.panel.hide()
 
+        style = self.style()
+        assert style is not None
+        self._loading_icon = style.standardIcon(QStyle.StandardPixmap.SP_BrowserReload)
         self.actions_by_name: dict[str, QAction] = {}
         self._build_actions()
         self._build_toolbar()
@@ -365,6 +368,9 @@ class BrowserWindow(QMainWindow):
 
     def _on_progress(self, tab: Tab, value: int) -> None:
         tab.progress = value
+        index = self.tab_widget.indexOf(tab.view)
+        if index >= 0:
+            self.tab_widget.setTabIcon(index, self._loading_icon if value < 100 else QIcon())
         if tab is self.current_tab():
             self._show_progress(value)
             self._update_navigation()

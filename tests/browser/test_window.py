@@ -923,3 +923,12 @@ def test_command_line_reaches_the_config(monkeypatch: pytest.MonkeyPatch) -> Non
     assert (config.urls, config.identity, config.grace) == (("peerapp://chat/",), 3, 1.5)
     assert (config.bootstrap, config.network, config.headless) == ((("127.0.0.1", 1),), "local", True)
     assert task is None and offscreen is True
+
+
+def test_tab_shows_an_icon_while_loading(window: BrowserWindow, qtbot: Any) -> None:
+    tab = window.new_tab("peerapp://chat/")
+    with qtbot.waitSignal(tab.page.loadStarted, timeout=LOAD_TIMEOUT_MS):
+        pass
+    assert not window.tab_widget.tabIcon(0).isNull()
+    qtbot.waitUntil(lambda: tab.progress >= 100, timeout=LOAD_TIMEOUT_MS)
+    assert window.tab_widget.tabIcon(0).isNull()
