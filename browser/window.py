@@ -5,16 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PyQt6.QtCore import QEvent, QObject, Qt, QUrl, pyqtSignal
-from PyQt6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QMouseEvent
+from PyQt6.QtCore import Qt, QUrl, pyqtSignal
+from PyQt6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PyQt6.QtWebEngineCore import QWebEngineNewWindowRequest, QWebEnginePage, QWebEngineProfile
 from PyQt6.QtWidgets import (
     QLineEdit,
     QMainWindow,
-    QMenu,
     QProgressBar,
     QStyle,
-    QTabBar,
     QTabWidget,
     QToolBar,
     QToolButton,
@@ -25,36 +23,12 @@ from browser.panel import PeerSocketPanel
 from browser.scheme import START_URL
 from browser.tab import Tab
 from browser.urls import url_from_input
+from browser.widgets import MiddleClickCloser, identity_menu, menu_button
 
 log = logging.getLogger("peerbrowser.window")
 
 APP_NAME = "Peerbrowser"
-IDENTITY_MENU_SIZE = 10
 MAX_TAB_LABEL = 28
-
-
-class _MiddleClickCloser(QObject):
-    """Closes the tab under the mouse on a middle click."""
-
-    def __init__(self, bar: QTabBar, close: Any) -> None:
-        super().__init__(bar)
-        self._bar = bar
-        self._close = close
-        bar.installEventFilter(self)
-
-    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:
-        if (
-            obj is self._bar
-            and event is not None
-            and event.type() == QEvent.Type.MouseButtonRelease
-            and isinstance(event, QMouseEvent)
-            and event.button() == Qt.MouseButton.MiddleButton
-        ):
-            index = self._bar.tabAt(event.position().toPoint())
-            if index >= 0:
-                self._close(index)
-                return True
-        return False
 
 
 class BrowserWindow(QMainWindow):
@@ -91,7 +65,7 @@ class BrowserWindow(QMainWindow):
         self.tab_widget.currentChanged.connect(self._on_current_changed)
         bar = self.tab_widget.tabBar()
         assert bar is not None
-        self._middle_click = _MiddleClickCloser(bar, self.close_tab)
+        self._middle_click = MiddleClickCloser(bar, self.close_tab)
         self.setCentralWidget(self.tab_widget)
 
         self.address_bar = QLineEdit()
@@ -189,30 +163,10 @@ class BrowserWindow(QMainWindow):
         a["new-tab"].setText("+")
         a["new-tab"].setToolTip("New tab (Ctrl+T)")
         toolbar.addAction(a["new-tab"])
-        toolbar.addWidget(self._identity_button())
+        self.identity_menu = identity_menu(self, self.new_tab, self.next_free_identity)
+        toolbar.addWidget(menu_button(self.identity_menu, "identity-button"))
         toolbar.addAction(a["toggle-panel"])
         self.addToolBar(toolbar)
-
-    def _identity_button(self) -> QToolButton:
-        menu = QMenu("New tab as identity…", self)
-        menu.setObjectName("identity-menu")
-        free = QAction("Next free identity", menu)
-        free.setObjectName("identity-next-free")
-        free.triggered.connect(lambda _c=False: self.new_tab(identity=self.next_free_identity()))
-        menu.addAction(free)
-        menu.addSeparator()
-        for n in range(IDENTITY_MENU_SIZE):
-            action = QAction(f"Identity #{n}", menu)
-            action.setObjectName(f"identity-{n}")
-            action.triggered.connect(lambda _c=False, n=n: self.new_tab(identity=n))
-            menu.addAction(action)
-        self.identity_menu = menu
-        button = QToolButton()
-        button.setObjectName("identity-button")
-        button.setText("New tab as identity…")
-        button.setMenu(menu)
-        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        return button
 
     # -- tabs --------------------------------------------------------------------
 
