@@ -43,6 +43,9 @@ def run(config: BrowserConfig, task: SessionTask | None = None, *, offscreen: bo
     assert isinstance(app, QApplication)
     app.setApplicationName("peerbrowser")
     app.setApplicationDisplayName("Peerbrowser")
+    # The session ends the loop itself, after its orderly shutdown; Qt quitting
+    # on the last window closed would stop the loop in the middle of it.
+    app.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:

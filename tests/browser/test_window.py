@@ -932,3 +932,35 @@ def test_tab_shows_an_icon_while_loading(window: BrowserWindow, qtbot: Any) -> N
     assert not window.tab_widget.tabIcon(0).isNull()
     qtbot.waitUntil(lambda: tab.progress >= 100, timeout=LOAD_TIMEOUT_MS)
     assert window.tab_widget.tabIcon(0).isNull()
+
+
+_CLOSE_WINDOW_WHEN_LOADED = """
+import sys
+from PyQt6.QtCore import QTimer
+from browser import main, window
+
+shown = window.BrowserWindow.show
+
+def show_then_close(self):
+    shown(self)
+    timer = QTimer(self)
+    timer.timeout.connect(lambda: all(t.progress >= 100 for t in self.tabs()) and self.close())
+    timer.start(20)
+
+window.BrowserWindow.show = show_then_close
+sys.exit(main.main(["peerapp://chat/", "peerapp://board/"]))
+"""
+
+
+def test_closing_the_window_ends_the_run_cleanly() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _CLOSE_WINDOW_WHEN_LOADED],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "stopping: window closed" in result.stderr
+    assert "shut down cleanly" in result.stderr
