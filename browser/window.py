@@ -112,6 +112,7 @@ class BrowserWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         self._action("new-tab", "New tab", self.new_tab, "Ctrl+T")
+        self._action("quit", "Quit", self.close, "Ctrl+Q")
         self._action("close-tab", "Close tab", self.close_current_tab, "Ctrl+W")
         self._action("focus-address", "Focus address bar", self.focus_address_bar, "Ctrl+L")
         self._action("next-tab", "Next tab", lambda: self.switch_tab(1), "Ctrl+Tab", "Ctrl+PgDown")

@@ -215,6 +215,18 @@ def test_shortcuts_work_while_the_page_has_focus(
     assert window.address_bar.hasFocus()
 
 
+def test_ctrl_q_closes_the_window(window: BrowserWindow, open_tab: Callable[..., Tab], qtbot: Any) -> None:
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    tab = open_tab(window, "peerapp://chat/")
+    gone: list[bool] = []
+    tab.page.destroyed.connect(lambda *_: gone.append(True))
+    with qtbot.waitSignal(window.closed, timeout=LOAD_TIMEOUT_MS):
+        press(qtbot, window.address_bar, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs() == [] and not window.isVisible()
+    qtbot.waitUntil(lambda: bool(gone), timeout=LOAD_TIMEOUT_MS)
+
+
 def test_back_and_forward_with_alt_arrows(
     window: BrowserWindow, open_tab: Callable[..., Tab], qtbot: Any
 ) -> None:
