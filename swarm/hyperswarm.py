@@ -107,6 +107,21 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def dht_node_command(
+    host: str = "127.0.0.1", port: int = DEFAULT_LOCAL_PORT, *, node: str = "node"
+) -> list[str]:
+    """The command line of a standalone HyperDHT bootstrap node (for ``peerbrowser dht``).
+
+    It prints ``{"bootstrap": "HOST:PORT"}`` once listening; devices then use
+    ``HyperswarmOptions(network="bootstrap", bootstrap=("HOST:PORT",))``. The loopback
+    guard is preloaded when PEERBROWSER_LOOPBACK_ONLY=1.
+    """
+    args = [node]
+    if os.environ.get("PEERBROWSER_LOOPBACK_ONLY") == "1":
+        args += ["-r", str(SIDECAR_DIR / "loopback-guard.cjs")]
+    return [*args, str(SIDECAR_DIR / "dht-bootstrap.js"), "--host", host, "--port", str(port)]
+
+
 class SidecarTransport:
     """One Hyperswarm connection, as the core sees it (implements ``Transport``)."""
 

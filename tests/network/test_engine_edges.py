@@ -6,7 +6,7 @@ import asyncio
 import socket
 import subprocess
 
-from swarm.hyperswarm import HyperswarmEngine, HyperswarmOptions
+from swarm.hyperswarm import HyperswarmEngine, HyperswarmOptions, dht_node_command
 
 from .conftest import (
     FakeSink,
@@ -147,7 +147,7 @@ async def test_devices_meet_through_a_dht_bootstrap_node(topic, monkeypatch):
     monkeypatch.setenv("PEERBROWSER_LOOPBACK_ONLY", "1")
     port = free_udp_port()
     node = subprocess.Popen(
-        node_command("dht-bootstrap.js", "--host", "127.0.0.1", "--port", str(port)),
+        dht_node_command("127.0.0.1", port),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env=loopback_env(),
