@@ -196,6 +196,13 @@ async function listenLoopback () {
 
 // --- peers ---------------------------------------------------------------------
 
+// "#2 · 8f3e2f9e": the identity a peer published as session data, and its id.
+function peerLabel (socket) {
+  const data = socket.getSessionData()
+  const ident = data && typeof data === 'object' && Number.isInteger(data.identity) ? `#${data.identity} · ` : ''
+  return ident + shortId(socket.info.id)
+}
+
 function renderPeers () {
   const list = $('#peers')
   list.replaceChildren()
@@ -206,7 +213,7 @@ function renderPeers () {
     const dot = document.createElement('span')
     dot.className = 'dot'
     dot.style.background = colorOf(socket.info.id)
-    li.append(dot, shortId(socket.info.id))
+    li.append(dot, peerLabel(socket))
     list.append(li)
   }
 }
@@ -240,10 +247,14 @@ async function listen (socket) {
   cursor.className = 'cursor'
   cursor.hidden = true
   cursor.style.color = colorOf(socket.info.id)
-  cursor.textContent = shortId(socket.info.id)
+  cursor.textContent = peerLabel(socket)
   $('#cursors').append(cursor)
   peers.set(socket, cursor)
   renderPeers()
+  socket.addEventListener('session-data', () => {
+    cursor.textContent = peerLabel(socket)
+    renderPeers()
+  })
   socket.addEventListener('close', () => {
     cursor.remove()
     peers.delete(socket)
@@ -334,6 +345,9 @@ async function start () {
     return
   }
   loopback = swarm.getLoopback()
+  Promise.resolve()
+    .then(() => loopback.setSessionData({ identity }))
+    .catch((err) => console.warn('could not publish session data:', err))
   swarm.addEventListener('connection', ({ socket }) => { listen(socket) })
   swarm.addEventListener('close', () => setState('closed', 'Left the swarm'))
   for (const socket of swarm.getSockets()) listen(socket)
