@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PyQt6.QtCore import QObject, QPoint, Qt, pyqtSignal
+from PyQt6.QtCore import QObject, QPoint, Qt, QUrl, pyqtSignal
 from PyQt6.QtWebEngineCore import QWebEngineScript
 
 from browser import paths
@@ -938,9 +938,9 @@ def test_command_line_reaches_the_config(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_tab_shows_an_icon_while_loading(window: BrowserWindow, qtbot: Any) -> None:
-    tab = window.new_tab("peerapp://chat/")
+    tab = window.new_tab(QUrl())  # an empty URL loads nothing
     with qtbot.waitSignal(tab.page.loadStarted, timeout=LOAD_TIMEOUT_MS):
-        pass
+        tab.load(QUrl("peerapp://chat/"))
     assert not window.tab_widget.tabIcon(0).isNull()
     qtbot.waitUntil(lambda: tab.progress >= 100, timeout=LOAD_TIMEOUT_MS)
     assert window.tab_widget.tabIcon(0).isNull()
