@@ -78,7 +78,6 @@ let swarm = null
 let network = null
 let started = false
 let shuttingDown = false
-const pending = [] // frames that arrived while 'start' was in progress
 
 out.onpause = () => {
   for (const conn of conns.values()) conn.pause()
@@ -143,6 +142,7 @@ function deferHigherKeyDials(swarm) {
     peerInfo[kDeferred] = setTimeout(() => {
       peerInfo[kDeferred] = null
       if (this.destroyed || this._allConnections.has(peerInfo.publicKey)) return
+      if (!this._shouldRequeue(peerInfo)) return // its topics were left meanwhile
       connect.call(this, peerInfo, false)
     }, DIAL_DEFER)
     peerInfo[kDeferred].unref()
@@ -199,15 +199,11 @@ async function handle(frame) {
       out.send(['fatal', err.code || 'ERR_START', err.message])
       return shutdown(1)
     }
-    while (pending.length) await handle(pending.shift())
     return
   }
   if (type === 'shutdown') return shutdown(0)
-  if (!swarm) {
-    if (!started) return report('ERR_PROTOCOL', `'${type}' before 'start'`)
-    pending.push(frame)
-    return
-  }
+  // frames sent while 'start' runs wait for it on the input chain
+  if (!swarm) return report('ERR_PROTOCOL', `'${type}' before 'start'`)
   switch (type) {
     case 'join':
       return join(toTopic(args[0]))
