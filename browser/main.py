@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from browser.config import BrowserConfig, parse_bootstrap
@@ -105,6 +106,13 @@ def configure_logging(level: str) -> None:
     logging.getLogger("peerbrowser").setLevel(level.upper())
 
 
+def _can_show_a_window() -> bool:
+    """False on Linux with no display and no Qt platform chosen (Qt would abort)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["dht"]:
@@ -121,6 +129,13 @@ def main(argv: list[str] | None = None) -> int:
         bootstrap=args.bootstrap,
         network=args.network,
     )
+    if not config.headless and not _can_show_a_window():
+        print(
+            "peerbrowser: no display ($DISPLAY / $WAYLAND_DISPLAY unset): "
+            "use --headless or --demo-headless, or set QT_QPA_PLATFORM",
+            file=sys.stderr,
+        )
+        return 2
     from browser import app
 
     if args.demo_headless:

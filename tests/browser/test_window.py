@@ -976,3 +976,12 @@ def test_closing_the_window_ends_the_run_cleanly() -> None:
     assert result.returncode == 0, result.stderr
     assert "stopping: window closed" in result.stderr
     assert "shut down cleanly" in result.stderr
+
+
+def test_no_display_and_no_headless_says_what_to_do() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run(
+        [str(PEERBROWSER), "peerapp://chat/"], capture_output=True, text=True, timeout=60, cwd=REPO, env=env
+    )
+    assert result.returncode == 2
+    assert "--headless" in result.stderr
