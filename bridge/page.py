@@ -154,9 +154,14 @@ class PageBridge(QObject):
         self.identityChanged.emit(self._doc.identity)
 
     def _document(self) -> Document:
-        if self._doc is None:  # a page that skipped hello: treat it as one document
-            self._hello("")
-        assert self._doc is not None
+        """The current document; refuses calls from none (see ``_on_url_changed``)."""
+        if self._doc is None:
+            # Every peersocket.js document says hello first. A call without one is in
+            # flight from a document the page already left (another origin, perhaps):
+            # it acts for nobody.
+            raise PeerSocketError(
+                "ERR_NO_DOCUMENT", "this call came from a document the page has left", "InvalidStateError"
+            )
         return self._doc
 
     def _dispatch(self, op: wire.Op) -> Any:

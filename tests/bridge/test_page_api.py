@@ -293,3 +293,18 @@ def test_closing_a_tab_or_navigating_away_closes_its_sockets_for_peers(open_page
     b.load(__import__("PyQt6.QtCore", fromlist=["QUrl"]).QUrl("peerapp://gamma/"))
     wait_js(qtbot, js, c, f"T.of('close').some(e => e[1] === '{sb}')")
     assert js(c, "T.peers().length") == 0
+
+
+def test_a_call_in_flight_across_a_navigation_acts_for_nobody(open_page, call, core, qtbot):
+    from PyQt6.QtCore import QUrl
+
+    a = open_page("alpha")
+    call(a, "T.join('room')")
+    events: list[str] = []
+    a.bridge.events.connect(events.append)
+    # the page commits a navigation to another origin; a join sent by the old
+    # document arrives after that, before the new document said hello
+    a.bridge._on_url_changed(QUrl("peerapp://beta/"))
+    a.bridge.send('[["join", 77, null]]')
+    qtbot.waitUntil(lambda: any('"ERR_NO_DOCUMENT"' in e for e in events), timeout=LOAD_TIMEOUT_MS)
+    assert all(p.origin != "peerapp://beta" for p in core.presences.values())
