@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import tomllib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
 class BrowserConfig:
     """Options for one browser run.
 
-    ``bootstrap`` and ``network`` are for the network engine: ``network`` is
-    ``"local"`` (only devices reachable without the public DHT; needs an
-    explicit ``bootstrap``) or ``"public"``.
+    ``bootstrap`` and ``network`` choose the network engine (see
+    ``browser/core_factory.py``): ``network`` is ``"local"`` (a DHT on
+    127.0.0.1 shared by the browsers of this machine), ``"public"`` (the public
+    HyperDHT) or ``"none"``; a ``bootstrap`` list picks a given DHT instead.
     """
 
     urls: tuple[str, ...] = ()
@@ -39,3 +43,46 @@ def parse_bootstrap(text: str) -> tuple[tuple[str, int], ...]:
             raise ValueError(f"bootstrap node {item!r}: port out of range")
         nodes.append((host, port))
     return tuple(nodes)
+
+
+def default_config_path() -> Path:
+    """``$XDG_CONFIG_HOME/peerbrowser/config.toml`` (``~/.config/...`` by default)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "peerbrowser" / "config.toml"
+
+
+#: What a config file may set, and the type each value must have.
+FILE_KEYS: dict[str, type | tuple[type, ...]] = {
+    "network": str,
+    "bootstrap": list,
+    "grace": (int, float),
+    "identity": int,
+}
+
+
+def load_config_file(path: Path) -> dict[str, object]:
+    """Read a TOML config file; raises ValueError with a clear message when it is wrong.
+
+    ``network = "local" | "public" | "none"``, ``bootstrap = ["HOST:PORT", ...]``,
+    ``grace = SECONDS``, ``identity = N``. Command-line options win over it.
+    """
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from None
+    unknown = sorted(set(data) - set(FILE_KEYS))
+    if unknown:
+        raise ValueError(f"{path}: unknown setting(s) {', '.join(unknown)} (known: {', '.join(FILE_KEYS)})")
+    for key, kind in FILE_KEYS.items():
+        if key in data and (not isinstance(data[key], kind) or isinstance(data[key], bool)):
+            raise ValueError(f"{path}: {key} has the wrong type")
+    if "network" in data and data["network"] not in ("local", "public", "none"):
+        raise ValueError(f"{path}: network must be \"local\", \"public\" or \"none\"")
+    if "bootstrap" in data:
+        bootstrap = data["bootstrap"]
+        assert isinstance(bootstrap, list)
+        if not all(isinstance(b, str) for b in bootstrap):
+            raise ValueError(f"{path}: bootstrap must be a list of \"HOST:PORT\" strings")
+        data["bootstrap"] = parse_bootstrap(",".join(bootstrap))
+    return data

@@ -1,52 +1,83 @@
 """The one place that builds, starts and closes the swarm core for a browser run.
 
-The network engineer wires the engine here; the rest of the browser only
-passes the core object on (to ``bridge.page.attach_page`` and the panel).
+The network engine is chosen here from the configuration:
+
+* ``--network none``: no engine; presences on this device reach each other only;
+* ``--bootstrap HOST:PORT[,...]``: a given DHT (a LAN, a private one, a testnet);
+* ``--network local`` (default): an embedded DHT on 127.0.0.1 shared by the
+  browsers on this machine (the first one hosts its bootstrap node);
+* ``--network public``: the public HyperDHT.
+
+The engine starts in the background: the window and local presences do not
+wait for it, and a missing Node.js only costs the network (the panel says why).
 """
 
 from __future__ import annotations
 
-import inspect
+import asyncio
 import logging
 from typing import Any
 
 from browser.config import BrowserConfig
+from swarm.core import SwarmCore
+from swarm.engine import Engine
 
 log = logging.getLogger("peerbrowser.browser")
 
+_start_tasks: set[asyncio.Task[None]] = set()
 
-def build_core(config: BrowserConfig) -> Any:
-    """Return the swarm core for this run, or None when there is none yet."""
-    try:
-        from swarm.core import SwarmCore  # type: ignore[import-not-found,unused-ignore]
-    except ImportError as exc:
-        log.warning("swarm core not available (%s); pages get no peers", exc)
+
+def engine_options(config: BrowserConfig) -> Any:
+    """The Hyperswarm engine options for ``config``, or None for no network."""
+    from swarm.hyperswarm import HyperswarmOptions
+
+    if config.network == "none":
         return None
+    if config.bootstrap:
+        nodes = tuple(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in config.bootstrap)
+        return HyperswarmOptions(network="bootstrap", bootstrap=nodes)
+    if config.network == "public":
+        return HyperswarmOptions(network="public")
+    return HyperswarmOptions(network="local")
+
+
+def build_engine(config: BrowserConfig) -> Engine | None:
+    options = engine_options(config)
+    if options is None:
+        return None
+    from swarm.hyperswarm import HyperswarmEngine
+
+    return HyperswarmEngine(options)
+
+
+def build_core(config: BrowserConfig) -> SwarmCore:
+    """The swarm core for this run, with the engine the configuration asks for."""
     kwargs: dict[str, Any] = {}
     if config.grace is not None:
         kwargs["grace"] = config.grace
+    return SwarmCore(build_engine(config), **kwargs)
+
+
+async def start_core(core: SwarmCore) -> None:
+    """Start the core's engine in the background; returns at once."""
+    task = asyncio.ensure_future(core.start())
+    _start_tasks.add(task)
+    task.add_done_callback(_start_done)
+
+
+def _start_done(task: asyncio.Task[None]) -> None:
+    _start_tasks.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the network engine did not start: %s", task.exception())
+
+
+async def close_core(core: SwarmCore | None) -> None:
+    """Close the core (and its engine). Errors are logged, not raised."""
+    if core is None:
+        return
     try:
-        return SwarmCore(**kwargs)
-    except Exception:
-        log.exception("could not build the swarm core; pages get no peers")
-        return None
-
-
-async def start_core(core: Any) -> None:
-    """Await ``core.start()`` when the core has one."""
-    await _maybe_await(getattr(core, "start", None))
-
-
-async def close_core(core: Any) -> None:
-    """Await ``core.close()`` when the core has one. Errors are logged, not raised."""
-    try:
-        await _maybe_await(getattr(core, "close", None))
+        await core.close()
     except Exception:
         log.exception("closing the swarm core failed")
-
-
-async def _maybe_await(method: Any) -> None:
-    if callable(method):
-        result = method()
-        if inspect.isawaitable(result):
-            await result
+    for task in list(_start_tasks):
+        task.cancel()

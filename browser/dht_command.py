@@ -1,14 +1,36 @@
-"""``peerbrowser dht ...``: placeholder until the network engine lands.
+"""``peerbrowser dht``: run a HyperDHT bootstrap node for a LAN or a private network.
 
-The network engineer replaces :func:`dht_command`; ``browser.main`` only
-forwards the arguments after ``dht`` and exits with its return value.
+    peerbrowser dht [--host HOST] [--port PORT]
+
+Defaults to 127.0.0.1 and the local network's port. Other machines then run
+``peerbrowser --bootstrap HOST:PORT``. Binding to an address other than
+loopback makes the node reachable from the network: only do that on purpose.
 """
 
 from __future__ import annotations
 
+import argparse
+import shutil
+import signal
+import subprocess
 import sys
+
+from swarm.hyperswarm import DEFAULT_LOCAL_PORT, dht_node_command
 
 
 def dht_command(argv: list[str]) -> int:
-    print("peerbrowser dht: not yet available", file=sys.stderr)
-    return 2
+    parser = argparse.ArgumentParser(prog="peerbrowser dht", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_LOCAL_PORT, help="UDP port")
+    args = parser.parse_args(argv)
+    if shutil.which("node") is None:
+        print("peerbrowser dht: Node.js is not installed (install Node.js >= 18)", file=sys.stderr)
+        return 1
+    proc = subprocess.Popen(dht_node_command(args.host, args.port))
+
+    def stop(signum: int, _frame: object) -> None:
+        proc.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    return proc.wait()

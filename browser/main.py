@@ -12,8 +12,9 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
-from browser.config import BrowserConfig, parse_bootstrap
+from browser.config import BrowserConfig, default_config_path, load_config_file, parse_bootstrap
 
 log = logging.getLogger("peerbrowser.browser")
 
@@ -73,9 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--network",
-        choices=("local", "public"),
-        default="local",
-        help="local: only the given bootstrap nodes; public: the public DHT",
+        choices=("local", "public", "none"),
+        default=None,
+        help="local (default): a DHT on 127.0.0.1 shared by the browsers on this machine; "
+        "public: the public HyperDHT; none: this device only (--bootstrap picks a given DHT)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="a TOML file with network / bootstrap / grace / identity "
+        "(default: $XDG_CONFIG_HOME/peerbrowser/config.toml when it exists)",
     )
     parser.add_argument(
         "--demo-headless",
@@ -121,13 +129,21 @@ def main(argv: list[str] | None = None) -> int:
         return dht_command(argv[1:])
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
+    path = Path(args.config) if args.config else default_config_path()
+    settings: dict[str, object] = {}
+    if args.config or path.is_file():
+        try:
+            settings = load_config_file(path)
+        except (OSError, ValueError) as exc:
+            print(f"peerbrowser: config file: {exc}", file=sys.stderr)
+            return 2
     config = BrowserConfig(
         urls=tuple(args.urls),
         headless=args.headless or args.demo_headless,
-        identity=args.identity,
-        grace=args.grace,
-        bootstrap=args.bootstrap,
-        network=args.network,
+        identity=args.identity if args.identity is not None else settings.get("identity"),  # type: ignore[arg-type]
+        grace=args.grace if args.grace is not None else settings.get("grace"),  # type: ignore[arg-type]
+        bootstrap=args.bootstrap or settings.get("bootstrap", ()),  # type: ignore[arg-type]
+        network=args.network or settings.get("network", "local"),  # type: ignore[arg-type]
     )
     if not config.headless and not _can_show_a_window():
         print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
@@ -695,7 +696,7 @@ def _wait_for_line(lines: queue.Queue[str | None], needle: str, timeout: float) 
 def test_headless_browser_exits_cleanly_on_signal(signum: signal.Signals) -> None:
     env = dict(os.environ)
     proc = subprocess.Popen(
-        [str(PEERBROWSER), "--headless", "peerapp://chat/?identity=1", "peerapp://board/"],
+        [str(PEERBROWSER), "--headless", "--network", "none", "peerapp://chat/?identity=1", "peerapp://board/"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -718,10 +719,34 @@ def test_headless_browser_exits_cleanly_on_signal(signum: signal.Signals) -> Non
             proc.wait()
 
 
-def test_dht_subcommand_is_a_placeholder() -> None:
-    result = subprocess.run([str(PEERBROWSER), "dht"], capture_output=True, text=True, timeout=60, cwd=REPO)
-    assert result.returncode == 2
-    assert "not yet available" in result.stderr
+def _free_udp_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_dht_subcommand_runs_a_bootstrap_node_until_terminated() -> None:
+    port = _free_udp_port()
+    proc = subprocess.Popen(
+        [str(PEERBROWSER), "dht", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PEERBROWSER_LOOPBACK_ONLY": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert json.loads(line) == {"bootstrap": f"127.0.0.1:{port}"}
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def test_bad_arguments_are_refused() -> None:
@@ -739,7 +764,7 @@ def test_bad_arguments_are_refused() -> None:
 def test_headless_chat_demo_passes(tmp_path: Path) -> None:
     shot = tmp_path / "demo.png"
     result = subprocess.run(
-        [str(PEERBROWSER), "--demo-headless", "--screenshot", str(shot)],
+        [str(PEERBROWSER), "--demo-headless", "--network", "none", "--screenshot", str(shot)],
         capture_output=True,
         text=True,
         timeout=180,
@@ -935,6 +960,41 @@ def test_command_line_reaches_the_config(monkeypatch: pytest.MonkeyPatch) -> Non
     assert (config.urls, config.identity, config.grace) == (("peerapp://chat/",), 3, 1.5)
     assert (config.bootstrap, config.network, config.headless) == ((("127.0.0.1", 1),), "local", True)
     assert task is None and offscreen is True
+
+
+def test_a_config_file_chooses_the_network_and_the_command_line_wins(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import browser.app
+    from browser import main as main_module
+
+    seen: list[Any] = []
+    monkeypatch.setattr(browser.app, "run", lambda config, task=None, offscreen=False: seen.append(config) or 0)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    (tmp_path / "peerbrowser").mkdir()
+    (tmp_path / "peerbrowser" / "config.toml").write_text(
+        'network = "public"\nbootstrap = ["127.0.0.1:5000"]\ngrace = 7\n'
+    )
+    assert main_module.main(["--headless"]) == 0
+    assert (seen[-1].network, seen[-1].bootstrap, seen[-1].grace) == ("public", (("127.0.0.1", 5000),), 7)
+    assert main_module.main(["--headless", "--network", "none", "--grace", "1"]) == 0
+    assert (seen[-1].network, seen[-1].grace) == ("none", 1.0)
+    bad = tmp_path / "bad.toml"
+    for text, words in [("network = 3", "wrong type"), ("netwrok = 'local'", "unknown setting"), ("[", "TOML")]:
+        bad.write_text(text)
+        assert main_module.main(["--headless", "--config", str(bad)]) == 2
+        assert words in capsys.readouterr().err
+
+
+def test_the_engine_follows_the_network_choice() -> None:
+    from browser.config import BrowserConfig
+    from browser.core_factory import engine_options
+
+    assert engine_options(BrowserConfig(network="none")) is None
+    assert engine_options(BrowserConfig()).network == "local"
+    assert engine_options(BrowserConfig(network="public")).network == "public"
+    given = engine_options(BrowserConfig(bootstrap=(("127.0.0.1", 5000), ("::1", 6000))))
+    assert (given.network, given.bootstrap) == ("bootstrap", ("127.0.0.1:5000", "[::1]:6000"))
 
 
 def test_tab_shows_an_icon_while_loading(window: BrowserWindow, qtbot: Any) -> None:
