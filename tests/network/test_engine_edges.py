@@ -171,3 +171,37 @@ async def test_devices_meet_through_a_dht_bootstrap_node(topic, monkeypatch):
             await engine.close()
         node.terminate()  # our own child, by PID
         await asyncio.to_thread(node.wait)
+
+
+@needs_sidecar
+async def test_a_bad_bootstrap_entry_fails_without_retries():
+    engine = HyperswarmEngine(
+        HyperswarmOptions(
+            network="bootstrap", bootstrap=("127.0.0.1:notaport",), loopback_only=True
+        )
+    )
+    sink = FakeSink()
+    await engine.start(sink)
+    assert engine.state == "failed" and "ERR_BAD_BOOTSTRAP" in engine.detail
+    assert engine.starts == 1
+    await engine.close()
+
+
+@needs_sidecar
+async def test_a_sidecar_that_keeps_crashing_ends_failed(tmp_path):
+    """`node` stands for a binary that exits at once: restarts, then 'failed'."""
+    crashing = tmp_path / "node"
+    crashing.write_text("#!/bin/sh\necho 'simulated crash' >&2\nexit 3\n")
+    crashing.chmod(0o755)
+    engine = HyperswarmEngine(
+        HyperswarmOptions(
+            node=str(crashing), max_restarts=2, restart_delays=(0.0,), loopback_only=True
+        )
+    )
+    sink = FakeSink()
+    await engine.start(sink)
+    assert engine.state == "failed"
+    assert "simulated crash" in engine.detail and "3" in engine.detail
+    assert engine.starts == 3
+    assert [s for s, _ in sink.states] == ["starting", "restarting", "failed"]
+    await engine.close()
