@@ -2,6 +2,7 @@
 // Peerbrowser's network engine: one Hyperswarm per device, driven by swarm/hyperswarm.py
 // over stdio with length-prefixed msgpack frames (docs/SIDECAR.md). Exits when stdin closes.
 
+const fs = require('fs')
 const net = require('net')
 const Hyperswarm = require('hyperswarm')
 const HyperDHT = require('hyperdht')
@@ -14,9 +15,16 @@ const kDeferred = Symbol('deferred dial')
 const SHUTDOWN_GRACE = 1500 // on shutdown, how long connections get to close cleanly
 
 // Frames own fd 1. Anything a library prints goes to stderr instead.
-const stdout = new net.Socket({ fd: 1, readable: false, writable: true })
+const stdout = openStdout()
 Object.defineProperty(process, 'stdout', { configurable: true, get: () => process.stderr })
 for (const name of ['log', 'info', 'debug']) console[name] = console.error.bind(console)
+
+// A non-blocking stream on fd 1 (process.stdout blocks on pipes on Linux).
+function openStdout() {
+  const stat = fs.fstatSync(1)
+  if (stat.isFIFO() || stat.isSocket()) return new net.Socket({ fd: 1, readable: false, writable: true })
+  return fs.createWriteStream(null, { fd: 1 }) // a file, when run by hand
+}
 
 // Outgoing frames are collected for one event-loop turn and written as one chunk. While
 // the pipe is full, connections are paused so their data waits in Hyperswarm.
