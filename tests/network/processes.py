@@ -1,0 +1,92 @@
+"""Starting real processes for the network tests, and reading what they print."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+PEERBROWSER = Path(sys.executable).with_name("peerbrowser")
+HANG_GUARD = 90.0  # seconds; only so that a broken test fails instead of hanging
+
+
+class Proc:
+    """A child process whose stdout and stderr lines are collected by threads."""
+
+    def __init__(self, argv: list[str], *, cwd: Path = REPO, stdin: bool = False) -> None:
+        env = {**os.environ, "PEERBROWSER_LOOPBACK_ONLY": "1", "QT_QPA_PLATFORM": "offscreen"}
+        self.argv = argv
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=cwd,
+            env=env,
+        )
+        self.lines: list[str] = []
+        self._new: queue.Queue[None] = queue.Queue()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream: Any) -> None:
+        for line in stream:
+            self.lines.append(line.rstrip("\n"))
+            self._new.put(None)
+        self._new.put(None)
+
+    def wait_for(self, test: Callable[[list[str]], Any], what: str) -> Any:
+        """Wait until ``test(lines)`` is truthy (woken by each new line); return it."""
+        deadline = time.monotonic() + HANG_GUARD
+        while not (found := test(self.lines)):
+            if self.proc.poll() is not None and self._new.empty():
+                raise AssertionError(
+                    f"{what}: {self.argv[:3]} exited ({self.proc.returncode}):\n" + self.tail()
+                )
+            try:
+                self._new.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"hang guard: still waiting for {what}:\n{self.tail()}") from None
+        return found
+
+    def json_events(self) -> list[dict[str, Any]]:
+        out = []
+        for line in self.lines:
+            if line.startswith("{"):
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    pass
+        return out
+
+    def send_line(self, text: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(text + "\n")
+        self.proc.stdin.flush()
+
+    def tail(self, n: int = 40) -> str:
+        return "\n".join(self.lines[-n:])
+
+    def stop(self) -> int:
+        """SIGTERM, wait; SIGKILL only if it does not exit (our own child, by PID)."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def browser(bootstrap: list[str], *urls: str) -> Proc:
+    return Proc([str(PEERBROWSER), "--headless", "--bootstrap", ",".join(bootstrap), *urls])

@@ -1,0 +1,88 @@
+"""Whole browsers across devices: real peerbrowser processes on a local testnet."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.network.conftest import needs_sidecar
+from tests.network.processes import REPO, Proc, browser
+
+pytestmark = [needs_sidecar]
+
+SAYS = re.compile(r"([0-9a-f]{64}) says (.+)$")
+
+
+def said(lines: list[str]) -> set[tuple[str, str]]:
+    return {(m.group(1), m.group(2)) for line in lines if (m := SAYS.search(line))}
+
+
+@pytest.fixture
+def procs():
+    started: list[Proc] = []
+    yield started
+    for p in started:
+        p.stop()
+
+
+def test_the_proposals_example_across_two_browser_processes(testnet, procs):
+    a = browser(testnet, "peerapp://proposal/")
+    b = browser(testnet, "peerapp://proposal/")
+    procs += [a, b]
+    # each browser hears Hello! from the other's presence (the only one there is)
+    heard_a = a.wait_for(lambda lines: said(lines), "browser A hearing Hello!")
+    heard_b = b.wait_for(lambda lines: said(lines), "browser B hearing Hello!")
+    ((id_b, text_a),) = heard_a
+    ((id_a, text_b),) = heard_b
+    assert text_a == text_b == "Hello!" and id_a != id_b
+    assert a.stop() == 0 and b.stop() == 0
+
+
+def test_the_reference_node_peer_chats_with_two_browser_tabs(testnet, procs):
+    node = Proc(
+        [
+            "node",
+            "-r",
+            str(REPO / "swarm/sidecar/loopback-guard.cjs"),
+            "chat.js",
+            "--bootstrap",
+            ",".join(testnet),
+            "--name",
+            "node-bot",
+            "--json",
+        ],
+        cwd=REPO / "examples/node-peer",
+        stdin=True,
+    )
+    procs.append(node)
+    node.wait_for(lambda _: any(e["event"] == "ready" for e in node.json_events()), "the node peer ready")
+    tabs = browser(testnet, "peerapp://proposal/?identity=1", "peerapp://proposal/?identity=2")
+    procs.append(tabs)
+    # the node peer meets both tabs (two presences of one device) and hears each say Hello!
+    node.wait_for(
+        lambda _: len({e["id"] for e in node.json_events() if e["event"] == "peer"}) == 2, "two peers"
+    )
+    node.wait_for(
+        lambda _: (
+            len({e["from"] for e in node.json_events() if e["event"] == "message" and e["text"] == "Hello!"})
+            == 2
+        ),
+        "Hello! from both tabs",
+    )
+    tab_ids = {e["id"] for e in node.json_events() if e["event"] == "peer"}
+    assert all(e["host"] == "127.0.0.1" for e in node.json_events() if e["event"] == "peer")
+    node_id = next(e["id"] for e in node.json_events() if e["event"] == "ready")
+    # ...and both tabs hear the node peer
+    node.send_line("hi from node")
+    tabs.wait_for(
+        lambda lines: len([1 for s in said(lines) if s == (node_id, "hi from node")]) >= 1, "tabs hear node"
+    )
+    tabs.wait_for(
+        lambda lines: sum(1 for line in lines if f"{node_id} says hi from node" in line) == 2,
+        "both tabs hear node",
+    )
+    # the tabs also hear each other, as they would in one browser
+    tabs.wait_for(
+        lambda lines: {i for i, t in said(lines) if t == "Hello!"} == tab_ids, "tabs hear each other"
+    )
