@@ -141,7 +141,11 @@ async function start(opts) {
 // dials at once; the other waits DIAL_DEFER and dials only if no connection came.
 function deferHigherKeyDials(swarm) {
   const connect = swarm._connect
-  if (typeof connect !== 'function') return // not the Hyperswarm this was written for
+  const needed = ['_connect', '_flushMaybe', '_shouldRequeue']
+  if (!needed.every((name) => typeof swarm[name] === 'function') || !swarm._allConnections) {
+    log('warn', 'this hyperswarm lacks the internals the dial deferral needs; dialling as is')
+    return
+  }
   swarm._connect = function (peerInfo, queued) {
     const lower = Buffer.compare(this.keyPair.publicKey, peerInfo.publicKey) < 0
     if (lower || peerInfo.explicit) return connect.call(this, peerInfo, queued)
