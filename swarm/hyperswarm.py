@@ -194,8 +194,8 @@ class HyperswarmEngine:
         self.options = options or HyperswarmOptions()
         self.state = "new"
         self.detail = ""
-        #: The device's Noise public key, once the sidecar is ready (new after a restart
-        #: unless a seed is given).
+        #: The device's Noise public key, once the sidecar is ready (a new one after a
+        #: restart unless ``options.seed`` is given).
         self.public_key: bytes | None = None
         #: What the sidecar reported on 'ready': network, bootstrap, host, port, ...
         self.info: dict[str, Any] = {}
@@ -313,7 +313,7 @@ class HyperswarmEngine:
             except Exception as exc:
                 log.exception("hyperswarm sidecar run failed")
                 reached_ready = False
-                self.detail = f"{type(exc).__name__}: {exc}"
+                self._fatal = ("ERR_DRIVER", f"{type(exc).__name__}: {exc}")
             self._lose_links("ERR_ENGINE_RESTART", "the network engine restarted")
             if self._closing:
                 return
