@@ -32,9 +32,15 @@ const B = {
   async peersocket (room, peerCount) {
     const swarm = await PeerSocket.joinSwarm({ id: room });
     B.swarm = swarm;
-    const want = peerCount || 1;
+    const want = peerCount === undefined ? 1 : peerCount;
     while (swarm.getSockets().length < want) await new Promise((resolve) => swarm.addEventListener('connection', resolve, { once: true }));
     return swarm.getLoopback().info.id;
+  },
+
+  // The first peer socket of the swarm, waiting for one (peers on other devices come later).
+  async firstPeer () {
+    while (B.swarm.getSockets().length < 1) await new Promise((resolve) => B.swarm.addEventListener('connection', resolve, { once: true }));
+    return B.swarm.getSockets()[0].info.id;
   },
 
   usePeer (peerId) {
@@ -210,13 +216,20 @@ const B = {
     return { ms: performance.now() - t0, n };
   },
 
-  // Scale: time until this page has `want` peers in `room` (from the call to joinSwarm).
-  async meshTime (room, want) {
+  // Scale: time until this page has `want` peers in `room` (from the call to joinSwarm),
+  // giving up after `limitMs` (then `have` says how many it got).
+  async meshTime (room, want, limitMs) {
     const t0 = performance.now();
     const swarm = await PeerSocket.joinSwarm({ id: room });
     B.swarm = swarm;
-    while (swarm.getSockets().length < want) await new Promise((resolve) => swarm.addEventListener('connection', resolve, { once: true }));
-    return { ms: performance.now() - t0, t0: performance.timeOrigin + t0 };
+    const deadline = t0 + (limitMs || 10000);
+    while (swarm.getSockets().length < want && performance.now() < deadline) {
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, Math.max(0, deadline - performance.now()));
+        swarm.addEventListener('connection', () => { clearTimeout(timer); resolve(); }, { once: true });
+      });
+    }
+    return { ms: performance.now() - t0, t0: performance.timeOrigin + t0, have: swarm.getSockets().length };
   },
 
   // Fan-out: one message to every peer; each peer echoes; time until every echo is back.

@@ -1,0 +1,98 @@
+"""Run the benchmark suite (or part of it); write one JSON per run and PNG plots beside it.
+
+    python -m bench.run [--quick] [NAME ...]      NAME: tab_to_tab, devices, scale
+
+Every benchmark runs in its own process (the tab-to-tab one inside a network
+namespace of its own, for its WebRTC baseline); the runner collects their
+numbers, machine info and versions, computes the ratios and the issue's
+targets, and writes bench/results/<run id>.json and <run id>-*.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import plots, stats, targets
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+NAMES = ("tab_to_tab", "devices", "scale")
+
+
+def webrtc_prefix() -> tuple[list[str], str | None]:
+    """The command prefix that runs a benchmark in its own network namespace, or why not."""
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return [], "unshare/ip missing (apt-get install util-linux iproute2)"
+    unshare = ["unshare", "-n"] if os.geteuid() == 0 else ["unshare", "-rn"]
+    probe = subprocess.run([*unshare, "--", "true"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        return [], f"cannot create a network namespace: {probe.stderr.decode().strip()}"
+    return [*unshare, "--", sys.executable, "-m", "bench.netns"], None
+
+
+def run_one(name: str, quick: bool, run_id: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="peerbench-") as tmp:
+        out = Path(tmp) / f"{name}.json"
+        cmd = [sys.executable, "-m", f"bench.{name}", "--out", str(out), *(["--quick"] if quick else [])]
+        note = None
+        if name == "tab_to_tab":
+            prefix, note = webrtc_prefix()
+            if prefix:
+                cmd = [*prefix, *cmd, "--webrtc"]
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PEERBROWSER_LOOPBACK_ONLY": "1"}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE.parent), env.get("PYTHONPATH", "")) if p)
+        t0 = time.monotonic()
+        print(f"bench: {name} ...", file=sys.stderr)
+        proc = subprocess.run(cmd, cwd=HERE.parent, env=env, check=False, stderr=subprocess.PIPE, text=True)
+        took = time.monotonic() - t0
+        if proc.returncode != 0 or not out.exists():
+            log = RESULTS / f"{run_id}-{name}.log"
+            log.write_text(proc.stderr)
+            print(f"bench: {name} failed ({proc.returncode}); see {log}", file=sys.stderr)
+            return {"error": f"exit {proc.returncode}", "stderr_tail": proc.stderr[-3000:], "seconds": took}
+        result: dict[str, Any] = json.loads(out.read_text())
+        result["seconds"] = took
+        if note:
+            result["webrtc_skipped"] = note
+        print(f"bench: {name} done in {took:.0f} s", file=sys.stderr)
+        return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help="any of " + ", ".join(NAMES) + " (default: all)"
+    )
+    parser.add_argument("--quick", action="store_true", help="a short run (fewer repetitions)")
+    args = parser.parse_args()
+    names = args.names or list(NAMES)
+    RESULTS.mkdir(exist_ok=True)
+    run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + ("-quick" if args.quick else "")
+    results: dict[str, Any] = {"run_id": run_id, "quick": args.quick, "machine": stats.machine_info()}
+    for name in names:
+        results[name] = run_one(name, args.quick, run_id)
+    results["targets"] = [t.as_dict() for t in targets.evaluate(results)]
+    out = RESULTS / f"{run_id}.json"
+    out.write_text(json.dumps(results, indent=1, allow_nan=True))
+    made = plots.all_plots(results, out)
+    print(f"bench: wrote {out}", file=sys.stderr)
+    for path in made:
+        print(f"bench: wrote {path}", file=sys.stderr)
+    for t in results["targets"]:
+        mark = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
+        print(f"  {mark:6} {t['text']}: {t['value']:.3g} (limit {t['limit']:g})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

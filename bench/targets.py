@@ -1,0 +1,136 @@
+"""The issue's targets, as ratios of one run's numbers (met when ``value <= limit`` or ``>=``)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from bench import stats
+
+
+@dataclass(frozen=True)
+class Target:
+    key: str
+    text: str
+    value: float
+    limit: float
+    higher_is_better: bool
+
+    @property
+    def met(self) -> bool | None:
+        if math.isnan(self.value):
+            return None
+        return self.value >= self.limit if self.higher_is_better else self.value <= self.limit
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "text": self.text,
+            "value": self.value,
+            "limit": self.limit,
+            "higher_is_better": self.higher_is_better,
+            "met": self.met,
+        }
+
+
+def _get(d: dict[str, Any] | None, *path: str) -> float:
+    cur: Any = d
+    for p in path:
+        if not isinstance(cur, dict) or p not in cur:
+            return float("nan")
+        cur = cur[p]
+    return float(cur) if isinstance(cur, int | float) and cur is not None else float("nan")
+
+
+def evaluate(results: dict[str, Any]) -> list[Target]:
+    t2t = results.get("tab_to_tab", {}).get("transports", {})
+    dev = results.get("devices", {})
+    scale = results.get("scale", {})
+    out: list[Target] = []
+    for kind in ("small", "binary"):
+        ps_rtt = _get(t2t, "peersocket", kind, "rtt", "median_ms")
+        out.append(
+            Target(
+                f"{kind}.tab_rtt_vs_rtc",
+                f"tab-to-tab RTT / RTCDataChannel RTT ({kind})",
+                stats.ratio(ps_rtt, _get(t2t, "rtc", kind, "rtt", "median_ms")),
+                1.5,
+                False,
+            )
+        )
+        out.append(
+            Target(
+                f"{kind}.tab_rate_vs_rtc",
+                f"tab-to-tab msgs/s / RTCDataChannel msgs/s ({kind})",
+                stats.ratio(
+                    _get(t2t, "peersocket", kind, "msgs_per_s"), _get(t2t, "rtc", kind, "msgs_per_s")
+                ),
+                1.0,
+                True,
+            )
+        )
+    for kind in ("small", "binary"):
+        raw = max(_get(dev, "node", kind, "msgs_per_s"), _get(dev, "node_batched", kind, "msgs_per_s"))
+        out.append(
+            Target(
+                f"{kind}.core_rate_vs_raw",
+                f"core-to-core msgs/s / raw Hyperswarm msgs/s ({kind})",
+                stats.ratio(_get(dev, "core", kind, "msgs_per_s"), raw),
+                0.5,
+                True,
+            )
+        )
+        out.append(
+            Target(
+                f"{kind}.page_rate_vs_tab",
+                f"page-to-page msgs/s / tab-to-tab msgs/s ({kind})",
+                stats.ratio(
+                    _get(dev, "page", kind, "msgs_per_s"), _get(t2t, "peersocket", kind, "msgs_per_s")
+                ),
+                0.8,
+                True,
+            )
+        )
+        budget = (
+            _get(t2t, "peersocket", kind, "rtt", "median_ms")
+            + _get(dev, "node", kind, "rtt", "median_ms")
+            + 0.3
+        )
+        out.append(
+            Target(
+                f"{kind}.page_rtt_vs_budget",
+                f"page-to-page RTT / (tab-to-tab RTT + raw Hyperswarm RTT + 0.3 ms) ({kind})",
+                stats.ratio(_get(dev, "page", kind, "rtt", "median_ms"), budget),
+                1.0,
+                False,
+            )
+        )
+    out.append(
+        Target(
+            "mesh64_one_device_s",
+            "64 presences fully meshed, one device (s)",
+            _get(scale, "core", "64", "mesh_ms") / 1000,
+            2.0,
+            False,
+        )
+    )
+    out.append(
+        Target(
+            "mesh64_four_devices_s",
+            "64 presences fully meshed over 4 devices (s)",
+            _get(dev, "mesh4", "64", "mesh_ms") / 1000,
+            2.0,
+            False,
+        )
+    )
+    out.append(
+        Target(
+            "tab_memory_extra_vs_blank",
+            "PeerSocket's extra PSS per tab / a blank tab's PSS",
+            _get(scale, "page", "memory", "peersocket_extra_vs_blank", "pss"),
+            1.0,
+            False,
+        )
+    )
+    return out
