@@ -28,6 +28,7 @@ from swarm.events import (
     CLOSE_NORMAL,
     CLOSE_PROTOCOL,
     Connection,
+    Drain,
     HandleEvent,
     Message,
     SessionData,
@@ -41,6 +42,7 @@ from swarm.protocol import (
     LinkOpened,
     LinkState,
     PeerClosedSocket,
+    PeerCredit,
     PeerJoined,
     PeerLeft,
     PeerMessage,
@@ -76,6 +78,7 @@ class SwarmCore:
         self._queue: deque[tuple[SwarmHandle, HandleEvent]] = deque()
         self._dispatch_scheduled = False
         self._dirty_links: set[Link] = set()
+        self._credit_due: set[Socket] = set()
         self._flush_scheduled = False
         self._observers: list[Callable[[], None]] = []
         self._notify_scheduled = False
@@ -156,25 +159,49 @@ class SwarmCore:
         self._close_handle(handle, CLOSE_NORMAL, "swarm.close() was called")
 
     def write(self, handle: SwarmHandle, socket: Socket, payload: bytes) -> None:
+        """Send one message. The page keeps within the socket's window (see
+        ``limits.WINDOW``); past ``limits.MAX_INFLIGHT`` unread bytes this refuses."""
         self._check(handle, socket)
-        if len(payload) > limits.MAX_MESSAGE:
-            raise PeerSocketError.too_large("the message", len(payload), limits.MAX_MESSAGE)
+        size = len(payload)
+        if size > limits.MAX_MESSAGE:
+            raise PeerSocketError.too_large("the message", size, limits.MAX_MESSAGE)
+        if socket.inflight and socket.inflight + size > limits.MAX_INFLIGHT:
+            raise PeerSocketError(
+                "ERR_BUFFER_FULL",
+                f"{socket.inflight} bytes written to this socket are still unread by the peer: "
+                "wait for write() to resolve (or for bufferedamountlow) before writing more",
+                "OperationError",
+            )
         socket.sent += 1
-        socket.bytes_sent += len(payload)
+        socket.bytes_sent += size
+        socket.inflight += size
         membership = socket.membership
+        delivered = True
         if socket.loopback:
-            for other in membership.handles:
-                if other is not handle:
-                    self._emit(other, Message(socket, payload))
+            self._deliver(socket, payload, exclude=handle)
         elif socket.link is None:
             peer_socket = self._local_peer_socket(membership, socket.peer_id)
             if peer_socket is not None:
                 self._deliver(peer_socket, payload)
+            else:
+                delivered = False
         else:
             link = socket.link
-            if link.protocol.send_message(membership.topic, membership.presence.id, socket.peer_id, payload):
+            me = membership.presence.id
+            delivered = link.protocol.send_message(membership.topic, me, socket.peer_id, payload)
+            if delivered:
                 self._mark_dirty(link)
+        if not delivered:
+            socket.inflight -= size
         self._changed()
+
+    def consumed(self, handle: SwarmHandle, socket: Socket, nbytes: int) -> None:
+        """``handle``'s page has consumed ``nbytes`` of the messages ``socket`` delivered it."""
+        owed = socket.owed.get(handle.id)
+        if owed is None or nbytes <= 0:
+            return
+        socket.owed[handle.id] = max(0, owed - nbytes)
+        self._credit_later(socket)
 
     def set_session_data(self, handle: SwarmHandle, data: bytes | None) -> None:
         if handle.closed:
@@ -327,6 +354,9 @@ class SwarmCore:
         del self._handles[handle.id]
         membership = handle.membership
         membership.handles.discard(handle)
+        for socket in (membership.loopback, *membership.sockets.values()):
+            if socket.owed.pop(handle.id, None) is not None:
+                self._credit_later(socket)
         self._emit(handle, SwarmClosed(code, reason))
         if not membership.handles and membership.active:
             if self.grace > 0 and not self.closed:
@@ -413,10 +443,52 @@ class SwarmCore:
                     return socket
         return None
 
-    def _deliver(self, socket: Socket, payload: bytes) -> None:
+    def _deliver(self, socket: Socket, payload: bytes, exclude: SwarmHandle | None = None) -> None:
+        """Hand a message to every tab; it counts as consumed once every one of them
+        has said so (``consumed``), and only then is the writer credited."""
+        size = len(payload)
         socket.received += 1
-        socket.bytes_received += len(payload)
-        self._emit_all(socket.membership, Message(socket, payload))
+        socket.bytes_received += size
+        socket.held += size
+        owed = socket.owed
+        for handle in socket.membership.handles:
+            if handle is not exclude:
+                owed[handle.id] = owed.get(handle.id, 0) + size
+                self._emit(handle, Message(socket, payload))
+        self._credit_later(socket)
+
+    # --- internals: flow control ------------------------------------------------------------
+
+    def _credit_later(self, socket: Socket) -> None:
+        self._credit_due.add(socket)
+        self._schedule_flush()
+
+    def _flush_credits(self) -> None:
+        due, self._credit_due = self._credit_due, set()
+        for socket in due:
+            if socket.state != "open" or socket.held == 0:
+                continue
+            # every tab got the same stream of messages (from when it joined): what
+            # some tab has not consumed yet is at most what the slowest one owes
+            release = socket.held - max(socket.owed.values(), default=0)
+            if release <= 0:
+                continue
+            socket.held -= release
+            membership = socket.membership
+            if socket.loopback:
+                self._drained(socket, release)
+            elif socket.link is None:
+                writer = self._local_peer_socket(membership, socket.peer_id)
+                if writer is not None:
+                    self._drained(writer, release)
+            else:
+                me = membership.presence.id
+                if socket.link.protocol.credit(membership.topic, me, socket.peer_id, release):
+                    self._mark_dirty(socket.link)
+
+    def _drained(self, socket: Socket, nbytes: int) -> None:
+        socket.inflight = max(0, socket.inflight - nbytes)
+        self._emit_all(socket.membership, Drain(socket, socket.inflight))
 
     def _check(self, handle: SwarmHandle, socket: Socket) -> None:
         if handle.closed:
@@ -444,6 +516,8 @@ class SwarmCore:
                 for socket in self._link_sockets(link, event.topic, event.peer_id):
                     socket.session_data = event.session_data
                     self._emit_all(socket.membership, SessionData(socket, event.session_data))
+            elif isinstance(event, PeerCredit):
+                self._on_peer_credit(link, event)
             elif isinstance(event, PeerClosedSocket):
                 self._on_peer_closed_socket(link, event)
             elif isinstance(event, LinkOpened):
@@ -460,7 +534,19 @@ class SwarmCore:
             if m.presence.id == event.to_id:
                 socket = m.sockets.get(event.peer_id)
                 if socket is not None and socket.link is link and socket.state == "open":
+                    if socket.held + len(event.payload) > limits.MAX_HELD:
+                        reason = f"the peer wrote over {limits.MAX_HELD} unread bytes to one socket"
+                        link.protocol.close("ERR_PROTOCOL", reason)
+                        return
                     self._deliver(socket, event.payload)
+                return
+
+    def _on_peer_credit(self, link: Link, event: PeerCredit) -> None:
+        for m in self.topics.get(event.topic, ()):
+            if m.presence.id == event.to_id:
+                socket = m.sockets.get(event.peer_id)
+                if socket is not None and socket.link is link and socket.state == "open":
+                    self._drained(socket, event.nbytes)
                 return
 
     def _on_peer_left(self, link: Link, event: PeerLeft) -> None:
@@ -518,12 +604,20 @@ class SwarmCore:
 
     def _mark_dirty(self, link: Link) -> None:
         self._dirty_links.add(link)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            self.loop.call_soon(self._flush_links)
+            self.loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """Once per loop turn: credits owed to writers, then what links have to send."""
+        self._flush_scheduled = False
+        self._flush_credits()
+        self._flush_links()
 
     def _flush_links(self) -> None:
-        self._flush_scheduled = False
         dirty, self._dirty_links = self._dirty_links, set()
         for link in dirty:
             self._pump(link)
@@ -583,4 +677,5 @@ def _socket_info(socket: Socket) -> dict[str, Any]:
         "state": socket.state,
         "sent": socket.sent,
         "received": socket.received,
+        "unread": socket.inflight,
     }

@@ -41,9 +41,17 @@ class SocketClosed:
 
 
 @dataclass(frozen=True)
+class Drain:
+    """The peer consumed some of what was written: ``inflight`` bytes are still unread."""
+
+    socket: Socket
+    inflight: int
+
+
+@dataclass(frozen=True)
 class SwarmClosed:
     code: int
     reason: str
 
 
-HandleEvent = Connection | Message | SessionData | SocketClosed | SwarmClosed
+HandleEvent = Connection | Message | SessionData | SocketClosed | Drain | SwarmClosed

@@ -20,3 +20,12 @@ MAX_JOINS_PER_LINK = 16384
 #: Close codes and reasons carried on the wire.
 MAX_CODE_LEN = 64
 MAX_REASON_LEN = 256
+
+#: Flow control, per socket and direction: a writer may have this many payload
+#: bytes sent but not yet consumed by the reader (at least one message always fits).
+WINDOW = 1 * MiB
+#: What a device lets its own writers run ahead of the window at most (tabs of one
+#: presence writing at once); past this ``write()`` fails with ERR_BUFFER_FULL.
+MAX_INFLIGHT = WINDOW + 4 * MAX_MESSAGE
+#: What a reader holds from a remote writer before it calls the link broken.
+MAX_HELD = MAX_INFLIGHT + MAX_MESSAGE

@@ -68,6 +68,10 @@ class Socket:
         self.received = 0
         self.bytes_sent = 0
         self.bytes_received = 0
+        # flow control (see SwarmCore.write / SwarmCore.consumed)
+        self.inflight = 0  # bytes written here that the peer has not consumed yet
+        self.held = 0  # bytes the peer wrote that we have not credited back yet
+        self.owed: dict[int, int] = {}  # handle id -> bytes delivered to it, not yet consumed
 
     @property
     def id_hex(self) -> str:
@@ -152,6 +156,9 @@ class SwarmHandle:
 
     def set_session_data(self, data: bytes | None) -> None:
         self.core.set_session_data(self, data)
+
+    def consumed(self, socket: Socket, nbytes: int) -> None:
+        self.core.consumed(self, socket, nbytes)
 
     def close_socket(self, socket: Socket, reason: str = "") -> None:
         self.core.close_socket(self, socket, reason)

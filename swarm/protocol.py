@@ -57,6 +57,7 @@ class Frame(enum.IntEnum):
     MESSAGE = 8  # [8, tnum, from_pnum, to_pnum, payload]
     CLOSE = 9  # [9, tnum, from_pnum, to_pnum, code, reason]
     GOODBYE = 10  # [10, code, reason]
+    CREDIT = 11  # [11, tnum, from_pnum, to_pnum, bytes]
 
 
 class LinkState(enum.Enum):
@@ -111,13 +112,32 @@ class PeerClosedSocket:
 
 
 @dataclass(frozen=True)
+class PeerCredit:
+    """The peer consumed ``nbytes`` of what ``to_id`` sent to ``peer_id``."""
+
+    topic: bytes
+    peer_id: bytes
+    to_id: bytes
+    nbytes: int
+
+
+@dataclass(frozen=True)
 class LinkClosed:
     code: str
     reason: str
     by_peer: bool
 
 
-Event = LinkOpened | PeerJoined | PeerLeft | PeerSessionData | PeerMessage | PeerClosedSocket | LinkClosed
+Event = (
+    LinkOpened
+    | PeerJoined
+    | PeerLeft
+    | PeerSessionData
+    | PeerMessage
+    | PeerClosedSocket
+    | PeerCredit
+    | LinkClosed
+)
 
 Signer = Callable[[bytes], bytes]
 
@@ -280,6 +300,14 @@ class LinkProtocol:
         if route is None:
             return False
         self._send([Frame.CLOSE, *route, code, reason[: limits.MAX_REASON_LEN]])
+        return True
+
+    def credit(self, topic: bytes, from_id: bytes, to_id: bytes, nbytes: int) -> bool:
+        """Tell the peer that ``from_id`` consumed ``nbytes`` of what ``to_id`` sent it."""
+        route = self._route(topic, from_id, to_id)
+        if route is None or not 0 < nbytes <= MAX_NUMBER:
+            return False
+        self._send([Frame.CREDIT, *route, nbytes])
         return True
 
     def close(self, code: str = "ERR_LINK_CLOSED", reason: str = "closed") -> None:
@@ -544,6 +572,15 @@ class LinkProtocol:
         if route is not None:
             self._events.append(PeerClosedSocket(*route, code, reason))
 
+    def _on_credit(self, f: list[Any]) -> None:
+        _arity(f, 5, "CREDIT")
+        nbytes = _number(f[4], "CREDIT bytes")
+        if nbytes == 0:
+            raise ProtocolViolation("CREDIT of 0 bytes")
+        route = self._socket_frame(f, "CREDIT")
+        if route is not None:
+            self._events.append(PeerCredit(*route, nbytes))
+
     def _on_goodbye(self, f: list[Any]) -> None:
         _arity(f, 3, "GOODBYE")
         code, reason = f[1], f[2]
@@ -562,6 +599,7 @@ class LinkProtocol:
         Frame.MESSAGE: _on_message,
         Frame.CLOSE: _on_close,
         Frame.GOODBYE: _on_goodbye,
+        Frame.CREDIT: _on_credit,
     }
 
     def _peer_tnum(self, value: Any, name: str) -> int:

@@ -55,8 +55,11 @@ HANG_GUARD = 30.0
 class Tab:
     """What one page would see of one swarm handle."""
 
-    def __init__(self, device: Device, origin: str, identity: int, key: SwarmKey) -> None:
+    def __init__(
+        self, device: Device, origin: str, identity: int, key: SwarmKey, consume: bool = True
+    ) -> None:
         self.device = device
+        self.consume = consume  # consume each message at once, as a page reading it would
         self.events: list[HandleEvent] = []
         self.handle: SwarmHandle = device.core.join(origin, identity, key, self, self._on)
         # as the bridge does: sockets that exist at join time are replayed as connections
@@ -64,6 +67,14 @@ class Tab:
 
     def _on(self, handle: SwarmHandle, event: HandleEvent) -> None:
         self.events.append(event)
+        if self.consume and isinstance(event, Message):
+            handle.consumed(event.socket, len(event.payload))
+
+    def consume_all(self) -> None:
+        """Consume every message delivered so far (for tabs made with consume=False)."""
+        for e in self.events:
+            if isinstance(e, Message):
+                self.handle.consumed(e.socket, len(e.payload))
 
     @property
     def id(self) -> str:
@@ -98,9 +109,9 @@ class Device:
         self.engine = network.engine(name)
         self.core = SwarmCore(self.engine, grace=grace)
 
-    def tab(self, origin: str, identity: int = 0, swarm: str | None = None) -> Tab:
+    def tab(self, origin: str, identity: int = 0, swarm: str | None = None, consume: bool = True) -> Tab:
         key = SwarmKey.open(swarm) if swarm is not None else SwarmKey.for_origin(origin)
-        return Tab(self, origin, identity, key)
+        return Tab(self, origin, identity, key, consume)
 
 
 __all__ = ["Connection", "Device", "Message", "SessionData", "SocketClosed", "SwarmClosed", "Tab"]

@@ -10,6 +10,7 @@ from swarm.protocol import (
     LinkProtocol,
     LinkState,
     PeerClosedSocket,
+    PeerCredit,
     PeerJoined,
     PeerLeft,
     PeerMessage,
@@ -323,3 +324,17 @@ def test_commands_after_close_raise_a_clear_error():
     with pytest.raises(Exception, match="closed"):
         p.add_topic(T1)
     assert not p.send_message(T1, b"x" * 32, b"y" * 32, b"z")
+
+
+def test_credit_reaches_the_peer():
+    a, b, ka, kb, _, _ = joined_pair()
+    assert a.credit(T1, ka.id, kb.id, 4096)
+    assert not a.credit(T1, ka.id, kb.id, 0)
+    _, eb = exchange(a, b)
+    assert eb == [PeerCredit(T1, ka.id, kb.id, 4096)]
+
+
+def test_a_zero_credit_is_a_violation():
+    a, b, ka, kb, _, _ = joined_pair()
+    b.receive_data(frame(Frame.CREDIT, 0, 0, 0, 0))
+    closed_with(b, b.events_received(), "CREDIT of 0 bytes")

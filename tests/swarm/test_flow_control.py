@@ -1,0 +1,107 @@
+"""Flow control: a writer that outpaces its reader is held back, per socket."""
+
+import pytest
+
+from swarm import limits
+from swarm.errors import PeerSocketError
+from swarm.events import CLOSE_PROTOCOL, Drain
+from tests.swarm.core_helpers import Message, SocketClosed, turns, until
+
+ORIGINS = ["https://a.example", "https://b.example"]
+CHUNK = 256 * 1024
+
+
+def drains(tab, peer):
+    return [e.inflight for e in tab.of(Drain) if e.socket.id_hex == peer]
+
+
+@pytest.mark.parametrize("where", ["same device", "two devices"])
+async def test_unread_bytes_hold_the_writer_back_until_the_reader_consumes(net, where):
+    d1 = await net()
+    d2 = d1 if where == "same device" else await net()
+    writer = d1.tab(ORIGINS[0], 0, "room")
+    reader = d2.tab(ORIGINS[1], 0, "room", consume=False)
+    fast = d2.tab(ORIGINS[1], 1, "room")  # another reader on the same writer presence
+    await until(lambda: writer.peers() == {reader.id, fast.id})
+    sock = writer.handle.require_socket(reader.id)
+    n = limits.MAX_INFLIGHT // CHUNK
+    for _ in range(n):
+        writer.write(reader.id, b"x" * CHUNK)
+    await until(lambda: len(reader.messages()) == n)
+    await turns()
+    assert sock.inflight == n * CHUNK and drains(writer, reader.id) == []
+    with pytest.raises(PeerSocketError) as err:
+        writer.write(reader.id, b"x" * CHUNK)
+    assert err.value.code == "ERR_BUFFER_FULL" and err.value.name == "OperationError"
+    # the other socket of the same writer is not held back (writing as a page does:
+    # only while the window has room)
+    fast_sock = writer.handle.require_socket(fast.id)
+    for _ in range(n * 2):
+        await until(lambda: fast_sock.inflight + CHUNK <= limits.WINDOW)
+        writer.write(fast.id, b"y" * CHUNK)
+    await until(lambda: len(fast.messages()) == n * 2)
+    await until(lambda: writer.handle.require_socket(fast.id).inflight == 0)
+    reader.consume_all()
+    await until(lambda: drains(writer, reader.id)[-1:] == [0])
+    assert sock.inflight == 0
+    writer.write(reader.id, b"after")  # room again
+    await until(lambda: reader.messages()[-1:] == [b"after"])
+
+
+async def test_credit_waits_for_every_tab_of_the_reading_presence(net):
+    dev = await net()
+    writer = dev.tab(ORIGINS[0], 0, "room")
+    tab1 = dev.tab(ORIGINS[1], 0, "room", consume=False)
+    tab2 = dev.tab(ORIGINS[1], 0, "room", consume=False)
+    await until(lambda: writer.peers() == {tab1.id})
+    writer.write(tab1.id, b"z" * 1000)
+    await until(lambda: len(tab1.messages()) == 1 and len(tab2.messages()) == 1)
+    tab1.consume_all()
+    await turns()
+    assert drains(writer, tab1.id) == []
+    tab2.handle.close()  # a tab going away consumes nothing more: it no longer counts
+    await until(lambda: drains(writer, tab1.id) == [0])
+
+
+async def test_messages_to_a_presence_with_no_tab_are_credited_at_once(net):
+    d1 = await net()
+    d2 = await net(grace=60)
+    writer = d1.tab(ORIGINS[0], 0, "room")
+    reader = d2.tab(ORIGINS[1], 0, "room", consume=False)
+    await until(lambda: writer.peers() == {reader.id})
+    reader.handle.close()  # in its grace period: still a peer, nobody reading
+    writer.write(reader.id, b"q" * 5000)
+    await until(lambda: drains(writer, reader.id) == [0])
+
+
+async def test_loopback_writes_are_flow_controlled_by_the_other_tabs(net):
+    dev = await net()
+    t1 = dev.tab(ORIGINS[0], 0, "room")
+    t2 = dev.tab(ORIGINS[0], 0, "room", consume=False)
+    t1.write(t1.id, b"l" * 4000)
+    await until(lambda: len(t2.messages()) == 1)
+    await turns()
+    assert t1.handle.loopback.inflight == 4000
+    t2.consume_all()
+    await until(lambda: t1.handle.loopback.inflight == 0)
+    await until(lambda: [e.inflight for e in t1.of(Drain)] == [0])
+
+
+async def test_a_device_that_ignores_flow_control_loses_its_link(net):
+    d1, d2, d3 = await net(), await net(), await net()
+    writer = d1.tab(ORIGINS[0], 0, "room")
+    reader = d2.tab(ORIGINS[1], 0, "room", consume=False)
+    other = d2.tab(ORIGINS[1], 1, "room")
+    third = d3.tab(ORIGINS[0], 5, "room")
+    await until(lambda: writer.peers() == {reader.id, other.id, third.id})
+    # writer's device bypasses its own core and keeps sending
+    link = d1.core.links[d2.engine.key]
+    topic = writer.handle.membership.topic
+    me, them = bytes.fromhex(writer.id), bytes.fromhex(reader.id)
+    for _ in range(limits.MAX_HELD // limits.MAX_MESSAGE + 1):
+        link.protocol.send_message(topic, me, them, b"f" * limits.MAX_MESSAGE)
+    d1.core._pump(link)
+    await until(lambda: any(e.code == CLOSE_PROTOCOL for e in reader.of(SocketClosed)))
+    assert d1.engine.key not in d2.core.links
+    assert third.id in reader.peers()  # other links untouched
+    assert len(reader.of(Message)) <= limits.MAX_HELD // limits.MAX_MESSAGE
