@@ -14,6 +14,7 @@ from typing import Any
 
 import msgpack
 
+from swarm import limits
 from swarm.core import SwarmCore
 from swarm.events import Connection, HandleEvent, Message, SocketClosed
 from swarm.presence import Socket, SwarmHandle
@@ -23,7 +24,7 @@ SMALL = msgpack.packb({"type": "text", "text": "hello world"})
 BINARY = msgpack.packb(bytes(i & 0xFF for i in range(64 * 1024)))
 PAYLOADS = {"small": SMALL, "binary": BINARY}
 _CTL_PREFIXES = (b"\x81\xa3ctl", b"\x82\xa3ctl")
-#: A flood writes this many payload bytes per loop turn, then lets the loop run.
+#: A flood keeps at most this many bytes unread by the peer when the core has no window.
 FLOOD_TURN_BYTES = 512 * 1024
 
 
@@ -45,6 +46,7 @@ class CorePeer:
         self.received = 0
         self.on_message: Callable[[Socket, bytes], None] | None = None
         self._changed = asyncio.Event()
+        self._drained = asyncio.Event()
         self.joined_at = time.perf_counter()
         self.handle: SwarmHandle = core.join(origin, identity, SwarmKey.open(room), self, self._on_event)
         # peers already there come with the join (as the bridge's join result), not as events
@@ -60,12 +62,17 @@ class CorePeer:
             self.received += 1
             if self.on_message is not None:
                 self.on_message(event.socket, event.payload)
+            consumed = getattr(self.core, "consumed", None)  # flow control: credit the writer
+            if consumed is not None:
+                consumed(self.handle, event.socket, len(event.payload))
         elif isinstance(event, Connection):
             self.sockets[event.socket.peer_id] = event.socket
             self._changed.set()
         elif isinstance(event, SocketClosed):
             self.sockets.pop(event.socket.peer_id, None)
             self._changed.set()
+        else:  # Drain (flow control): the peer consumed some of what we wrote
+            self._drained.set()
 
     async def until_peers(self, n: int) -> float:
         """Wait until this presence has ``n`` open sockets; returns when (perf_counter)."""
@@ -129,13 +136,16 @@ class CorePeer:
         self.write(socket, ctl("count", n=n))
         await ready
         done = self._next()
-        per_turn = max(1, FLOOD_TURN_BYTES // len(payload))
+        window = getattr(limits, "WINDOW", FLOOD_TURN_BYTES)
         t0 = time.perf_counter()
         sent = 0
         while sent < n:
-            for _ in range(min(per_turn, n - sent)):
+            # as a page does: write while the socket's window has room, then wait for a drain
+            while sent < n and (sent == 0 or getattr(socket, "inflight", 0) + len(payload) <= window):
                 self.write(socket, payload)
-            sent += min(per_turn, n - sent)
-            await asyncio.sleep(0)
+                sent += 1
+            if sent < n:
+                self._drained.clear()
+                await self._drained.wait()
         await done
         return time.perf_counter() - t0

@@ -131,7 +131,7 @@ def targets(results: dict[str, Any], out: Path) -> Path | None:
     rows = [t for t in results.get("targets", []) if not math.isnan(t["value"])]
     if not rows:
         return None
-    fig, ax = plt.subplots(figsize=(11, 0.4 * len(rows) + 1.2))
+    fig, ax = plt.subplots(figsize=(13, 0.4 * len(rows) + 1.2))
     ys = list(range(len(rows)))
     # how far from the target: >= 1 means met, whichever direction the target goes
     score = [t["value"] / t["limit"] if t["higher_is_better"] else t["limit"] / t["value"] for t in rows]
@@ -146,6 +146,7 @@ def targets(results: dict[str, Any], out: Path) -> Path | None:
     ax.set_xlabel("margin to target (≥ 1: met; log)")
     ax.set_title("targets of issue 5, as ratios measured in this run", fontsize=10)
     fig.tight_layout()
+    fig.subplots_adjust(left=0.36)
     path = out.with_name(out.stem + "-targets.png")
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -46,6 +46,23 @@ def _version(cmd: list[str]) -> str | None:
     return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr) else None
 
 
+def _git() -> dict[str, Any]:
+    """The commit measured, and which files of the working tree differed from it."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    head = _version(["git", "-C", root, "rev-parse", "HEAD"])
+    try:
+        out = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        out = ""
+    return {"commit": head, "modified": [line[3:] for line in out.splitlines()]}
+
+
 def machine_info() -> dict[str, Any]:
     info: dict[str, Any] = {
         "platform": platform.platform(),
@@ -70,6 +87,7 @@ def machine_info() -> dict[str, Any]:
         info["qt"] = QT_VERSION_STR
     except ImportError:
         pass
+    info["git"] = _git()
     try:
         import json
         from pathlib import Path

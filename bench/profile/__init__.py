@@ -1,0 +1,1 @@
+"""Profiling helpers for the benchmarks (not part of a benchmark run)."""
