@@ -28,7 +28,15 @@ from bridge import wire
 from bridge.origin import origin_of
 from swarm.core import SwarmCore
 from swarm.errors import PeerSocketError
-from swarm.events import Connection, HandleEvent, Message, SessionData, SocketClosed, SwarmClosed
+from swarm.events import (
+    Connection,
+    Drain,
+    HandleEvent,
+    Message,
+    SessionData,
+    SocketClosed,
+    SwarmClosed,
+)
 from swarm.presence import Socket, SwarmHandle
 from swarm.topics import SwarmKey
 
@@ -139,6 +147,9 @@ class PageBridge(QObject):
             if op.name == "hello":
                 self._hello(op.args[0])
                 continue
+            if op.name == "ack":
+                self._ack(op.args)
+                continue
             try:
                 result = self._dispatch(op)
             except PeerSocketError as err:
@@ -163,6 +174,17 @@ class PageBridge(QObject):
                 "ERR_NO_DOCUMENT", "this call came from a document the page has left", "InvalidStateError"
             )
         return self._doc
+
+    def _ack(self, acks: tuple[Any, ...]) -> None:
+        """The page consumed messages: let the core credit their writers."""
+        doc = self._doc
+        if doc is None:
+            return
+        for handle_id, peer, nbytes in acks:
+            handle = doc.handles.get(handle_id)
+            socket = handle.get_socket(peer) if handle is not None else None
+            if handle is not None and socket is not None:
+                handle.consumed(socket, nbytes)
 
     def _dispatch(self, op: wire.Op) -> Any:
         doc = self._document()
@@ -234,6 +256,8 @@ class PageBridge(QObject):
             h = handle.id
             if isinstance(event, Message):
                 self._queue(["m", h, event.socket.id_hex, wire.b64(event.payload)])
+            elif isinstance(event, Drain):
+                self._queue(["d", h, event.socket.id_hex, event.inflight])
             elif isinstance(event, Connection):
                 self._queue(["c", h, _socket_json(event.socket)])
             elif isinstance(event, SessionData):

@@ -14,6 +14,7 @@ Page -> bridge, each op an array:
     ["write", req, handle, peerId, b64]  socket.write(msg)  (msg already msgpack)
     ["session", req, handle, b64|null]   loopback.setSessionData(data)
     ["close", req, handle, peerId, reason]  socket.close()
+    ["ack", [[handle, peerId, bytes], ...]] messages the page consumed (flow control)
 
 Bridge -> page, each event an array:
 
@@ -22,6 +23,7 @@ Bridge -> page, each event an array:
     ["m", handle, peerId, b64]           message
     ["s", handle, peerId, b64 | null]    session data
     ["x", handle, peerId, code, reason, wasClean]   socket closed
+    ["d", handle, peerId, unread]        the peer consumed data: `unread` bytes still unread
     ["X", handle, code, reason]          swarm closed
     ["E", {code, message, name}]         a batch the bridge could not read
 """
@@ -41,6 +43,7 @@ from swarm.errors import PeerSocketError
 MAX_BATCH_CHARS = 64 * 1024 * 1024
 MAX_OPS_PER_BATCH = 100_000
 MAX_IDENTITY = 2**31 - 1
+MAX_ACKS = 10_000
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ def _parse_op(raw: object) -> Op | PeerSocketError:
         if len(raw) != 2 or not isinstance(raw[1], str) or len(raw[1]) > 64:
             return BadOp(None, "hello takes one document token of at most 64 characters")
         return Op(name, None, (raw[1],))
+    if name == "ack":
+        return _parse_ack(raw)
     if name not in ARITY:
         return BadOp(None, f"unknown operation {name[:40]!r}")
     req = raw[1] if len(raw) > 1 else None
@@ -96,6 +101,26 @@ def _parse_op(raw: object) -> Op | PeerSocketError:
     if len(raw) != 2 + ARITY[name]:
         return BadOp(req, f"{name} takes {ARITY[name]} argument(s), got {len(raw) - 2}")
     return Op(name, req, tuple(raw[2:]))
+
+
+def _parse_ack(raw: list[Any]) -> Op | PeerSocketError:
+    entries = raw[1] if len(raw) == 2 else None
+    if not isinstance(entries, list) or len(entries) > MAX_ACKS:
+        return BadOp(None, f"ack takes one list of at most {MAX_ACKS} [handle, peerId, bytes]")
+    acks = []
+    for e in entries:
+        if (
+            not isinstance(e, list)
+            or len(e) != 3
+            or type(e[0]) is not int
+            or not isinstance(e[1], str)
+            or len(e[1]) != 64
+            or type(e[2]) is not int
+            or not 0 <= e[2] <= 2**31
+        ):
+            return BadOp(None, "ack entries must be [handle, peerId, bytes]")
+        acks.append((e[0], e[1].lower(), e[2]))
+    return Op("ack", None, tuple(acks))
 
 
 def handle_id(value: object) -> int:

@@ -17,6 +17,10 @@
   const MAX_MESSAGE = 4 * 1024 * 1024;
   const MAX_SESSION_DATA = 16 * 1024;
   const MAX_DEPTH = 64;
+  // Flow control (docs/API.md): a socket sends while less than WINDOW bytes are unread
+  // by the peer (one message always fits), and queues at most MAX_QUEUED bytes more.
+  const WINDOW = 1024 * 1024;
+  const MAX_QUEUED = 16 * 1024 * 1024;
 
   // --- errors -------------------------------------------------------------------------
 
@@ -262,7 +266,18 @@
     nextReq: 1,
     pending: new Map(), // req -> {resolve, reject}
     swarms: new Map(), // handle -> PeerSocketSwarm
+    acks: new Map(), // "handle|peer" -> [handle, peer, bytes] consumed since the last flush
     used: false,
+
+    ack (handle, peer, bytes) {
+      const key = handle + '|' + peer;
+      const entry = this.acks.get(key);
+      if (entry) entry[2] += bytes; else this.acks.set(key, [handle, peer, bytes]);
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        queueMicrotask(() => this.flush());
+      }
+    },
 
     call (op, ...args) {
       const req = this.nextReq++;
@@ -282,7 +297,12 @@
 
     flush () {
       this.flushQueued = false;
-      if (!this.bridge || this.outbox.length === 0) return;
+      if (!this.bridge) return;
+      if (this.acks.size) {
+        this.outbox.push(['ack', Array.from(this.acks.values())]);
+        this.acks.clear();
+      }
+      if (this.outbox.length === 0) return;
       const batch = this.outbox;
       this.outbox = [];
       this.bridge.send(JSON.stringify(batch));
@@ -392,10 +412,16 @@
       this._session = desc.session;
       this._sessionValue = undefined;
       this._state = 'open';
-      this._buffered = 0;
+      this._queue = []; // writes waiting for room in the window: {b64, size, resolve, reject}
+      this._queued = 0; // their bytes
+      this._unconfirmed = 0; // bytes handed to the browser, not yet confirmed
+      this._unread = 0; // bytes the browser took that the peer has not consumed yet
+      this._lastBuffered = 0;
       this.bufferedAmountLowThreshold = 0;
       this._stream = null;
       this._controller = null;
+      this._streamBuffer = []; // messages waiting for the stream's reader: {msg, size}
+      this._wantsData = false; // the reader asked for a message and none was there
       this._writable = null;
       this.opened = Promise.resolve(this);
       this.closed = new Promise((resolve) => { this._resolveClosed = resolve; });
@@ -405,7 +431,7 @@
     get info () { return this._info; }
     get swarm () { return this._swarm; }
     get readyState () { return this._state; }
-    get bufferedAmount () { return this._buffered; }
+    get bufferedAmount () { return this._queued + this._unconfirmed + this._unread; }
 
     getSessionData () {
       if (this._session == null) return null;
@@ -437,18 +463,58 @@
         return Promise.reject(e);
       }
       const size = bytes.length;
-      this._buffered += size;
-      return channel.call('write', this._swarm._handle, this._info.id, toBase64(bytes)).then(
-        () => this._drained(size),
-        (err) => { this._drained(size); throw err; });
+      if (this._queued + size > MAX_QUEUED) {
+        return Promise.reject(makeError('OperationError',
+          `${this._queued} bytes are already waiting to be sent on this socket: wait for write() or bufferedamountlow`,
+          'ERR_BUFFER_FULL'));
+      }
+      return new Promise((resolve, reject) => {
+        this._queue.push({ b64: toBase64(bytes), size, resolve, reject });
+        this._queued += size;
+        this._pump();
+      });
     }
 
-    _drained (size) {
-      const before = this._buffered;
-      this._buffered = Math.max(0, before - size);
-      if (before > this.bufferedAmountLowThreshold && this._buffered <= this.bufferedAmountLowThreshold) {
-        fire(this, 'bufferedamountlow');
+    // Send queued writes while the peer has room for them.
+    _pump () {
+      while (this._queue.length && this._state === 'open') {
+        const head = this._queue[0];
+        const unread = this._unconfirmed + this._unread;
+        if (unread > 0 && unread + head.size > WINDOW) break;
+        this._queue.shift();
+        this._queued -= head.size;
+        this._unconfirmed += head.size;
+        channel.call('write', this._swarm._handle, this._info.id, head.b64).then(
+          () => {
+            this._unconfirmed -= head.size;
+            this._unread += head.size;
+            head.resolve();
+            this._changed();
+          },
+          (err) => {
+            this._unconfirmed -= head.size;
+            head.reject(err);
+            this._changed();
+          });
       }
+      this._changed();
+    }
+
+    _drain (unread) {
+      this._unread = unread;
+      this._pump();
+    }
+
+    _changed () {
+      const now = this.bufferedAmount;
+      const threshold = this.bufferedAmountLowThreshold;
+      const before = this._lastBuffered;
+      this._lastBuffered = now;
+      if (before > threshold && now <= threshold) fire(this, 'bufferedamountlow');
+    }
+
+    _consumed (size) {
+      channel.ack(this._swarm._handle, this._info.id, size);
     }
 
     close (reason) {
@@ -465,6 +531,8 @@
         (err) => { if (this._state === 'closing') this._state = 'open'; throw err; });
     }
 
+    // `readable` hands a message to the stream only when its reader asks for one, so a
+    // reader that does not read holds its writer back (the messages wait here, unacked).
     get readable () {
       if (this._stream === null) {
         this._stream = new ReadableStream({
@@ -472,10 +540,29 @@
             this._controller = controller;
             if (this._state === 'closed') controller.close();
           },
-          cancel: () => { this._stream = null; this._controller = null; }
-        });
+          pull: (controller) => {
+            const next = this._streamBuffer.shift();
+            if (next) {
+              controller.enqueue(next.msg);
+              this._consumed(next.size);
+            } else if (this._state === 'closed') {
+              controller.close();
+            } else {
+              this._wantsData = true;
+            }
+          },
+          cancel: () => this._dropStream()
+        }, { highWaterMark: 0 });
       }
       return this._stream;
+    }
+
+    _dropStream () {
+      for (const { size } of this._streamBuffer) this._consumed(size);
+      this._streamBuffer = [];
+      this._stream = null;
+      this._controller = null;
+      this._wantsData = false;
     }
 
     get writable () {
@@ -492,14 +579,24 @@
     get writeable () { return this.writable; }
 
     _message (b64) {
-      let msg;
+      let bytes, msg;
       try {
-        msg = decode(fromBase64(b64));
+        bytes = fromBase64(b64);
+        msg = decode(bytes);
       } catch (e) {
+        if (bytes) this._consumed(bytes.length);
         fire(this, 'error', { error: makeError('SyntaxError', `a message from the peer could not be decoded: ${e.message}`, 'ERR_BAD_MESSAGE') });
         return;
       }
-      if (this._controller) this._controller.enqueue(msg);
+      if (this._controller && this._wantsData) {
+        this._wantsData = false;
+        this._controller.enqueue(msg);
+        this._consumed(bytes.length);
+      } else if (this._controller) {
+        this._streamBuffer.push({ msg, size: bytes.length });
+      } else {
+        this._consumed(bytes.length);
+      }
       fire(this, 'message', { message: msg, data: msg });
     }
 
@@ -512,8 +609,16 @@
     _closed (code, reason, wasClean) {
       if (this._state === 'closed') return;
       this._state = 'closed';
-      if (this._controller) { try { this._controller.close(); } catch (e) { /* already closed */ } }
-      this._controller = null;
+      const queue = this._queue;
+      this._queue = [];
+      this._queued = 0;
+      this._unread = 0;
+      for (const w of queue) w.reject(makeError('InvalidStateError', 'the socket closed before this message was sent', 'ERR_SOCKET_CLOSED'));
+      // the stream ends once its reader has taken what was already buffered
+      if (this._controller && this._streamBuffer.length === 0) {
+        try { this._controller.close(); } catch (e) { /* already closed */ }
+        this._controller = null;
+      }
       const info = { code, reason, wasClean };
       this._resolveClosed(info);
       fire(this, 'close', info);
@@ -599,6 +704,7 @@
       const socket = item[2] === this._loopbackSocket.info.id ? this._loopbackSocket : this._sockets.get(item[2]);
       if (!socket) return;
       if (kind === 'm') socket._message(item[3]);
+      else if (kind === 'd') socket._drain(item[3]);
       else if (kind === 's') socket._sessionData(item[3]);
       else if (kind === 'x') {
         socket._closed(item[3], item[4], item[5]);

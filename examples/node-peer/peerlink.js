@@ -15,7 +15,8 @@ const sodium = require('sodium-universal')
 const { encode, decode } = require('@msgpack/msgpack')
 
 const VERSION = 1
-const F = { HELLO: 0, TOPIC: 1, UNTOPIC: 2, PRESENCE: 3, UNPRESENCE: 4, JOIN: 5, LEAVE: 6, SESSION: 7, MESSAGE: 8, CLOSE: 9, GOODBYE: 10 }
+const F = { HELLO: 0, TOPIC: 1, UNTOPIC: 2, PRESENCE: 3, UNPRESENCE: 4, JOIN: 5, LEAVE: 6, SESSION: 7, MESSAGE: 8, CLOSE: 9, GOODBYE: 10, CREDIT: 11 }
+const WINDOW = 1024 * 1024 // unread bytes a writer may have per socket (docs/PROTOCOL.md)
 const MAX_FRAME = 4 * 1024 * 1024 + 4 * 1024
 const MAX_PEER_TOPICS = 1024
 const MAX_PEER_PRESENCES = 1024
@@ -67,6 +68,8 @@ class PeerLink extends EventEmitter {
     this._shared = new Map() // our topic hex -> peer tnum
     this._sharedByTnum = new Map() // peer tnum -> our topic entry
     this._joins = new Map() // peer tnum -> Map(pnum -> session)
+    this._unread = new Map() // "tnum|pnum" -> bytes we sent that the peer has not consumed
+    this._waiting = new Map() // "tnum|pnum" -> frames held back until the peer makes room
     stream.on('data', (data) => this._onData(data))
     stream.on('close', () => this._closed('ERR_LINK_LOST', 'the connection closed', true))
     stream.on('error', () => {})
@@ -82,8 +85,35 @@ class PeerLink extends EventEmitter {
   send (topic, peerId, payload) {
     const route = this._route(topic, peerId)
     if (!route) return false
-    this._send([F.MESSAGE, ...route, payload])
+    const key = `${route[0]}|${route[2]}`
+    const waiting = this._waiting.get(key)
+    if (waiting) waiting.push([F.MESSAGE, ...route, payload])
+    else this._sendMessage(key, [F.MESSAGE, ...route, payload])
     return true
+  }
+
+  // flow control: send while the peer has room, hold the rest until it sends CREDIT
+  _sendMessage (key, frame) {
+    const unread = this._unread.get(key) || 0
+    const size = frame[4].length
+    if (unread > 0 && unread + size > WINDOW) {
+      if (!this._waiting.has(key)) this._waiting.set(key, [])
+      this._waiting.get(key).push(frame)
+      return
+    }
+    this._unread.set(key, unread + size)
+    this._send(frame)
+  }
+
+  _onCredit (f) {
+    const tnum = this._peerTnum(f[1]); const pnum = this._peerPnum(f[2]); const to = num(f[3]); const n = num(f[4])
+    const t = this._sharedByTnum.get(tnum)
+    if (!t || to !== 0 || n === 0) return
+    const key = `${t.tnum}|${pnum}`
+    this._unread.set(key, Math.max(0, (this._unread.get(key) || 0) - n))
+    const waiting = this._waiting.get(key) || []
+    this._waiting.delete(key)
+    for (const frame of waiting) this._sendMessage(key, frame)
   }
 
   closeSocket (topic, peerId, reason = '') {
@@ -163,6 +193,7 @@ class PeerLink extends EventEmitter {
       case F.LEAVE: return this._onLeave(f)
       case F.MESSAGE: return this._onSocketFrame(f, 'message')
       case F.CLOSE: return this._onSocketFrame(f, 'socket-close')
+      case F.CREDIT: return this._onCredit(f)
       case F.GOODBYE: return this._closed(String(f[1]), String(f[2]), true)
       default: throw new ProtocolError(`unknown frame type ${f[0]}`)
     }
@@ -260,7 +291,12 @@ class PeerLink extends EventEmitter {
     const t = this._sharedByTnum.get(tnum)
     if (!t || to !== 0) return
     const from = this._peerPresences.get(pnum)
-    if (event === 'message') this.emit('message', { topic: t.topic, from, payload: bytes(f[4], null, 'payload') })
+    if (event === 'message') {
+      const payload = bytes(f[4], null, 'payload')
+      this.emit('message', { topic: t.topic, from, payload })
+      // consumed at once: give the writer its room back
+      if (payload.length) this._send([F.CREDIT, t.tnum, 0, pnum, payload.length])
+    }
     else this.emit('socket-close', { topic: t.topic, from, code: f[4], reason: f[5] })
   }
 

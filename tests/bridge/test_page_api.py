@@ -308,3 +308,46 @@ def test_a_call_in_flight_across_a_navigation_acts_for_nobody(open_page, call, c
     a.bridge.send('[["join", 77, null]]')
     qtbot.waitUntil(lambda: any('"ERR_NO_DOCUMENT"' in e for e in events), timeout=LOAD_TIMEOUT_MS)
     assert all(p.origin != "peerapp://beta" for p in core.presences.values())
+
+
+def test_a_reader_that_does_not_read_holds_back_only_its_writer(open_page, call, js, qtbot):
+    a, b, c = open_page("alpha"), open_page("beta"), open_page("gamma")
+    sa = call(a, "T.join('room')")["self"]
+    sb = call(b, "T.join('room')")["self"]
+    sc = call(c, "T.join('room')")["self"]
+    for t in (a, b, c):
+        wait_js(qtbot, js, t, "T.peers().length === 2")
+    # b takes the readable stream and does not read it
+    js(b, f"window.stalled = T.socket('{sa}').readable; true")
+    js(
+        a,
+        f"""window.done = 0; window.low = 0; const s = T.socket('{sb}');
+        s.bufferedAmountLowThreshold = 0; s.onbufferedamountlow = () => low++;
+        window.writes = []; for (let i = 0; i < 64; i++)
+          writes.push(s.write(new Uint8Array(65536).fill(i)).then(() => done++)); true""",
+    )
+    # what b's stream holds plus the window, and no more, gets through
+    wait_js(qtbot, js, b, "T.of('message').length >= 15")  # a window's worth: 1 MiB
+    wait_js(qtbot, js, a, f"done >= 15 && T.socket('{sb}').bufferedAmount > 1024 * 1024")
+    # meanwhile a's other socket is not held back: a round trip to c
+    call(c, f"T.socket('{sa}').write('ping')")
+    wait_js(qtbot, js, a, f"T.of('message').some(e => e[1] === '{sc}')")
+    call(a, f"T.socket('{sc}').write('pong')")
+    wait_js(qtbot, js, c, "T.of('message').length === 1")
+    assert js(a, "done") < 64 and js(b, "T.of('message').length") < 64
+    # b reads: everything arrives, in order, and a hears bufferedamountlow
+    js(b, "window.got = []; (async () => { for await (const m of stalled) got.push(m[0]) })(); true")
+    wait_js(qtbot, js, b, "got.length === 64")
+    assert js(b, "got") == list(range(64))
+    wait_js(qtbot, js, a, f"done === 64 && low >= 1 && T.socket('{sb}').bufferedAmount === 0")
+
+
+def test_writes_past_the_send_queue_limit_fail_and_send_nothing(open_page, call, js, fails, qtbot):
+    a, b = open_page("alpha"), open_page("beta")
+    call(a, "T.join('room')")
+    sb = call(b, "T.join('room')")["self"]
+    wait_js(qtbot, js, a, "T.peers().length === 1")
+    js(b, f"window.stalled = T.socket(T.peers()[0]).readable; true")
+    # 4 MiB messages: the window, the stream's share, then the 16 MiB queue fill up
+    js(a, f"window.big = new Uint8Array(4 * 1024 * 1024 - 16); for (let i = 0; i < 8; i++) T.socket('{sb}').write(big); true")
+    assert fails(a, f"T.socket('{sb}').write(big)").startswith("OperationError|ERR_BUFFER_FULL|")
