@@ -347,7 +347,7 @@ def test_writes_past_the_send_queue_limit_fail_and_send_nothing(open_page, call,
     call(a, "T.join('room')")
     sb = call(b, "T.join('room')")["self"]
     wait_js(qtbot, js, a, "T.peers().length === 1")
-    js(b, f"window.stalled = T.socket(T.peers()[0]).readable; true")
+    js(b, "window.stalled = T.socket(T.peers()[0]).readable; true")
     # 4 MiB messages: the window, the stream's share, then the 16 MiB queue fill up
     js(a, f"window.big = new Uint8Array(4 * 1024 * 1024 - 16); for (let i = 0; i < 8; i++) T.socket('{sb}').write(big); true")
     assert fails(a, f"T.socket('{sb}').write(big)").startswith("OperationError|ERR_BUFFER_FULL|")
