@@ -1,0 +1,123 @@
+"""One device as its own process, for the network tests: a swarm core on the
+Hyperswarm engine, driven by JSON lines on stdin, reporting JSON lines on stdout.
+
+    python -m tests.network.device_proc --bootstrap 127.0.0.1:PORT
+
+Commands: {"op": "join", "tab": T, "origin": O, "identity": N, "swarm": ID|null}
+          {"op": "write", "tab": T, "peer": HEX, "data": ANY, "binary": HEX?}
+          {"op": "session", "tab": T, "data": ANY}
+          {"op": "close", "tab": T}
+Events:   {"event": "ready", "key": HEX}, {"event": "joined", "tab": T, "id": HEX},
+          {"event": "connection"|"close"|"message"|"session", "tab": T, "peer": HEX, ...}
+Messages are opaque bytes to the core; here they are JSON text (or raw bytes, "binary").
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from swarm.core import SwarmCore
+from swarm.events import Connection, HandleEvent, Message, SessionData, SocketClosed
+from swarm.hyperswarm import HyperswarmEngine, HyperswarmOptions
+from swarm.presence import SwarmHandle
+from swarm.topics import SwarmKey
+
+
+def emit(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+class Device:
+    def __init__(self, bootstrap: list[str]) -> None:
+        if not all(b.startswith("127.0.0.1:") for b in bootstrap):
+            raise SystemExit("device_proc: loopback bootstrap nodes only")
+        options = HyperswarmOptions(
+            network="bootstrap", bootstrap=tuple(bootstrap), host="127.0.0.1", loopback_only=True
+        )
+        self.engine = HyperswarmEngine(options)
+        self.core = SwarmCore(self.engine, grace=0)
+        self.tabs: dict[int, SwarmHandle] = {}
+
+    def listener(self, tab: int) -> Any:
+        def on(handle: SwarmHandle, event: HandleEvent) -> None:
+            if isinstance(event, Connection):
+                emit(
+                    {
+                        "event": "connection",
+                        "tab": tab,
+                        "peer": event.socket.id_hex,
+                        "host": event.socket.address and event.socket.address[0],
+                        "session": _text(event.socket.session_data),
+                    }
+                )
+            elif isinstance(event, Message):
+                handle.consumed(event.socket, len(event.payload))
+                emit(
+                    {
+                        "event": "message",
+                        "tab": tab,
+                        "peer": event.socket.id_hex,
+                        "data": _text(event.payload),
+                        "hex": event.payload.hex(),
+                    }
+                )
+            elif isinstance(event, SessionData):
+                emit({"event": "session", "tab": tab, "peer": event.socket.id_hex, "data": _text(event.data)})
+            elif isinstance(event, SocketClosed):
+                emit({"event": "close", "tab": tab, "peer": event.socket.id_hex, "code": event.code})
+
+        return on
+
+    def command(self, cmd: dict[str, Any]) -> None:
+        op, tab = cmd["op"], cmd.get("tab")
+        if op == "join":
+            key = SwarmKey.open(cmd["swarm"]) if cmd.get("swarm") else SwarmKey.for_origin(cmd["origin"])
+            handle = self.core.join(cmd["origin"], cmd["identity"], key, ("tab", tab), self.listener(tab))
+            self.tabs[tab] = handle
+            emit({"event": "joined", "tab": tab, "id": handle.presence.id_hex})
+            for s in handle.sockets():
+                emit({"event": "connection", "tab": tab, "peer": s.id_hex, "session": _text(s.session_data)})
+        elif op == "write":
+            handle = self.tabs[tab]
+            data = bytes.fromhex(cmd["binary"]) if "binary" in cmd else json.dumps(cmd["data"]).encode()
+            handle.write(handle.require_socket(cmd["peer"]), data)
+        elif op == "session":
+            self.tabs[tab].set_session_data(json.dumps(cmd["data"]).encode())
+        elif op == "close":
+            self.tabs.pop(tab).close()
+
+
+def _text(data: bytes | None) -> Any:
+    if data is None:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bootstrap", required=True)
+    args = parser.parse_args()
+    device = Device(args.bootstrap.split(","))
+    await device.core.start()
+    emit({"event": "ready", "state": device.core.engine_state[0]})
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while line := await reader.readline():
+        try:
+            device.command(json.loads(line))
+        except Exception as exc:  # report, keep running: the test decides
+            emit({"event": "error", "error": f"{type(exc).__name__}: {exc}"})
+    await device.core.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,143 @@
+"""Devices as separate processes on a local testnet: the swarm core over Hyperswarm."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+
+import pytest
+
+from tests.network.conftest import needs_sidecar
+from tests.network.processes import Proc
+
+pytestmark = [needs_sidecar]
+
+ORIGINS = ["https://a.example", "https://b.example"]
+
+
+class Dev:
+    def __init__(self, testnet: list[str]) -> None:
+        self.p = Proc(
+            [sys.executable, "-m", "tests.network.device_proc", "--bootstrap", ",".join(testnet)], stdin=True
+        )
+        self.ids: dict[int, str] = {}
+
+    def events(self, kind: str | None = None) -> list[dict]:
+        return [e for e in self.p.json_events() if kind is None or e.get("event") == kind]
+
+    def do(self, **cmd) -> None:
+        self.p.send_line(json.dumps(cmd))
+
+    def join(self, tab: int, origin: str, identity: int, swarm: str | None) -> str:
+        self.do(op="join", tab=tab, origin=origin, identity=identity, swarm=swarm)
+        joined = self.p.wait_for(
+            lambda _: [e for e in self.events("joined") if e["tab"] == tab], f"tab {tab} joined"
+        )
+        self.ids[tab] = joined[0]["id"]
+        return self.ids[tab]
+
+    def peers(self, tab: int) -> set[str]:
+        seen: set[str] = set()
+        for e in self.p.json_events():
+            if e.get("tab") != tab:
+                continue
+            if e["event"] == "connection":
+                seen.add(e["peer"])
+            elif e["event"] == "close":
+                seen.discard(e["peer"])
+        return seen
+
+    def connections(self, tab: int) -> list[str]:
+        return [e["peer"] for e in self.events("connection") if e["tab"] == tab]
+
+
+@pytest.fixture
+def devices(testnet):
+    made: list[Dev] = []
+
+    def make(n: int) -> list[Dev]:
+        new = [Dev(testnet) for _ in range(n)]
+        made.extend(new)
+        for d in new:
+            d.p.wait_for(lambda _, d=d: d.events("ready"), "device ready")
+            assert d.events("ready")[0]["state"] == "ready"
+        return new
+
+    yield make
+    for d in made:
+        d.p.stop()
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_devices_with_several_presences_form_exactly_the_expected_sockets(devices, n):
+    devs = devices(n)
+    # on every device: 2 origins x 2 identities, each in one open swarm (tabs 0-3)
+    # and in its origin's swarm (tabs 4-7): one presence, two swarms
+    layout = [(o, i) for o in ORIGINS for i in range(2)]
+    for d in devs:
+        for t, (origin, identity) in enumerate(layout):
+            d.join(t, origin, identity, "room")
+            assert d.join(t + 4, origin, identity, None) == d.ids[t]
+    all_ids = {d.ids[t] for d in devs for t in range(4)}
+    assert len(all_ids) == 4 * n
+    by_origin = {o: {d.ids[t] for d in devs for t, (oo, _) in enumerate(layout) if oo == o} for o in ORIGINS}
+    for d in devs:
+        for t, (origin, _) in enumerate(layout):
+            me = d.ids[t]
+            d.p.wait_for(lambda _, d=d, t=t, me=me: d.peers(t) == all_ids - {me}, f"open swarm mesh, tab {t}")
+            want = by_origin[origin] - {me}
+            d.p.wait_for(lambda _, d=d, t=t, w=want: d.peers(t + 4) == w, f"origin swarm mesh, tab {t + 4}")
+    for d in devs:
+        for t in range(8):
+            conns = d.connections(t)
+            assert len(conns) == len(set(conns)), "a peer announced twice"
+    # messages (JSON and binary) and session data cross, in order, once
+    a, b = devs[0], devs[-1]
+    for i in range(5):
+        a.do(op="write", tab=0, peer=b.ids[1], data={"i": i})
+    a.do(op="write", tab=0, peer=b.ids[1], binary=bytes(range(256)).hex())
+    got = b.p.wait_for(
+        lambda _: (
+            [e for e in b.events("message") if e["tab"] == 1 and e["peer"] == a.ids[0]][:6]
+            if len([e for e in b.events("message") if e["tab"] == 1]) >= 6
+            else None
+        ),
+        "messages from a to b",
+    )
+    assert [e["data"] for e in got[:5]] == [{"i": i} for i in range(5)]
+    assert got[5]["hex"] == bytes(range(256)).hex()
+    a.do(op="session", tab=0, data={"name": "alice"})
+    for d in devs[1:]:
+        for t in range(4):
+            d.p.wait_for(
+                lambda _, d=d, t=t: [
+                    e for e in d.events("session") if e["tab"] == t and e["peer"] == a.ids[0]
+                ],
+                "session data",
+            )
+    assert all(e["data"] == {"name": "alice"} for d in devs[1:] for e in d.events("session"))
+    hosts = {e.get("host") for d in devs for e in d.events("connection") if e.get("host")}
+    assert hosts == {"127.0.0.1"}
+
+
+def test_a_device_killed_with_sigkill_is_seen_closing_and_nothing_else_breaks(devices):
+    devs = devices(3)
+    for d in devs:
+        d.join(0, ORIGINS[0], 0, "room")
+    ids = {d.ids[0] for d in devs}
+    for d in devs:
+        d.p.wait_for(lambda _, d=d: d.peers(0) == ids - {d.ids[0]}, "mesh")
+    victim, *rest = devs
+    victim.p.proc.send_signal(signal.SIGKILL)
+    victim.p.proc.wait()
+    for d in rest:
+        d.p.wait_for(lambda _, d=d: victim.ids[0] not in d.peers(0), "peers see the killed device close")
+        closes = [e for e in d.events("close") if e["peer"] == victim.ids[0]]
+        assert closes and closes[0]["code"] in (1006, 1001)
+    a, b = rest
+    a.do(op="write", tab=0, peer=b.ids[0], data="still here")
+    b.p.wait_for(
+        lambda _: [e for e in b.events("message") if e["data"] == "still here"], "the others still talk"
+    )
+    assert not a.events("error") and not b.events("error")
