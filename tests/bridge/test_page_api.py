@@ -351,3 +351,16 @@ def test_writes_past_the_send_queue_limit_fail_and_send_nothing(open_page, call,
     # 4 MiB messages: the window, the stream's share, then the 16 MiB queue fill up
     js(a, f"window.big = new Uint8Array(4 * 1024 * 1024 - 16); for (let i = 0; i < 8; i++) T.socket('{sb}').write(big); true")
     assert fails(a, f"T.socket('{sb}').write(big)").startswith("OperationError|ERR_BUFFER_FULL|")
+
+
+@pytest.mark.parametrize("grace", [60.0])
+def test_a_reload_keeps_the_presence_and_its_peers(open_page, call, js, qtbot, grace):
+    a, b = open_page("alpha"), open_page("beta")
+    sa = call(a, "T.join('room')")["self"]
+    call(b, "T.join('room')")
+    wait_js(qtbot, js, b, "T.peers().length === 1")
+    a.page.triggerAction(a.page.WebAction.Reload)
+    qtbot.waitUntil(lambda: js(a, "typeof T === 'object' && !T.swarms.main") is True, timeout=LOAD_TIMEOUT_MS)
+    assert call(a, "T.join('room')")["self"] == sa  # the same presence, same id
+    wait_js(qtbot, js, a, "T.peers().length === 1")
+    assert js(b, "T.of('close').length") == 0  # the peer never saw it go

@@ -141,3 +141,23 @@ def test_a_device_killed_with_sigkill_is_seen_closing_and_nothing_else_breaks(de
         lambda _: [e for e in b.events("message") if e["data"] == "still here"], "the others still talk"
     )
     assert not a.events("error") and not b.events("error")
+
+
+def test_a_plain_hyperswarm_peer_is_dropped_without_harm(devices, testnet):
+    from swarm.topics import open_topic
+    from tests.network.conftest import node_command
+
+    a, b = devices(2)
+    a.join(0, ORIGINS[0], 0, "room")
+    b.join(0, ORIGINS[1], 0, "room")
+    a.p.wait_for(lambda _: a.peers(0) == {b.ids[0]}, "mesh")
+    plain = Proc(node_command("plain-peer.js", ",".join(testnet), open_topic("room").hex()), stdin=True)
+    try:
+        plain.wait_for(lambda _: [e for e in plain.json_events() if e["event"] == "ready"], "plain peer ready")
+        # both devices meet it, read its greeting as a broken frame and close that link
+        plain.wait_for(lambda _: len([e for e in plain.json_events() if e["event"] == "close"]) >= 2, "dropped")
+    finally:
+        plain.stop()
+    a.do(op="write", tab=0, peer=b.ids[0], data="unharmed")
+    b.p.wait_for(lambda _: [e for e in b.events("message") if e["data"] == "unharmed"], "the devices still talk")
+    assert a.peers(0) == {b.ids[0]} and not a.events("error") and not b.events("error")
