@@ -1,5 +1,9 @@
 """Property tests: nothing a peer sends can make the parser raise or grow without bound."""
 
+import os
+from pathlib import Path
+
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -8,7 +12,16 @@ from swarm.protocol import Frame, LinkClosed, LinkProtocol, LinkState
 from tests.swarm.protocol_helpers import hello
 
 settings.register_profile("ci", max_examples=300, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("ci")
+# ./run-fuzz: the long run (PEERBROWSER_FUZZ=N examples per property)
+settings.register_profile(
+    "fuzz",
+    max_examples=int(os.environ.get("PEERBROWSER_FUZZ", "0") or 0) or 300,
+    suppress_health_check=list(HealthCheck),
+    deadline=None,
+)
+settings.load_profile("fuzz" if os.environ.get("PEERBROWSER_FUZZ") else "ci")
+
+CORPUS = Path(__file__).with_name("corpus")
 
 
 def fresh(opened: bool) -> LinkProtocol:
@@ -79,3 +92,39 @@ def test_any_split_of_a_valid_stream_gives_the_same_result(cut):
     split.receive_data(stream[cut:])
     assert whole.events_received() == split.events_received()
     assert whole.state is split.state is LinkState.OPEN
+
+
+def corpus_files():
+    return sorted(CORPUS.glob("*.bin"))
+
+
+@pytest.mark.parametrize("path", corpus_files(), ids=lambda p: p.stem)
+def test_the_kept_corpus_never_raises(path):
+    """Byte streams kept in tests/swarm/corpus/: real sessions and the inputs that
+    once found bugs. Fed whole and in small pieces, to a fresh and an opened side."""
+    data = path.read_bytes()
+    for opened in (False, True):
+        for step in (len(data) or 1, 7, 1):
+            p = fresh(opened)
+            for i in range(0, len(data), step):
+                p.receive_data(data[i : i + step])
+            check_outcome(p)
+
+
+@given(
+    opened=st.booleans(),
+    cuts=st.lists(st.integers(min_value=0, max_value=4000), max_size=6),
+    flips=st.lists(st.tuples(st.integers(min_value=0, max_value=4000), st.integers(1, 255)), max_size=6),
+)
+def test_mutated_corpus_streams_never_raise(opened, cuts, flips):
+    for path in corpus_files():
+        data = bytearray(path.read_bytes())
+        for pos, bit in flips:
+            if data:
+                data[pos % len(data)] ^= bit
+        for cut in sorted(cuts, reverse=True):
+            if data:
+                del data[cut % len(data) :]
+        p = fresh(opened)
+        p.receive_data(bytes(data))
+        check_outcome(p)
