@@ -364,3 +364,40 @@ def test_a_reload_keeps_the_presence_and_its_peers(open_page, call, js, qtbot, g
     assert call(a, "T.join('room')")["self"] == sa  # the same presence, same id
     wait_js(qtbot, js, a, "T.peers().length === 1")
     assert js(b, "T.of('close').length") == 0  # the peer never saw it go
+
+
+def test_a_hundred_tabs_opened_and_closed_leave_nothing_behind(open_page, call, js, qtbot, browser, core):
+    import gc
+
+    from bridge.page import PageBridge
+
+    peer = open_page("beta")
+    call(peer, "T.join('room')")
+    for i in range(100):
+        tab = open_page("alpha", i % 4)
+        call(tab, "T.join('room')")
+        browser.close_tab_object(tab)
+    wait_js(qtbot, js, peer, "T.of('connection').length === 100 && T.of('close').length === 100")
+    qtbot.waitUntil(lambda: set(core.presences) == {("peerapp://beta", 0)}, timeout=LOAD_TIMEOUT_MS)
+    assert len(core._handles) == 1 and js(peer, "T.peers().length") == 0
+    (membership,) = core.presences[("peerapp://beta", 0)].memberships.values()
+    assert membership.sockets == {} and membership.closed_peers == set()
+    gc.collect()
+    alive = [o for o in gc.get_objects() if isinstance(o, PageBridge) and not o._detached]
+    assert len(alive) <= len(browser.tabs())  # one per open tab, no more
+
+
+def test_a_handle_of_the_previous_document_acts_for_nobody(open_page, call, js, qtbot):
+    a, b = open_page("alpha"), open_page("beta")
+    call(a, "T.join('room')")
+    sb = call(b, "T.join('room')")["self"]
+    wait_js(qtbot, js, a, "T.peers().length === 1")
+    old = a.bridge._doc
+    (old_handle,) = old.handles
+    a.page.triggerAction(a.page.WebAction.Reload)
+    qtbot.waitUntil(lambda: a.bridge._doc is not None and a.bridge._doc is not old, timeout=LOAD_TIMEOUT_MS)
+    events: list[str] = []
+    a.bridge.events.connect(events.append)
+    a.bridge.send(f'[["write", 5, {old_handle}, "{sb}", "kQ=="], ["leave", 6, {old_handle}]]')
+    qtbot.waitUntil(lambda: sum(e.count('"ERR_INVALID_HANDLE"') for e in events) == 2, timeout=LOAD_TIMEOUT_MS)
+    assert js(b, "T.of('message').length") == 0
