@@ -38,9 +38,8 @@ async def read_line() -> str:
 
 
 def make_core(bootstrap: list[str]) -> Any:
-    from bench.engine_shim import BenchHyperswarmEngine
     from swarm.core import SwarmCore
-    from swarm.hyperswarm import HyperswarmOptions
+    from swarm.hyperswarm import HyperswarmEngine, HyperswarmOptions
 
     for node in bootstrap:
         if not node.startswith("127.0.0.1:"):
@@ -48,7 +47,7 @@ def make_core(bootstrap: list[str]) -> Any:
     options = HyperswarmOptions(
         network="bootstrap", bootstrap=tuple(bootstrap), host="127.0.0.1", loopback_only=True
     )
-    return SwarmCore(BenchHyperswarmEngine(options), grace=0.0)
+    return SwarmCore(HyperswarmEngine(options), grace=0.0)
 
 
 async def wait_ready(core: Any, timeout: float = 60.0) -> None:

@@ -1,6 +1,6 @@
 """Markdown tables of one run's JSON, for docs/PERFORMANCE.md.
 
-    python -m bench.report bench/results/<run id>.json
+python -m bench.report bench/results/<run id>.json
 """
 
 from __future__ import annotations
@@ -13,18 +13,23 @@ from typing import Any
 
 from bench import stats
 
+DASH = "\u2013"
+
 
 def _f(x: Any, digits: int = 3) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
+        return "\u2013"
     if isinstance(x, float):
         return f"{x:.{digits}g}" if abs(x) < 1000 else f"{x:,.0f}"
     return str(x)
 
 
-def transport_table(rows: list[tuple[str, dict[str, Any] | None]], base: dict[str, Any] | None, base_name: str) -> str:
+def transport_table(
+    rows: list[tuple[str, dict[str, Any] | None]], base: dict[str, Any] | None, base_name: str
+) -> str:
     out = [
-        f"| | RTT median ms | RTT p99 ms | msgs/s | MB/s | CPU s / 1000 msgs | RTT × {base_name} | msgs/s × {base_name} |",
+        "| | RTT median ms | RTT p99 ms | msgs/s | MB/s | CPU s / 1000 msgs "
+        f"| RTT \u00d7 {base_name} | msgs/s \u00d7 {base_name} |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for label, d in rows:
@@ -50,34 +55,60 @@ def report(results: dict[str, Any]) -> str:
     parts = []
     t = results.get("tab_to_tab", {}).get("transports", {})
     parts.append("### One browser, tab to tab\n")
-    parts.append(transport_table(
-        [("QWebChannel echo (floor)", t.get("floor")), ("RTCDataChannel", t.get("rtc")),
-         ("PeerSocket tab to tab", t.get("peersocket"))],
-        t.get("rtc"), "RTC"))
+    parts.append(
+        transport_table(
+            [
+                ("QWebChannel echo (floor)", t.get("floor")),
+                ("RTCDataChannel", t.get("rtc")),
+                ("PeerSocket tab to tab", t.get("peersocket")),
+            ],
+            t.get("rtc"),
+            "RTC",
+        )
+    )
     d = results.get("devices", {})
     parts.append("\n### Across devices (local testnet on 127.0.0.1)\n")
-    parts.append(transport_table(
-        [("raw Hyperswarm (Node, one write per message)", d.get("node")),
-         ("raw Hyperswarm (Node, writes coalesced per turn)", d.get("node_batched")),
-         ("core to core (Python, no pages)", d.get("core")), ("page to page", d.get("page"))],
-        d.get("node"), "raw"))
+    parts.append(
+        transport_table(
+            [
+                ("raw Hyperswarm (Node, one write per message)", d.get("node")),
+                ("raw Hyperswarm (Node, writes coalesced per turn)", d.get("node_batched")),
+                ("core to core (Python, no pages)", d.get("core")),
+                ("page to page", d.get("page")),
+            ],
+            d.get("node"),
+            "raw",
+        )
+    )
     sc = results.get("scale", {})
     parts.append("\n### Scale\n")
-    parts.append("| N | mesh, one device, core (ms) | fan-out, core (ms) | bytes / presence (core) | "
-                 "mesh, one device, tabs one by one (ms) | mesh, tabs at once (ms; complete reps) | "
-                 "fan-out, tabs (ms) | mesh, 4 devices, cold (ms; reps) |")
+    parts.append(
+        "| N | mesh, one device, core (ms) | fan-out, core (ms) | bytes / presence (core) | "
+        "mesh, one device, tabs one by one (ms) | mesh, tabs at once (ms; complete reps) | "
+        "fan-out, tabs (ms) | mesh, 4 devices, cold (ms; reps) |"
+    )
     parts.append("|---|---|---|---|---|---|---|---|")
-    ns = sorted({int(n) for part in (sc.get("core", {}), sc.get("page", {}).get("mesh", {}), d.get("mesh4", {}))
-                 for n in part})
+    ns = sorted(
+        {
+            int(n)
+            for part in (sc.get("core", {}), sc.get("page", {}).get("mesh", {}), d.get("mesh4", {}))
+            for n in part
+        }
+    )
     for n in ns:
         c = sc.get("core", {}).get(str(n), {})
         pm = sc.get("page", {}).get("mesh", {}).get(str(n), {})
         pc = sc.get("page", {}).get("mesh_concurrent", {}).get(str(n), {})
         m4 = d.get("mesh4", {}).get(str(n), {})
         m4reps = ", ".join(_f(r["mesh_ms"], 3) for r in m4.get("reps", []))
-        conc = f"{_f(pc.get('mesh_ms'))} ({pc.get('complete_reps', '–')}/{len(pc.get('reps', []))})" if pc else "–"
+        conc = (
+            f"{_f(pc.get('mesh_ms'))} ({pc.get('complete_reps', DASH)}/{len(pc.get('reps', []))})"
+            if pc
+            else "\u2013"
+        )
         parts.append(
-            f"| {n} | {_f(c.get('mesh_ms'))} | {_f(c.get('fanout_ms'))} | {_f(c.get('bytes_per_presence'))} | "
+            f"| {n} | {_f(c.get('mesh_ms'))} | {_f(c.get('fanout_ms'))} | "
+            f"{_f(c.get('bytes_per_presence'))} | "
             f"{_f(pm.get('mesh_ms'))} | {conc} | {_f(pm.get('fanout_ms'))} | "
             f"{_f(m4.get('mesh_ms'))} ({m4reps}) |"
         )
@@ -86,15 +117,25 @@ def report(results: dict[str, Any]) -> str:
         mib = 1024 * 1024
         parts.append(
             f"\nMemory, whole browser process tree, per tab ({mem['tabs_each']} tabs each): blank tab "
-            f"PSS {_f(mem['blank_tab_bytes']['pss'] / mib)} MiB (RSS {_f(mem['blank_tab_bytes']['rss'] / mib)} MiB); "
-            f"PeerSocket tab (joined a swarm) PSS {_f(mem['peersocket_tab_bytes']['pss'] / mib)} MiB "
+            f"PSS {_f(mem['blank_tab_bytes']['pss'] / mib)} MiB "
+            f"(RSS {_f(mem['blank_tab_bytes']['rss'] / mib)} MiB); "
+            + (
+                f"plain page (no PeerSocket) PSS {_f(mem['plain_page_bytes']['pss'] / mib)} MiB "
+                f"(RSS {_f(mem['plain_page_bytes']['rss'] / mib)} MiB); "
+                if "plain_page_bytes" in mem
+                else ""
+            )
+            + f"PeerSocket tab (joined a swarm) PSS {_f(mem['peersocket_tab_bytes']['pss'] / mib)} MiB "
             f"(RSS {_f(mem['peersocket_tab_bytes']['rss'] / mib)} MiB)."
         )
     parts.append("\n### Targets\n")
     parts.append("| target | measured | limit | |\n|---|---|---|---|")
     for tg in results.get("targets", []):
         mark = {True: "met", False: "**missed**", None: "n/a"}[tg["met"]]
-        parts.append(f"| {tg['text']} | {_f(tg['value'])} | {'≥' if tg['higher_is_better'] else '≤'} {tg['limit']:g} | {mark} |")
+        parts.append(
+            f"| {tg['text']} | {_f(tg['value'])} | "
+            f"{'≥' if tg['higher_is_better'] else '≤'} {tg['limit']:g} | {mark} |"
+        )
     return "\n".join(parts)
 
 

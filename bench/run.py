@@ -74,15 +74,24 @@ def main() -> int:
         "names", nargs="*", metavar="NAME", help="any of " + ", ".join(NAMES) + " (default: all)"
     )
     parser.add_argument("--quick", action="store_true", help="a short run (fewer repetitions)")
+    parser.add_argument("--replot", metavar="JSON", help="recompute targets and plots of an earlier run")
     args = parser.parse_args()
+    if args.replot:
+        path = Path(args.replot)
+        old: dict[str, Any] = json.loads(path.read_text())
+        return finish(old, path)
     names = args.names or list(NAMES)
     RESULTS.mkdir(exist_ok=True)
     run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + ("-quick" if args.quick else "")
     results: dict[str, Any] = {"run_id": run_id, "quick": args.quick, "machine": stats.machine_info()}
     for name in names:
         results[name] = run_one(name, args.quick, run_id)
+    return finish(results, RESULTS / f"{run_id}.json")
+
+
+def finish(results: dict[str, Any], out: Path) -> int:
+    """Targets, JSON and plots of one run; prints where they went and the targets."""
     results["targets"] = [t.as_dict() for t in targets.evaluate(results)]
-    out = RESULTS / f"{run_id}.json"
     out.write_text(json.dumps(results, indent=1, allow_nan=True))
     made = plots.all_plots(results, out)
     print(f"bench: wrote {out}", file=sys.stderr)

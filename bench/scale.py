@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import itertools
 import json
 import sys
 import time
@@ -117,32 +118,46 @@ async def page_mesh(session: Any, n: int, room: str, fanout_reps: int, concurren
 
 
 async def memory_per_tab(session: Any, k: int) -> dict[str, Any]:
-    """PSS/RSS of the whole browser tree: + k blank tabs, then + k PeerSocket tabs."""
+    """PSS/RSS of the whole browser tree as tabs are added, k of each kind in turn:
+    blank tabs (about:blank), plain pages without PeerSocket (a profile that injects
+    only qwebchannel.js), and PeerSocket tabs that joined a swarm."""
     from browser.window import BrowserWindow
 
     window = BrowserWindow(session.profile, session.core)
     window.show()
     session.windows.append(window)
     await session.blank_tab(window)
+    await session.floor_page()  # the plain pages' profile exists before we measure
     await asyncio.sleep(1.0)
-    m0 = procs.memory(procs.tree())
+    marks = [procs.memory(procs.tree())]
     for _ in range(k):
         await session.blank_tab(window)
     await asyncio.sleep(1.0)
-    m1 = procs.memory(procs.tree())
+    marks.append(procs.memory(procs.tree()))
+    for _ in range(k):
+        await session.floor_page()
+    await asyncio.sleep(1.0)
+    marks.append(procs.memory(procs.tree()))
     for i in range(k):
         page = await session.peer_tab(200 + i, window=window)
         await session.evaluate(page, "B.peersocket('bench-memory', 0)")
     await asyncio.sleep(1.0)
-    m2 = procs.memory(procs.tree())
-    blank = {key: (m1[key] - m0[key]) / k for key in m0}
-    peersocket = {key: (m2[key] - m1[key]) / k for key in m0}
+    marks.append(procs.memory(procs.tree()))
+    keys = list(marks[0])
+    blank, plain, peersocket = (
+        {key: (b[key] - a[key]) / k for key in keys} for a, b in itertools.pairwise(marks)
+    )
     return {
         "tabs_each": k,
         "blank_tab_bytes": blank,
+        "plain_page_bytes": plain,
         "peersocket_tab_bytes": peersocket,
+        # what PeerSocket adds to a tab, against what the engine costs for a plain page
+        "peersocket_extra_vs_plain": {
+            key: stats.ratio(peersocket[key] - plain[key], plain[key]) for key in keys
+        },
         "peersocket_extra_vs_blank": {
-            key: stats.ratio(peersocket[key] - blank[key], blank[key]) for key in m0
+            key: stats.ratio(peersocket[key] - blank[key], blank[key]) for key in keys
         },
     }
 
