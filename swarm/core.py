@@ -507,9 +507,7 @@ class SwarmCore:
             if isinstance(event, PeerMessage):
                 self._on_peer_message(link, event)
             elif isinstance(event, PeerJoined):
-                for m in list(self.topics.get(event.topic, ())):
-                    if m.presence.id != event.peer_id:
-                        self._open_socket(m, event.peer_id, link, event.session_data)
+                self._on_peer_joined(link, event)
             elif isinstance(event, PeerLeft):
                 self._on_peer_left(link, event)
             elif isinstance(event, PeerSessionData):
@@ -549,6 +547,20 @@ class SwarmCore:
                     self._drained(socket, event.nbytes)
                 return
 
+    def _on_peer_joined(self, link: Link, event: PeerJoined) -> None:
+        for m in list(self.topics.get(event.topic, ())):
+            if m.presence.id == event.peer_id:
+                continue
+            old = m.sockets.get(event.peer_id)
+            if old is not None and old.state == "open" and old.link is not link:
+                if old.link is None:
+                    continue  # a presence of this device: a remote claim can only be stale
+                # The presence proved itself on a newer link: its device came back (a
+                # restarted sidecar has a new key) while the old link has not timed out.
+                # The old socket is dead; say so, then open the new one.
+                self._close_socket(old, CLOSE_ABNORMAL, "the peer's device reconnected", False)
+            self._open_socket(m, event.peer_id, link, event.session_data)
+
     def _on_peer_left(self, link: Link, event: PeerLeft) -> None:
         for socket in self._link_sockets(link, event.topic, event.peer_id):
             self._close_socket(socket, CLOSE_GOING_AWAY, "the peer left the swarm", True)
@@ -585,6 +597,13 @@ class SwarmCore:
         link.close_transport()
         if self.links.get(link.remote_key) is link:
             del self.links[link.remote_key]
+        # a peer that is still there over another link (its device reconnected) gets a socket
+        for topic, memberships in self.topics.items():
+            for other in self.links.values():
+                for peer_id, session in other.protocol.peers_in(topic).items():
+                    for m in memberships:
+                        if m.presence.id != peer_id and peer_id not in m.sockets:
+                            self._open_socket(m, peer_id, other, session)
         self._dirty_links.discard(link)
         self._changed()
 

@@ -119,6 +119,24 @@ class MemoryNetwork:
             for t in pair:
                 self.loop.call_soon(t._lost, "ERR_LINK_LOST", "the network dropped the link")
 
+    def restart(self, engine: MemoryEngine) -> list[MemoryTransport]:
+        """``engine`` restarts with a new key, as a killed sidecar does: its side of every
+        link is lost at once, the other sides stay half-open (returned, to time them out
+        with ``_lost``), and new links form for its topics."""
+        stale = []
+        for key, (ta, tb) in list(self._pairs.items()):
+            if engine not in (ta.owner, tb.owner):
+                continue
+            mine, theirs = (ta, tb) if ta.owner is engine else (tb, ta)
+            del self._pairs[key]
+            theirs.peer = None  # what it writes now goes nowhere
+            stale.append(theirs)
+            self.loop.call_soon(mine._lost, "ERR_ENGINE_RESTART", "the engine restarted")
+        engine.key = secrets.token_bytes(32)
+        for topic in engine.topics:
+            self.loop.call_soon(self._discover, engine, topic)
+        return stale
+
     def link_count(self) -> int:
         return len(self._pairs)
 

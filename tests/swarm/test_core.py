@@ -352,3 +352,21 @@ async def test_a_thousand_join_write_close_cycles_leave_nothing_behind(net):
     (remote,) = d2.core.links.values()
     assert remote.protocol._peer_presences == {} and remote.protocol._peer_join_count == 0
     assert len(peer.handle.membership.sockets) == 0 and peer.handle.membership.closed_peers == set()
+
+
+async def test_a_device_back_under_a_new_key_replaces_its_half_open_link(net):
+    d1, d2 = await net(), await net()
+    a, b = d1.tab(ORIGINS[0], 0, "room"), d2.tab(ORIGINS[0], 0, "room")
+    await until(lambda: a.peers() == {b.id} and b.peers() == {a.id})
+    stale = net.network.restart(d1.engine)  # d2 does not notice the old link die
+    await until(lambda: len(b.of(Connection)) == 2 and len(a.of(Connection)) == 2)
+    assert [(c.socket.id_hex, c.code) for c in b.of(SocketClosed)] == [(a.id, CLOSE_ABNORMAL)]
+    assert b.peers() == {a.id} and a.peers() == {b.id}
+    a.write(b.id, b"over the new link")
+    await until(lambda: b.messages(a.id) == [b"over the new link"])
+    for t in stale:  # the old link finally times out: nothing more for the pages
+        t._lost("ERR_LINK_LOST", "timed out")
+    await turns()
+    assert len(b.of(SocketClosed)) == 1 and b.peers() == {a.id}
+    b.write(a.id, b"still fine")
+    await until(lambda: a.messages(b.id) == [b"still fine"])
