@@ -1,17 +1,16 @@
 """Framing for the stdio link to the Hyperswarm sidecar (see docs/SIDECAR.md).
 
-A frame is a 4-byte big-endian length followed by that many bytes of msgpack, an
-array ``[type, *args]``. The same framing runs in both directions.
+The same length-prefixed msgpack framing as the links between devices
+(``swarm/framing.py``), with the sidecar's bounds: a frame is an array
+``[type, *args]`` whose type is a string.
 """
 
 from __future__ import annotations
 
-import struct
 from typing import Any
 
-import msgpack
+from swarm import framing
 
-HEADER = struct.Struct(">I")
 #: Largest frame read from the sidecar. Its data frames carry one Hyperswarm message
 #: each, and those are under 16 MiB.
 MAX_FRAME = 32 * 1024 * 1024
@@ -19,7 +18,7 @@ MAX_FRAME = 32 * 1024 * 1024
 Frame = list[Any]
 
 
-class FrameError(Exception):
+class FrameError(framing.FrameError):
     """The byte stream from the sidecar is not a valid frame sequence."""
 
     code = "ERR_FRAME"
@@ -27,39 +26,21 @@ class FrameError(Exception):
 
 def encode_frame(*items: Any) -> bytes:
     """One frame: ``encode_frame('join', topic)``."""
-    body: bytes = msgpack.packb(list(items), use_bin_type=True)
-    return HEADER.pack(len(body)) + body
+    return framing.encode_frame(list(items))
 
 
-class FrameDecoder:
+class FrameDecoder(framing.FrameDecoder):
     """Incremental decoder: ``feed(chunk)`` returns the frames completed by it."""
 
     def __init__(self, max_frame: int = MAX_FRAME) -> None:
-        self.max_frame = max_frame
-        self._buf = bytearray()
+        super().__init__(max_frame, max_array=64, max_str=1024 * 1024)
 
-    def feed(self, chunk: bytes) -> list[Frame]:
-        self._buf += chunk
-        frames: list[Frame] = []
-        pos = 0
-        buf = self._buf
-        while len(buf) - pos >= HEADER.size:
-            (size,) = HEADER.unpack_from(buf, pos)
-            if size > self.max_frame:
-                raise FrameError(f"frame of {size} bytes exceeds {self.max_frame}")
-            end = pos + HEADER.size + size
-            if len(buf) < end:
-                break
-            try:
-                frame = msgpack.unpackb(
-                    bytes(buf[pos + HEADER.size : end]), raw=False, strict_map_key=False
-                )
-            except (ValueError, msgpack.UnpackException) as exc:
-                raise FrameError(f"undecodable frame: {exc}") from exc
+    def feed(self, data: bytes) -> list[Frame]:
+        try:
+            frames = super().feed(data)
+        except framing.FrameError as exc:
+            raise FrameError(str(exc)) from None
+        for frame in frames:
             if not isinstance(frame, list) or not frame or not isinstance(frame[0], str):
                 raise FrameError("a frame must be an array starting with its type")
-            frames.append(frame)
-            pos = end
-        if pos:
-            del buf[:pos]
         return frames
