@@ -15,26 +15,15 @@ def wait_js(qtbot, js, tab, expr):
     qtbot.waitUntil(lambda: js(tab, expr) is True, timeout=LOAD_TIMEOUT_MS)
 
 
-PROPOSAL_EXAMPLE = """
-var swarm
-setup()
-async function setup () {
-  swarm = await PeerSocket.joinSwarm({id: 'pauls-chat-room'})
-  setInterval(() => broadcast('Hello!'), 5e3)
-  swarm.addEventListener('connection', listen)
-}
-async function listen ({socket}) {
-  for await (let msg of socket.readable) {
-    if (msg.type === 'text')
-      console.log(socket.info.id, 'says', msg.text)
-  }
-}
-function broadcast (text) {
-  for (let s of swarm.getSockets()) {
-    s.write({type: 'text', text})
-  }
-}
-"""
+def proposal_example() -> str:
+    """The proposal's example, verbatim, as the peerapp://proposal/ demo serves it."""
+    from pathlib import Path
+
+    html = (Path(__file__).parents[2] / "js/apps/proposal/index.html").read_text()
+    return html.rsplit("<script>", 1)[1].split("</script>", 1)[0]
+
+
+PROPOSAL_EXAMPLE = proposal_example()
 
 
 def test_the_proposals_chat_example_runs_as_written(open_page, js, qtbot, caplog):
