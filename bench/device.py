@@ -15,6 +15,7 @@ import asyncio
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from bench import procs, stats
@@ -37,15 +38,16 @@ async def read_line() -> str:
     return await loop.run_in_executor(None, sys.stdin.readline)
 
 
-def make_core(bootstrap: list[str]) -> Any:
+def make_core(bootstrap: list[str], sidecar_dir: str | None = None) -> Any:
     from swarm.core import SwarmCore
     from swarm.hyperswarm import HyperswarmEngine, HyperswarmOptions
 
     for node in bootstrap:
         if not node.startswith("127.0.0.1:"):
             raise SystemExit(f"bench.device: refusing a non-loopback bootstrap node {node!r}")
+    extra: dict[str, Any] = {"sidecar_dir": Path(sidecar_dir)} if sidecar_dir else {}
     options = HyperswarmOptions(
-        network="bootstrap", bootstrap=tuple(bootstrap), host="127.0.0.1", loopback_only=True
+        network="bootstrap", bootstrap=tuple(bootstrap), host="127.0.0.1", loopback_only=True, **extra
     )
     return SwarmCore(HyperswarmEngine(options), grace=0.0)
 
@@ -115,7 +117,7 @@ async def mesh_role(args: argparse.Namespace) -> None:
     """K presences here; on "go" from stdin all join; report when each sees total-1 peers."""
     from bench.corepeer import CorePeer
 
-    core = make_core(args.bootstrap)
+    core = make_core(args.bootstrap, args.sidecar_dir)
     try:
         await wait_ready(core)
         emit({"ready": True})
@@ -175,6 +177,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--presences", type=int, default=1)
     parser.add_argument("--total", type=int, default=2)
+    parser.add_argument("--sidecar-dir", help="run this copy of swarm/sidecar (what-if experiments)")
     args = parser.parse_args()
     if args.mode == "page":
         from bench.qtpages import init_qt

@@ -89,11 +89,15 @@ def device_pair(children: procs.Children, mode: str, bootstrap: list[str], quick
 MESH_NS = (4, 8, 32, 64)
 
 
-def mesh4(children: procs.Children, bootstrap: list[str], n: int) -> dict[str, Any]:
+def mesh4(
+    children: procs.Children, bootstrap: list[str], n: int, sidecar_dir: str | None = None
+) -> dict[str, Any]:
     """N presences over 4 devices (N/4 each), cold (fresh processes): time to full mesh."""
     room = f"bench-mesh4-{n}-{secrets.token_hex(4)}"
     cmd = [PY, "-m", "bench.device", "core", "mesh", "--bootstrap", ",".join(bootstrap), "--room", room]
     cmd += ["--presences", str(n // 4), "--total", str(n)]
+    if sidecar_dir:
+        cmd += ["--sidecar-dir", sidecar_dir]
     devices = [children.start(cmd, env=py_env(), cwd=HERE.parent) for _ in range(4)]
     try:
         for d in devices:

@@ -50,16 +50,25 @@ def init_qt(extra_flags: list[str] | None = None) -> tuple[Any, asyncio.Abstract
 
 
 def _make_echo_class() -> Any:
-    from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
+    from PyQt6.QtCore import QObject, pyqtProperty, pyqtSignal, pyqtSlot
 
     class BenchEcho(QObject):
-        """The floor: a slot that emits its argument straight back."""
+        """The floor: a slot that emits its argument straight back. Also as a
+        property write (``inbox``), which QWebChannel does not answer (what-if)."""
 
         pong = pyqtSignal(str)
 
         @pyqtSlot(str)
         def ping(self, text: str) -> None:
             self.pong.emit(text)
+
+        def _get_inbox(self) -> str:
+            return ""
+
+        def _set_inbox(self, text: str) -> None:
+            self.pong.emit(text)
+
+        inbox = pyqtProperty(str, fget=_get_inbox, fset=_set_inbox, constant=True)
 
     return BenchEcho
 

@@ -111,7 +111,8 @@ const B = {
   },
 
   // A bare QWebChannel echo: a QObject slot that emits a signal back (the floor).
-  floor () {
+  // viaProperty: write a property instead of calling the slot (no response message).
+  floor (viaProperty) {
     return new Promise((resolve) => {
       // eslint-disable-next-line no-new
       new QWebChannel(qt.webChannelTransport, (ch) => {
@@ -123,7 +124,8 @@ const B = {
           onmessage: null,
           send (m) {
             inFlight++;
-            echo.ping(m instanceof Uint8Array ? 'b' + toB64(m) : 'j' + JSON.stringify(m));
+            const text = m instanceof Uint8Array ? 'b' + toB64(m) : 'j' + JSON.stringify(m);
+            if (viaProperty) echo.inbox = text; else echo.ping(text);
           },
           buffered () { return inFlight * 64; }, // no buffer to read: a window of calls in flight
           drained () { return new Promise((resolve) => { waiter = resolve; }); }
