@@ -29,7 +29,8 @@ FLOOD_TURN_BYTES = 512 * 1024
 
 
 def ctl(name: str, **fields: Any) -> bytes:
-    return msgpack.packb({"ctl": name, **fields})
+    packed: bytes = msgpack.packb({"ctl": name, **fields})
+    return packed
 
 
 def read_ctl(payload: bytes) -> dict[str, Any] | None:

@@ -107,7 +107,8 @@ async def core_role(args: argparse.Namespace) -> None:
 def _payload(kind: str) -> bytes:
     from bench.corepeer import PAYLOADS
 
-    return PAYLOADS[kind]
+    payload: bytes = PAYLOADS[kind]
+    return payload
 
 
 # --- mesh over several devices ---------------------------------------------------------

@@ -32,7 +32,7 @@ BENCH_URL = "peerapp://bench/"
 _keys = itertools.count(1)
 
 
-def init_qt(extra_flags: list[str] | None = None) -> tuple[Any, asyncio.AbstractEventLoop]:
+def init_qt(extra_flags: list[str] | None = None) -> tuple[Any, Any]:
     """QApplication + qasync loop, with the browser's environment and ``extra_flags``."""
     if extra_flags:
         current = os.environ.get(FLAGS_VAR, "")
@@ -50,7 +50,7 @@ def init_qt(extra_flags: list[str] | None = None) -> tuple[Any, asyncio.Abstract
 
 
 def _make_echo_class() -> Any:
-    from PyQt6.QtCore import QObject, pyqtProperty, pyqtSignal, pyqtSlot
+    from PyQt6.QtCore import QObject, pyqtProperty, pyqtSignal, pyqtSlot  # type: ignore[attr-defined]
 
     class BenchEcho(QObject):
         """The floor: a slot that emits its argument straight back. Also as a
@@ -158,7 +158,12 @@ class QtSession:
     def run_js(self, page: Any, source: str) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        page.runJavaScript(source, 0, lambda r: future.done() or future.set_result(r))
+
+        def settle(result: Any) -> None:
+            if not future.done():
+                future.set_result(result)
+
+        page.runJavaScript(source, 0, settle)
         return future
 
     async def evaluate(self, page: Any, expr: str, timeout: float = 300.0) -> Any:

@@ -85,7 +85,7 @@ def rtt_summary(reps: list[dict[str, Any]]) -> dict[str, Any]:
     """Median from 10-round-trip blocks (finer than the page clock's 0.1 ms), p99 from single ones."""
     pooled = [x for r in reps for x in r["rtt_ms"]]
     blocks = [x for r in reps for x in r["rtt_block_ms"]]
-    out = stats.latency(pooled)
+    out: dict[str, Any] = dict(stats.latency(pooled))
     out["single_median_ms"] = out["median_ms"]
     out["median_ms"] = stats.median(blocks)
     out["rep_medians_ms"] = [stats.median(r["rtt_block_ms"]) for r in reps]
