@@ -27,10 +27,15 @@ def dht_command(argv: list[str]) -> int:
         print("peerbrowser dht: Node.js is not installed (install Node.js >= 18)", file=sys.stderr)
         return 1
     proc = subprocess.Popen(dht_node_command(args.host, args.port))
+    forwarded: list[int] = []
 
     def stop(signum: int, _frame: object) -> None:
+        forwarded.append(signum)
         proc.send_signal(signum)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    return proc.wait()
+    code = proc.wait()
+    if code < 0 and -code in forwarded:
+        return 0  # stopped as asked
+    return code

@@ -23,16 +23,22 @@ function parseArgs(argv) {
 
 async function main() {
   const { host, port } = parseArgs(process.argv.slice(2))
-  const node = HyperDHT.bootstrapper(port, host, { host })
-  await node.ready()
-  process.stdout.write(JSON.stringify({ bootstrap: `${host}:${node.address().port}` }) + '\n')
+  let node = null
+  let closing = false
   const close = async () => {
+    if (closing) return
+    closing = true
     setTimeout(() => process.exit(0), 3000).unref()
-    await node.destroy()
+    if (node) await node.destroy()
     process.exit(0)
   }
+  // before anything is printed: whoever reads the line may stop us at once
   process.on('SIGTERM', close)
   process.on('SIGINT', close)
+  node = HyperDHT.bootstrapper(port, host, { host })
+  await node.ready()
+  if (closing) return
+  process.stdout.write(JSON.stringify({ bootstrap: `${host}:${node.address().port}` }) + '\n')
 }
 
 main().catch((err) => {
