@@ -74,11 +74,11 @@ def _make_echo_class() -> Any:
 
 
 class QtSession:
-    def __init__(self, core: Any) -> None:
+    def __init__(self, core: Any, js_dir: Path | None = None) -> None:
         from browser.profile import make_profile
 
         self.core = core
-        self.profile = make_profile(apps_dir=APPS_DIR)
+        self.profile = make_profile(apps_dir=APPS_DIR, js_dir=js_dir)
         self.windows: list[Any] = []
         self.floor_views: list[Any] = []
         self._floor_profile: Any = None
