@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -65,6 +66,11 @@ async def wait_ready(core: Any, timeout: float = 60.0) -> None:
 async def core_role(args: argparse.Namespace) -> None:
     from bench.corepeer import CorePeer
     from bench.tab_to_tab import plan
+
+    if os.environ.get("PEERBENCH_WHATIF") == "credit-quarter":
+        from bench.profile.whatif_credit import patch
+
+        patch()
 
     core = make_core(args.bootstrap)
     try:
