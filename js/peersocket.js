@@ -280,9 +280,15 @@
     },
 
     call (op, ...args) {
+      return this.callThen(op, null, ...args);
+    },
+
+    // `onResult` runs as the result is read, before the rest of its batch: a new
+    // swarm must exist before the events that follow its join in the same batch.
+    callThen (op, onResult, ...args) {
       const req = this.nextReq++;
       return new Promise((resolve, reject) => {
-        this.pending.set(req, { resolve, reject });
+        this.pending.set(req, { resolve, reject, onResult });
         this.post([op, req, ...args]);
       });
     },
@@ -322,7 +328,8 @@
         const p = this.pending.get(item[1]);
         if (!p) return;
         this.pending.delete(item[1]);
-        if (item[2]) p.resolve(item[3]); else p.reject(fromWire(item[3]));
+        if (!item[2]) p.reject(fromWire(item[3]));
+        else p.resolve(p.onResult ? p.onResult(item[3]) : item[3]);
         return;
       }
       if (kind === 'E') {
@@ -737,12 +744,12 @@
       if (id !== null && typeof id !== 'string') {
         return Promise.reject(makeError('TypeError', `joinSwarm({id}): id must be a string, not ${describe(id)}`, 'ERR_INVALID_ARGUMENT'));
       }
-      return channel.call('join', id).then((result) => {
+      return channel.callThen('join', (result) => {
         const swarm = new PeerSocketSwarm(SOCKET, result);
         channel.swarms.set(result.handle, swarm);
         swarm._start();
         return swarm;
-      });
+      }, id);
     },
     enumerable: true
   });

@@ -390,3 +390,16 @@ def test_a_handle_of_the_previous_document_acts_for_nobody(open_page, call, js, 
     a.bridge.send(f'[["write", 5, {old_handle}, "{sb}", "kQ=="], ["leave", 6, {old_handle}]]')
     qtbot.waitUntil(lambda: sum(e.count('"ERR_INVALID_HANDLE"') for e in events) == 2, timeout=LOAD_TIMEOUT_MS)
     assert js(b, "T.of('message').length") == 0
+
+
+def test_tabs_joining_at_the_same_moment_form_the_full_mesh(open_page, js, qtbot):
+    tabs = [open_page("alpha", n) for n in range(8)]
+    for t in tabs:  # all join on one signal, so the joins reach the browser together
+        js(t, "new BroadcastChannel('go').onmessage = () => T.join('room').then(r => window.me = r.self); true")
+    js(open_page("alpha", 99), "new BroadcastChannel('go').postMessage(1); true")
+    for t in tabs:
+        wait_js(qtbot, js, t, "!!window.me && T.peers().length === 7")
+    ids = {js(t, "me") for t in tabs}
+    for t in tabs:
+        assert set(js(t, "T.peers()")) == ids - {js(t, "me")}
+        assert js(t, "T.of('connection').length") == 7
