@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtGui import QShowEvent
 from PyQt6.QtWidgets import QDockWidget, QLabel, QStackedWidget, QTreeWidget, QTreeWidgetItem, QWidget
 
 log = logging.getLogger("peerbrowser.panel")
@@ -60,6 +61,7 @@ class PeerSocketPanel(QDockWidget):
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
         self._observing = False
+        self._stale = False
         if self.available:
             self._core.add_observer(self._on_core_changed)
             self._observing = True
@@ -91,8 +93,19 @@ class PeerSocketPanel(QDockWidget):
                 log.exception("remove_observer failed")
 
     def _on_core_changed(self) -> None:
-        if self._observing and not self._timer.isActive():
+        if not self._observing:
+            return
+        if not self.isVisible():
+            self._stale = True  # nobody is looking: rebuild when shown, not now
+            return
+        if not self._timer.isActive():
             self._timer.start()
+
+    def showEvent(self, event: QShowEvent | None) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.refresh()
 
     def refresh(self) -> None:
         """Rebuild the tree from ``core.snapshot()`` now."""

@@ -10,7 +10,11 @@ const { encodeFrame, FrameReader, toBuffer } = require('./frames')
 const { Network } = require('./network')
 
 const END_GRACE = 10000 // a connection still open this long after end() is destroyed
-const DIAL_DEFER = 3000 // the peer with the higher key dials this much later (see below)
+// The peer with the higher key dials this much later (see below). On a network bound to
+// loopback every peer is on this machine and a dial takes milliseconds, so the wait
+// can be short; elsewhere (hole punching) it must outlast a slow first dial.
+const DIAL_DEFER = 3000
+const DIAL_DEFER_LOOPBACK = 300
 const kDeferred = Symbol('deferred dial')
 const SHUTDOWN_GRACE = 1500 // on shutdown, how long connections get to close cleanly
 
@@ -129,7 +133,8 @@ async function start(opts) {
   })
   const keyPair = opts.seed ? HyperDHT.keyPair(toBuffer(opts.seed)) : undefined
   swarm = new Hyperswarm({ dht, keyPair })
-  deferHigherKeyDials(swarm)
+  const loopback = /^(127\.|::1$|localhost$)/.test(network.host || '')
+  deferHigherKeyDials(swarm, loopback ? DIAL_DEFER_LOOPBACK : DIAL_DEFER)
   swarm.on('connection', onConnection)
   const info = network.info()
   out.send(['ready', swarm.keyPair.publicKey, info])
@@ -138,8 +143,8 @@ async function start(opts) {
 // Two peers that find each other at the same moment dial each other at the same moment,
 // and Hyperswarm's duplicate resolution can then leave each side holding a different
 // half of a connection (bytes flow one way only). So only the peer with the lower key
-// dials at once; the other waits DIAL_DEFER and dials only if no connection came.
-function deferHigherKeyDials(swarm) {
+// dials at once; the other waits `defer` ms and dials only if no connection came.
+function deferHigherKeyDials(swarm, defer) {
   const connect = swarm._connect
   const needed = ['_connect', '_flushMaybe', '_shouldRequeue']
   if (!needed.every((name) => typeof swarm[name] === 'function') || !swarm._allConnections) {
@@ -156,7 +161,7 @@ function deferHigherKeyDials(swarm) {
       if (this.destroyed || this._allConnections.has(peerInfo.publicKey)) return
       if (!this._shouldRequeue(peerInfo)) return // its topics were left meanwhile
       connect.call(this, peerInfo, false)
-    }, DIAL_DEFER)
+    }, defer)
     peerInfo[kDeferred].unref()
   }
 }

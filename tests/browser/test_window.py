@@ -649,6 +649,26 @@ def test_panel_shows_presences_swarms_and_peers(
     assert core.snapshots == before + 1  # five changes, one refresh
 
 
+def test_a_hidden_panel_does_no_work_and_catches_up_when_shown(
+    window_factory: Callable[..., BrowserWindow], qtbot: Any
+) -> None:
+    core = FakeCore()
+    window = window_factory(core=core)
+    toggle = window.actions_by_name["toggle-panel"]
+    toggle.trigger()
+    assert window.panel.isVisible()
+    toggle.trigger()
+    assert not window.panel.isVisible()
+    before = core.snapshots
+    core.sent = 42
+    for _ in range(5):
+        core.changed()
+    assert core.snapshots == before  # nothing rebuilt while hidden
+    toggle.trigger()
+    qtbot.waitUntil(lambda: any(r["Name"] == "peer" and r["Out"] == "42" for r in tree_rows(window.panel.tree)))
+    assert core.snapshots == before + 1
+
+
 def test_panel_stops_observing_on_shutdown(window_factory: Callable[..., BrowserWindow]) -> None:
     core = FakeCore()
     window = window_factory(core=core)
