@@ -15,24 +15,24 @@ CLOSE_ABNORMAL = 1006  # the link to the peer's device was lost
 CLOSE_PROTOCOL = 1002  # the peer's device broke the protocol
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Connection:
     socket: Socket
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Message:
     socket: Socket
     payload: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SessionData:
     socket: Socket
     data: bytes | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SocketClosed:
     socket: Socket
     code: int
@@ -40,7 +40,7 @@ class SocketClosed:
     was_clean: bool
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Drain:
     """The peer consumed some of what was written: ``inflight`` bytes are still unread."""
 
@@ -48,7 +48,7 @@ class Drain:
     inflight: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SwarmClosed:
     code: int
     reason: str

@@ -58,14 +58,15 @@ class FrameDecoder:
             start = self._pos + PREFIX.size
             if len(buf) - start < size:
                 break
-            out.append(self._decode(bytes(buf[start : start + size])))
+            with memoryview(buf) as view:  # no copy of the body; released before buf changes
+                out.append(self._decode(view[start : start + size]))
             self._pos = start + size
         if self._pos > 65536 and self._pos * 2 > len(buf):
             del buf[: self._pos]
             self._pos = 0
         return out
 
-    def _decode(self, body: bytes) -> Any:
+    def _decode(self, body: bytes | memoryview) -> Any:
         try:
             return msgpack.unpackb(
                 body,

@@ -69,32 +69,32 @@ class LinkState(enum.Enum):
 # --- events ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LinkOpened:
     pass
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PeerJoined:
     topic: bytes
     peer_id: bytes
     session_data: bytes | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PeerLeft:
     topic: bytes
     peer_id: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PeerSessionData:
     topic: bytes
     peer_id: bytes
     session_data: bytes | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PeerMessage:
     topic: bytes
     peer_id: bytes
@@ -102,7 +102,7 @@ class PeerMessage:
     payload: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PeerClosedSocket:
     topic: bytes
     peer_id: bytes
@@ -111,7 +111,7 @@ class PeerClosedSocket:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PeerCredit:
     """The peer consumed ``nbytes`` of what ``to_id`` sent to ``peer_id``."""
 
@@ -121,7 +121,7 @@ class PeerCredit:
     nbytes: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LinkClosed:
     code: str
     reason: str
