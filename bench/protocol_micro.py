@@ -1,0 +1,52 @@
+"""The link protocol alone: small MESSAGE frames read and written per second.
+
+    .venv/bin/python -m bench.protocol_micro [N]
+
+No I/O: one LinkProtocol writes N frames, another reads them in 64 KiB chunks
+(as a transport delivers them). The number is this machine's, for comparing
+changes to swarm/protocol.py and swarm/framing.py on the same machine.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from nacl.signing import SigningKey
+
+from swarm.protocol import LinkProtocol
+from swarm.topics import open_topic
+
+PAYLOAD = b"\x82\xa4type\xa4text\xa4text\xabhello world"  # {type: 'text', text: 'hello world'}
+
+
+def main(n: int) -> None:
+    topic = open_topic("bench")
+    ka, kb = SigningKey.generate(), SigningKey.generate()
+    ida, idb = bytes(ka.verify_key), bytes(kb.verify_key)
+    a, b = LinkProtocol(), LinkProtocol()
+    for p in (a, b):
+        p.add_topic(topic)
+    a.join(topic, ida, lambda m: ka.sign(m).signature, None)
+    b.join(topic, idb, lambda m: kb.sign(m).signature, None)
+    for _ in range(4):
+        da, db = a.data_to_send(), b.data_to_send()
+        b.receive_data(da)
+        a.receive_data(db)
+    a.events_received()
+    b.events_received()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        a.send_message(topic, ida, idb, PAYLOAD)
+    data = a.data_to_send()
+    t1 = time.perf_counter()
+    for i in range(0, len(data), 65536):
+        b.receive_data(data[i : i + 65536])
+    events = b.events_received()
+    t2 = time.perf_counter()
+    assert len(events) == n
+    print(f"write {n / (t1 - t0):,.0f} frames/s   read {n / (t2 - t1):,.0f} frames/s")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200_000)
