@@ -3,7 +3,7 @@ import asyncio
 import pytest
 
 from swarm.memory import MemoryNetwork
-from tests.swarm.core_helpers import Device
+from tests.swarm.core_helpers import Device, turns
 
 
 @pytest.fixture
@@ -24,8 +24,7 @@ async def net():
     yield make
     for device in devices:
         await device.core.close()
-    for _ in range(50):
-        await asyncio.sleep(0)
+    await turns(50)  # let the closes' last callbacks run
     for device in devices:
         assert device.core.presences == {}
         assert device.core.links == {}
