@@ -91,6 +91,9 @@ class HyperswarmOptions:
     start_timeout: float = 30.0
     #: Extra environment for the sidecar.
     env: Mapping[str, str] = field(default_factory=dict)
+    #: Seconds between re-announcing joined topics (None: 60 s on local and
+    #: bootstrap networks, Hyperswarm's own 10 minutes on the public one).
+    refresh_interval: float | None = None
 
     def guarded(self) -> bool:
         if self.loopback_only is not None:
@@ -404,6 +407,8 @@ class HyperswarmEngine:
             start["port"] = opts.port
         if opts.seed is not None:
             start["seed"] = opts.seed
+        if opts.refresh_interval is not None:
+            start["refreshInterval"] = int(opts.refresh_interval * 1000)
         return start
 
     async def _run_once(self) -> bool:

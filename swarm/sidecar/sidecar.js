@@ -15,6 +15,10 @@ const END_GRACE = 10000 // a connection still open this long after end() is dest
 // can be short; elsewhere (hole punching) it must outlast a slow first dial.
 const DIAL_DEFER = 3000
 const DIAL_DEFER_LOOPBACK = 300
+// On a local or private DHT, announcements are looked up and renewed this often, so a
+// restarted bootstrap node (which forgot them all) is repopulated within a minute
+// instead of at Hyperswarm's own refresh (10 minutes). The public DHT keeps Hyperswarm's.
+const PRIVATE_REFRESH = 60000
 const kDeferred = Symbol('deferred dial')
 const SHUTDOWN_GRACE = 1500 // on shutdown, how long connections get to close cleanly
 
@@ -136,6 +140,8 @@ async function start(opts) {
   const loopback = /^(127\.|::1$|localhost$)/.test(network.host || '')
   deferHigherKeyDials(swarm, loopback ? DIAL_DEFER_LOOPBACK : DIAL_DEFER)
   swarm.on('connection', onConnection)
+  const every = opts.refreshInterval || (network.mode === 'public' ? 0 : PRIVATE_REFRESH)
+  if (every > 0) setInterval(refreshAll, every).unref()
   const info = network.info()
   out.send(['ready', swarm.keyPair.publicKey, info])
 }

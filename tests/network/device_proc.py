@@ -33,11 +33,15 @@ def emit(obj: dict[str, Any]) -> None:
 
 
 class Device:
-    def __init__(self, bootstrap: list[str]) -> None:
+    def __init__(self, bootstrap: list[str], refresh: float | None = None) -> None:
         if not all(b.startswith("127.0.0.1:") for b in bootstrap):
             raise SystemExit("device_proc: loopback bootstrap nodes only")
         options = HyperswarmOptions(
-            network="bootstrap", bootstrap=tuple(bootstrap), host="127.0.0.1", loopback_only=True
+            network="bootstrap",
+            bootstrap=tuple(bootstrap),
+            host="127.0.0.1",
+            loopback_only=True,
+            refresh_interval=refresh,
         )
         self.engine = HyperswarmEngine(options)
         self.core = SwarmCore(self.engine, grace=0)
@@ -104,8 +108,9 @@ def _text(data: bytes | None) -> Any:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--refresh", type=float, help="seconds between re-announcements")
     args = parser.parse_args()
-    device = Device(args.bootstrap.split(","))
+    device = Device(args.bootstrap.split(","), args.refresh)
     await device.core.start()
     emit({"event": "ready", "state": device.core.engine_state[0]})
     loop = asyncio.get_running_loop()

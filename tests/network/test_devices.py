@@ -17,10 +17,11 @@ ORIGINS = ["https://a.example", "https://b.example"]
 
 
 class Dev:
-    def __init__(self, testnet: list[str]) -> None:
-        self.p = Proc(
-            [sys.executable, "-m", "tests.network.device_proc", "--bootstrap", ",".join(testnet)], stdin=True
-        )
+    def __init__(self, testnet: list[str], refresh: float | None = None) -> None:
+        argv = [sys.executable, "-m", "tests.network.device_proc", "--bootstrap", ",".join(testnet)]
+        if refresh is not None:
+            argv += ["--refresh", str(refresh)]
+        self.p = Proc(argv, stdin=True)
         self.ids: dict[int, str] = {}
 
     def events(self, kind: str | None = None) -> list[dict]:
@@ -56,8 +57,8 @@ class Dev:
 def devices(testnet):
     made: list[Dev] = []
 
-    def make(n: int) -> list[Dev]:
-        new = [Dev(testnet) for _ in range(n)]
+    def make(n: int, bootstrap: list[str] | None = None, refresh: float | None = None) -> list[Dev]:
+        new = [Dev(bootstrap or testnet, refresh) for _ in range(n)]
         made.extend(new)
         for d in new:
             d.p.wait_for(lambda _, d=d: d.events("ready"), "device ready")
@@ -153,11 +154,58 @@ def test_a_plain_hyperswarm_peer_is_dropped_without_harm(devices, testnet):
     a.p.wait_for(lambda _: a.peers(0) == {b.ids[0]}, "mesh")
     plain = Proc(node_command("plain-peer.js", ",".join(testnet), open_topic("room").hex()), stdin=True)
     try:
-        plain.wait_for(lambda _: [e for e in plain.json_events() if e["event"] == "ready"], "plain peer ready")
+        plain.wait_for(
+            lambda _: [e for e in plain.json_events() if e["event"] == "ready"], "plain peer ready"
+        )
         # both devices meet it, read its greeting as a broken frame and close that link
-        plain.wait_for(lambda _: len([e for e in plain.json_events() if e["event"] == "close"]) >= 2, "dropped")
+        plain.wait_for(
+            lambda _: len([e for e in plain.json_events() if e["event"] == "close"]) >= 2, "dropped"
+        )
     finally:
         plain.stop()
     a.do(op="write", tab=0, peer=b.ids[0], data="unharmed")
-    b.p.wait_for(lambda _: [e for e in b.events("message") if e["data"] == "unharmed"], "the devices still talk")
+    b.p.wait_for(
+        lambda _: [e for e in b.events("message") if e["data"] == "unharmed"], "the devices still talk"
+    )
     assert a.peers(0) == {b.ids[0]} and not a.events("error") and not b.events("error")
+
+
+def _free_udp_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_devices_find_each_other_again_after_the_dht_restarts(devices):
+    from tests.network.conftest import node_command
+
+    port = _free_udp_port()
+
+    def dht() -> tuple[Proc, list[str]]:
+        p = Proc(node_command("testnet.js", "3", str(port)), stdin=True)
+        info = p.wait_for(lambda _: [e for e in p.json_events() if "bootstrap" in e], "testnet up")[0]
+        return p, info["bootstrap"]
+
+    net, bootstrap = dht()
+    try:
+        a, b = devices(2, bootstrap, refresh=1)
+        a.join(0, ORIGINS[0], 0, "room")
+        b.join(0, ORIGINS[1], 0, "room")
+        a.p.wait_for(lambda _: a.peers(0) == {b.ids[0]}, "a and b meet")
+        net.stop()  # every bootstrap node goes, with all the announcements
+        a.do(op="write", tab=0, peer=b.ids[0], data="no DHT needed")
+        b.p.wait_for(
+            lambda _: [e for e in b.events("message") if e["data"] == "no DHT needed"],
+            "a link outlives the DHT",
+        )
+        net, again = dht()  # the DHT comes back empty at the same address
+        assert again == bootstrap
+        (c,) = devices(1, bootstrap, refresh=1)
+        c.join(0, ORIGINS[0], 1, "room")
+        want = {a.ids[0], b.ids[0]}
+        c.p.wait_for(lambda _: c.peers(0) == want, "a new device finds the old ones")
+        a.p.wait_for(lambda _: c.ids[0] in a.peers(0), "and they find it")
+    finally:
+        net.stop()
