@@ -148,6 +148,7 @@ class FakeSink:
 
     async def until(self, predicate: Callable[[], Any], what: str = "condition") -> Any:
         """Wait until predicate() is truthy, re-checking whenever the engine reports."""
+
         async def loop() -> Any:
             while not (result := predicate()):
                 self._changed.clear()

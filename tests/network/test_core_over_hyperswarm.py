@@ -49,13 +49,13 @@ async def test_two_cores_meet_over_hyperswarm(testnet, monkeypatch):
             changed.set()
 
         return on_event
+
     try:
         for core in cores:
             await core.start()
             assert core.engine.state == "ready"
         handles = [
-            core.join("https://app.example", 0, key, object(), listener(i))
-            for i, core in enumerate(cores)
+            core.join("https://app.example", 0, key, object(), listener(i)) for i, core in enumerate(cores)
         ]
 
         def remote_socket(i: int) -> Any:

@@ -149,7 +149,7 @@ async def test_sidecar_killed_links_lost_then_reconnected(make_device, topic):
 
     await sink_a.until(lambda: old.lost is not None, "a's link lost")
     assert old.lost[0] == "ERR_ENGINE_RESTART"
-    assert ("restarting" in {s for s, _ in sink_a.states})
+    assert "restarting" in {s for s, _ in sink_a.states}
     await sink_a.until(lambda: a.state == "ready" and a.pid not in (None, old_pid), "restart")
     assert a.starts == 2
     assert a.public_key != old_key

@@ -176,9 +176,7 @@ async def test_devices_meet_through_a_dht_bootstrap_node(topic, monkeypatch):
 @needs_sidecar
 async def test_a_bad_bootstrap_entry_fails_without_retries():
     engine = HyperswarmEngine(
-        HyperswarmOptions(
-            network="bootstrap", bootstrap=("127.0.0.1:notaport",), loopback_only=True
-        )
+        HyperswarmOptions(network="bootstrap", bootstrap=("127.0.0.1:notaport",), loopback_only=True)
     )
     sink = FakeSink()
     await engine.start(sink)
@@ -194,9 +192,7 @@ async def test_a_sidecar_that_keeps_crashing_ends_failed(tmp_path):
     crashing.write_text("#!/bin/sh\necho 'simulated crash' >&2\nexit 3\n")
     crashing.chmod(0o755)
     engine = HyperswarmEngine(
-        HyperswarmOptions(
-            node=str(crashing), max_restarts=2, restart_delays=(0.0,), loopback_only=True
-        )
+        HyperswarmOptions(node=str(crashing), max_restarts=2, restart_delays=(0.0,), loopback_only=True)
     )
     sink = FakeSink()
     await engine.start(sink)

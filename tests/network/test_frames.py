@@ -60,7 +60,11 @@ def test_sidecar_exits_when_stdin_closes_and_rejects_garbage():
     assert proc.returncode != 0
 
     quiet = subprocess.run(
-        node_command("sidecar.js"), input=b"", capture_output=True, cwd=SIDECAR_DIR,
-        env=loopback_env(), timeout=30,
+        node_command("sidecar.js"),
+        input=b"",
+        capture_output=True,
+        cwd=SIDECAR_DIR,
+        env=loopback_env(),
+        timeout=30,
     )
     assert quiet.returncode == 0 and quiet.stdout == b""
