@@ -311,10 +311,11 @@ def attach_page(page: QWebEnginePage, core: SwarmCore | None, identity: int | No
         channel = QWebChannel(page)
         page.setWebChannel(channel)
     channel.registerObject(CHANNEL_NAME, bridge)
-    page.destroyed.connect(lambda *_: _release_orphan(core, bridge))
+    page.destroyed.connect(lambda *_: _release_orphan(bridge))
     return bridge
 
 
-def _release_orphan(core: SwarmCore | None, bridge: PageBridge) -> None:
+def _release_orphan(bridge: PageBridge) -> None:
+    """The page is being destroyed (the tab closed): release what it held."""
     with contextlib.suppress(RuntimeError):  # the wrapped QObject is already deleted
         bridge.detach()
