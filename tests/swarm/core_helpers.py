@@ -13,7 +13,7 @@ from swarm.topics import SwarmKey
 
 
 class _Turn:
-    """Awaiting this gives the loop exactly one turn (what ``asyncio.sleep(0)`` does)."""
+    """Awaiting this gives the loop exactly one turn: a yield, not a wait on the clock."""
 
     def __await__(self):  # type: ignore[no-untyped-def]
         yield
