@@ -12,12 +12,19 @@
 //     bootstrap nodes) or names anything but loopback, or whose bind host is not loopback.
 //
 // The Python driver enables it when PEERBROWSER_LOOPBACK_ONLY=1; every test uses it.
+//
+// Test hosts in network namespaces: PEERBROWSER_NETNS_CIDR=10.213.7.0/24 also allows one
+// private IPv4 subnet, for tests that run devices in network namespaces they made
+// themselves (tests/network/netns.py). It is honoured only in a process whose network
+// namespace routes to nothing but that subnet (no default route), so it cannot open the
+// host's own network; elsewhere the guard refuses to load.
 
 const path = require('path')
 const Module = require('module')
 const dgram = require('dgram')
 const net = require('net')
 const dns = require('dns')
+const fs = require('fs')
 
 const CODE = 'ERR_LOOPBACK_GUARD'
 
@@ -43,12 +50,96 @@ function isLoopbackHost(host) {
   return isLoopbackIP(host) || (typeof host === 'string' && host.toLowerCase() === 'localhost')
 }
 
+// ---- the test namespace's subnet (PEERBROWSER_NETNS_CIDR) ----------------------
+
+function ipv4ToInt(text) {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text)
+  if (!m) return null
+  const parts = m.slice(1).map(Number)
+  if (parts.some((n) => n > 255)) return null
+  return ((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0
+}
+
+const PRIVATE_NETS = [
+  ['10.0.0.0', 8],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16]
+].map(([base, bits]) => ({ base: ipv4ToInt(base), mask: maskOf(bits), bits }))
+
+function maskOf(bits) {
+  return bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0
+}
+
+function inNet(ip, net) {
+  return ((ip & net.mask) >>> 0) === net.base
+}
+
+// /proc/net/route: destination and mask of every IPv4 route, as integers
+function ipv4Routes(text) {
+  const hexToInt = (hex) => Buffer.from(hex, 'hex').readUInt32LE(0)
+  return text
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f.length >= 8)
+    .map((f) => ({ iface: f[0], dest: hexToInt(f[1]), mask: hexToInt(f[7]) }))
+}
+
+function namespaceSubnet(env = process.env, readRoutes = () => fs.readFileSync('/proc/net/route', 'utf8')) {
+  const spec = env.PEERBROWSER_NETNS_CIDR
+  if (!spec) return null
+  const m = /^([\d.]+)\/(\d{1,2})$/.exec(spec.trim())
+  const base = m && ipv4ToInt(m[1])
+  const bits = m && Number(m[2])
+  if (base === null || !(bits >= 16 && bits <= 30)) {
+    throw new LoopbackGuardError(`PEERBROWSER_NETNS_CIDR must be an IPv4 subnet /16 to /30, got ${JSON.stringify(spec)}`)
+  }
+  const net = { base: (base & maskOf(bits)) >>> 0, mask: maskOf(bits) }
+  if (!PRIVATE_NETS.some((p) => bits >= p.bits && inNet(net.base, p))) {
+    throw new LoopbackGuardError(`PEERBROWSER_NETNS_CIDR must be a private subnet (10/8, 172.16/12, 192.168/16), got ${spec}`)
+  }
+  // Only a namespace that can reach nothing but that subnet qualifies: no default route,
+  // no route to anywhere else. The host's own namespace always has more.
+  let routes
+  try {
+    routes = ipv4Routes(readRoutes())
+  } catch (err) {
+    throw new LoopbackGuardError(`PEERBROWSER_NETNS_CIDR needs /proc/net/route to check the namespace (${err.message})`)
+  }
+  const outside = routes.filter((r) => r.iface !== 'lo' && !(inNet(r.dest, net) && r.mask >= net.mask))
+  if (outside.length > 0) {
+    throw new LoopbackGuardError(
+      'PEERBROWSER_NETNS_CIDR is honoured only inside a network namespace that routes to ' +
+        `nothing but ${spec}; this one also routes to ` +
+        outside.map((r) => `${intToIpv4(r.dest)}/${Math.clz32(~r.mask >>> 0)} via ${r.iface}`).join(', ')
+    )
+  }
+  return net
+}
+
+function intToIpv4(n) {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')
+}
+
+const SUBNET = namespaceSubnet()
+
+function isAllowedHost(host) {
+  if (isLoopbackHost(host)) return true
+  if (SUBNET === null || typeof host !== 'string') return false
+  let h = host.trim()
+  if (h.startsWith('::ffff:')) h = h.slice(7)
+  const ip = ipv4ToInt(h)
+  return ip !== null && inNet(ip, SUBNET)
+}
+
 function refuse(what, host) {
-  throw new LoopbackGuardError(`${what} to ${JSON.stringify(host)} refused (loopback only)`)
+  const allowed = SUBNET === null ? 'loopback only' : 'loopback and the test namespace subnet only'
+  throw new LoopbackGuardError(`${what} to ${JSON.stringify(host)} refused (${allowed})`)
 }
 
 function requireLoopback(what, host) {
-  if (!isLoopbackHost(host)) refuse(what, host)
+  if (!isAllowedHost(host)) refuse(what, host)
 }
 
 // ---- HyperDHT options --------------------------------------------------------
@@ -165,7 +256,7 @@ function guardNet() {
 
 function guardDns() {
   const lookup = (hostname) => {
-    if (!isLoopbackHost(hostname)) refuse('DNS lookup', hostname)
+    if (!isAllowedHost(hostname)) refuse('DNS lookup', hostname)
   }
   wrap(dns, 'lookup', lookup)
   wrap(dns.promises, 'lookup', lookup)
@@ -270,4 +361,4 @@ function install() {
 
 install()
 
-module.exports = { LoopbackGuardError, isLoopbackIP, isLoopbackHost, checkDhtOptions, CODE }
+module.exports = { LoopbackGuardError, isLoopbackIP, isLoopbackHost, isAllowedHost, namespaceSubnet, checkDhtOptions, CODE }

@@ -4,6 +4,7 @@ to 127.0.0.1 only."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -69,3 +70,18 @@ async def test_sidecar_sockets_are_bound_to_loopback(make_device, topic):
     addresses = _udp_sockets(_socket_inodes(engine.pid))
     assert addresses, "the sidecar has UDP sockets"
     assert set(addresses) <= LOOPBACK_HEX, addresses
+
+
+def test_the_namespace_subnet_is_refused_outside_a_closed_namespace():
+    # this process's namespace routes elsewhere (a default route, or at least more than
+    # the subnet): asking the guard to allow a private subnet here makes it refuse to load
+    out = subprocess.run(
+        ["node", "-r", str(SIDECAR_DIR / "loopback-guard.cjs"), "-e", "console.log('loaded')"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PEERBROWSER_NETNS_CIDR": "10.213.250.0/24"},
+        timeout=60,  # hang guard
+    )
+    assert out.returncode != 0
+    assert "loaded" not in out.stdout
+    assert "honoured only inside a network namespace" in out.stderr

@@ -1,0 +1,78 @@
+"""Which addresses a loopback-only process may use: the Python half of
+``swarm/sidecar/loopback-guard.cjs``.
+
+Loopback always. With ``PEERBROWSER_NETNS_CIDR=10.213.7.0/24`` also that private IPv4
+subnet, but only inside a network namespace that routes to nothing else (no default
+route): the tests' own namespaces (tests/network/netns.py), never the host's network.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+ENV = "PEERBROWSER_NETNS_CIDR"
+_PRIVATE = [ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
+
+
+class NetGuardError(ValueError):
+    """PEERBROWSER_NETNS_CIDR is malformed or used outside a closed namespace."""
+
+
+def _routes(text: str) -> list[tuple[str, ipaddress.IPv4Network]]:
+    """(interface, destination network) of every IPv4 route in /proc/net/route."""
+    routes = []
+    for line in text.strip().splitlines()[1:]:
+        f = line.split()
+        if len(f) < 8:
+            continue
+        dest = ipaddress.IPv4Address(int.from_bytes(bytes.fromhex(f[1]), "little"))
+        mask = ipaddress.IPv4Address(int.from_bytes(bytes.fromhex(f[7]), "little"))
+        routes.append((f[0], ipaddress.IPv4Network(f"{dest}/{mask}", strict=False)))
+    return routes
+
+
+def namespace_subnet(
+    env: Mapping[str, str] | None = None, route_table: str | None = None
+) -> ipaddress.IPv4Network | None:
+    """The extra subnet allowed here, None if none; NetGuardError if it may not be."""
+    spec = (os.environ if env is None else env).get(ENV)
+    if not spec:
+        return None
+    try:
+        net = ipaddress.IPv4Network(spec.strip(), strict=False)
+    except ValueError as exc:
+        raise NetGuardError(f"{ENV} must be an IPv4 subnet, got {spec!r}") from exc
+    if not 16 <= net.prefixlen <= 30:
+        raise NetGuardError(f"{ENV} must be an IPv4 subnet /16 to /30, got {spec!r}")
+    if not any(net.subnet_of(p) for p in _PRIVATE):
+        raise NetGuardError(f"{ENV} must be a private subnet (10/8, 172.16/12, 192.168/16), got {spec}")
+    if route_table is None:
+        route_table = Path("/proc/net/route").read_text()
+    outside = [
+        f"{dest} via {iface}"
+        for iface, dest in _routes(route_table)
+        if iface != "lo" and not dest.subnet_of(net)
+    ]
+    if outside:
+        raise NetGuardError(
+            f"{ENV} is honoured only inside a network namespace that routes to nothing "
+            f"but {net}; this one also routes to {', '.join(outside)}"
+        )
+    return net
+
+
+def allowed_host(host: str) -> bool:
+    """Loopback, or an address in the namespace subnet (see the module docstring)."""
+    if host == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    if ip.is_loopback:
+        return True
+    net = namespace_subnet()
+    return net is not None and isinstance(ip, ipaddress.IPv4Address) and ip in net
