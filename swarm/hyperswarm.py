@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import os
 import shutil
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from swarm.engine import EngineSink, LinkSink
+from swarm.netguard import NetGuardError, allowed_host
 from swarm.sidecar_frames import Frame, FrameDecoder, FrameError, encode_frame
 
 log = logging.getLogger(__name__)
@@ -94,20 +94,17 @@ class HyperswarmOptions:
     #: Seconds between re-announcing joined topics (None: 60 s on local and
     #: bootstrap networks, Hyperswarm's own 10 minutes on the public one).
     refresh_interval: float | None = None
+    #: Seconds of silence after which a link is dropped, with keep-alives every quarter
+    #: of it (None: the UDX stream's own timeout, about 18 s after packets stop).
+    link_timeout: float | None = None
+    #: 'bootstrap' networks: every peer reaches this device directly (a LAN without NAT,
+    #: a test network), so peers dial it rather than holepunch.
+    reachable: bool = False
 
     def guarded(self) -> bool:
         if self.loopback_only is not None:
             return self.loopback_only
         return os.environ.get("PEERBROWSER_LOOPBACK_ONLY") == "1"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def dht_node_command(
@@ -384,8 +381,12 @@ class HyperswarmEngine:
                     "ERR_LOOPBACK_GUARD",
                     "network 'public' is refused while PEERBROWSER_LOOPBACK_ONLY=1",
                 )
-            bad = [b for b in opts.bootstrap if not _is_loopback(b.rpartition(":")[0])]
-            if bad or (host is not None and not _is_loopback(host)):
+            try:
+                bad = [b for b in opts.bootstrap if not allowed_host(b.rpartition(":")[0])]
+                bad_host = host is not None and not allowed_host(host)
+            except NetGuardError as exc:
+                raise EngineConfigError("ERR_LOOPBACK_GUARD", str(exc)) from exc
+            if bad or bad_host:
                 raise EngineConfigError(
                     "ERR_LOOPBACK_GUARD",
                     f"loopback only: refusing bootstrap {bad} / host {host!r}",
@@ -409,6 +410,12 @@ class HyperswarmEngine:
             start["seed"] = opts.seed
         if opts.refresh_interval is not None:
             start["refreshInterval"] = int(opts.refresh_interval * 1000)
+        if opts.reachable:
+            start["reachable"] = True
+        if opts.link_timeout is not None:
+            if not opts.link_timeout >= 1:
+                raise EngineConfigError("ERR_BAD_TIMEOUT", "link_timeout must be at least 1 s")
+            start["linkTimeout"] = int(opts.link_timeout * 1000)
         return start
 
     async def _run_once(self) -> bool:

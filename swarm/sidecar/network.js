@@ -73,6 +73,9 @@ class Network {
       this.bootstrap = list
       this.host = opts.host || '0.0.0.0'
       dhtOpts = { bootstrap: list, host: this.host, port: opts.port || RANDOM_PORT }
+      // every peer reaches this device directly (a LAN, a test network): say so rather than
+      // wait for HyperDHT's firewall probe, so that peers dial it instead of holepunching
+      if (opts.reachable) dhtOpts.firewalled = false
     } else if (this.mode === 'public') {
       this.host = opts.host || '0.0.0.0'
       dhtOpts = { host: this.host } // HyperDHT's own public bootstrap nodes

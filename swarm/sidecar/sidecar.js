@@ -20,6 +20,8 @@ const DIAL_DEFER_LOOPBACK = 300
 // instead of at Hyperswarm's own refresh (10 minutes). The public DHT keeps Hyperswarm's.
 const PRIVATE_REFRESH = 60000
 const kDeferred = Symbol('deferred dial')
+// with a link timeout set, keep-alives go out at least this often apart
+const MIN_KEEPALIVE = 250
 const SHUTDOWN_GRACE = 1500 // on shutdown, how long connections get to close cleanly
 
 // Frames own fd 1. Anything a library prints goes to stderr instead.
@@ -93,6 +95,7 @@ let nextConnId = 1
 let swarm = null
 let network = null
 let started = false
+let linkTimeout = 0 // ms of silence after which a connection is dropped (0: UDX's own)
 let shuttingDown = false
 
 out.onpause = () => {
@@ -126,10 +129,17 @@ function onConnection(conn) {
     const message = lastError ? lastError.message : 'connection closed'
     out.send(['close', id, code, message])
   })
+  if (linkTimeout > 0) {
+    // notice a vanished peer sooner than the UDX stream's own timeout (about 18 s):
+    // a keep-alive every quarter of the timeout, so only silence trips it
+    conn.setKeepAlive(Math.max(MIN_KEEPALIVE, Math.floor(linkTimeout / 4)))
+    conn.setTimeout(linkTimeout)
+  }
   if (out.paused) conn.pause()
 }
 
 async function start(opts) {
+  linkTimeout = Number(opts.linkTimeout) || 0
   network = new Network(opts, log)
   const dht = await network.open(() => {
     out.send(['hosting', network.info()])

@@ -1,15 +1,39 @@
 'use strict'
-// A local HyperDHT testnet for tests and demos: `node testnet.js [size] [port]`.
-// Binds to 127.0.0.1 only, prints {"bootstrap": ["127.0.0.1:PORT", ...]} as one JSON line
-// on stdout once it is up, and exits when stdin closes (or on SIGTERM/SIGINT).
+// A local HyperDHT testnet for tests and demos: `node testnet.js [size] [port] [host]`.
+// Binds to host (default 127.0.0.1; tests in network namespaces give the namespace's
+// address), prints {"bootstrap": ["HOST:PORT", ...]} as one JSON line on stdout once it
+// is up, and exits when stdin closes (or on SIGTERM/SIGINT).
 
 const createTestnet = require('@hyperswarm/testnet')
+const HyperDHT = require('hyperdht')
+
+// @hyperswarm/testnet binds any host but 127.0.0.1 to 0.0.0.0; on another address (a
+// test's network namespace) make the same network bound to that address alone.
+async function createNetwork(size, host, port) {
+  if (host === '127.0.0.1') return createTestnet(size, { host, port })
+  const nodes = []
+  let bootstrap = []
+  while (nodes.length < size) {
+    const node = new HyperDHT({
+      ephemeral: false,
+      firewalled: false,
+      bootstrap,
+      host,
+      port: nodes.length === 0 ? port : [0, 0]
+    })
+    await node.fullyBootstrapped()
+    if (nodes.length === 0) bootstrap = [{ host, port: node.address().port }]
+    nodes.push(node)
+  }
+  return { bootstrap, destroy: () => Promise.all(nodes.map((n) => n.destroy())) }
+}
 
 async function main() {
   const size = Number(process.argv[2] || 3)
   const port = Number(process.argv[3] || 0)
+  const host = process.argv[4] || '127.0.0.1'
   // HyperDHT turns port 0 into 49737: an empty range asks for any free port
-  const testnet = await createTestnet(size, { host: '127.0.0.1', port: port || [0, 0] })
+  const testnet = await createNetwork(size, host, port || [0, 0])
   const bootstrap = testnet.bootstrap.map(({ host, port }) => `${host}:${port}`)
   process.stdout.write(JSON.stringify({ bootstrap, pid: process.pid }) + '\n')
 

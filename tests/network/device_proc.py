@@ -23,6 +23,7 @@ from typing import Any
 from swarm.core import SwarmCore
 from swarm.events import Connection, HandleEvent, Message, SessionData, SocketClosed
 from swarm.hyperswarm import HyperswarmEngine, HyperswarmOptions
+from swarm.netguard import allowed_host
 from swarm.presence import SwarmHandle
 from swarm.topics import SwarmKey
 
@@ -33,15 +34,24 @@ def emit(obj: dict[str, Any]) -> None:
 
 
 class Device:
-    def __init__(self, bootstrap: list[str], refresh: float | None = None) -> None:
-        if not all(b.startswith("127.0.0.1:") for b in bootstrap):
-            raise SystemExit("device_proc: loopback bootstrap nodes only")
+    def __init__(
+        self,
+        bootstrap: list[str],
+        refresh: float | None = None,
+        host: str = "127.0.0.1",
+        link_timeout: float | None = None,
+        reachable: bool = False,
+    ) -> None:
+        if not all(allowed_host(b.rpartition(":")[0]) for b in [*bootstrap, f"{host}:0"]):
+            raise SystemExit("device_proc: loopback (or the test namespace's subnet) only")
         options = HyperswarmOptions(
             network="bootstrap",
             bootstrap=tuple(bootstrap),
-            host="127.0.0.1",
+            host=host,
             loopback_only=True,
             refresh_interval=refresh,
+            link_timeout=link_timeout,
+            reachable=reachable,
         )
         self.engine = HyperswarmEngine(options)
         self.core = SwarmCore(self.engine, grace=0)
@@ -109,8 +119,11 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--refresh", type=float, help="seconds between re-announcements")
+    parser.add_argument("--host", default="127.0.0.1", help="address the DHT binds to")
+    parser.add_argument("--link-timeout", type=float, help="seconds of silence that drop a link")
+    parser.add_argument("--reachable", action="store_true", help="peers reach this device directly")
     args = parser.parse_args()
-    device = Device(args.bootstrap.split(","), args.refresh)
+    device = Device(args.bootstrap.split(","), args.refresh, args.host, args.link_timeout, args.reachable)
     await device.core.start()
     emit({"event": "ready", "state": device.core.engine_state[0]})
     loop = asyncio.get_running_loop()

@@ -21,8 +21,20 @@ HANG_GUARD = 90.0  # seconds; only so that a broken test fails instead of hangin
 class Proc:
     """A child process whose stdout and stderr lines are collected by threads."""
 
-    def __init__(self, argv: list[str], *, cwd: Path = REPO, stdin: bool = False) -> None:
-        env = {**os.environ, "PEERBROWSER_LOOPBACK_ONLY": "1", "QT_QPA_PLATFORM": "offscreen"}
+    def __init__(
+        self,
+        argv: list[str],
+        *,
+        cwd: Path = REPO,
+        stdin: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        env = {
+            **os.environ,
+            "PEERBROWSER_LOOPBACK_ONLY": "1",
+            "QT_QPA_PLATFORM": "offscreen",
+            **(env or {}),
+        }
         self.argv = argv
         self.proc = subprocess.Popen(
             argv,

@@ -1,0 +1,99 @@
+"""Test hosts in network namespaces that the test makes itself.
+
+    lab = Lab()                    # a hub namespace with a bridge
+    addr = lab.add("a")            # namespace "a", joined to the hub by a veth pair
+    Proc(lab.exec("a", argv), env=lab.env())
+    lab.cut("a"); lab.restore("a") # its cable pulled and plugged back
+    lab.close()
+
+Every namespace has only its loopback and its one veth in a private /24 picked at
+random: nothing routes out of it, so traffic stays inside the lab. ``lab.env()`` sets
+PEERBROWSER_NETNS_CIDR, which lets the loopback guard allow that subnet (it checks that
+the namespace routes nowhere else). Needs root and iproute2; ``Lab.unavailable()`` says
+why not.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+import shutil
+import subprocess
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True, timeout=30)
+
+
+class Lab:
+    def __init__(self) -> None:
+        self.tag = "pb" + secrets.token_hex(3)
+        self.subnet = ipaddress.IPv4Network(f"10.213.{secrets.randbelow(256)}.0/24")
+        self.hub = f"{self.tag}-hub"
+        self.hosts: dict[str, tuple[str, str]] = {}  # name -> (namespace, hub-side veth)
+        self._next = 1
+        self._namespaces: list[str] = []
+        try:
+            self._netns(self.hub)
+            _ip("-n", self.hub, "link", "add", "br0", "type", "bridge")
+            _ip("-n", self.hub, "link", "set", "br0", "up")
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    def unavailable() -> str | None:
+        """Why namespaces cannot be made here, or None."""
+        if shutil.which("ip") is None:
+            return "iproute2 ('ip') is not installed"
+        if os.geteuid() != 0:
+            return "making network namespaces needs root"
+        probe = "pbprobe" + secrets.token_hex(3)
+        try:
+            _ip("netns", "add", probe)
+        except subprocess.CalledProcessError as exc:
+            return f"ip netns add failed: {exc.stderr.strip()}"
+        _ip("netns", "del", probe)
+        return None
+
+    def _netns(self, name: str) -> None:
+        _ip("netns", "add", name)
+        self._namespaces.append(name)
+        _ip("-n", name, "link", "set", "lo", "up")
+
+    def add(self, name: str) -> str:
+        """A new host joined to the hub; returns its address."""
+        ns = f"{self.tag}-{name}"
+        self._netns(ns)
+        index = self._next
+        self._next += 1
+        inner, outer = f"{self.tag}i{index}", f"{self.tag}o{index}"
+        address = str(self.subnet.network_address + index)
+        _ip("link", "add", inner, "netns", ns, "type", "veth", "peer", "name", outer, "netns", self.hub)
+        _ip("-n", self.hub, "link", "set", outer, "master", "br0")
+        _ip("-n", self.hub, "link", "set", outer, "up")
+        _ip("-n", ns, "addr", "add", f"{address}/{self.subnet.prefixlen}", "dev", inner)
+        _ip("-n", ns, "link", "set", inner, "up")
+        self.hosts[name] = (ns, outer)
+        return address
+
+    def exec(self, name: str, argv: list[str]) -> list[str]:
+        """argv run inside host ``name`` (``ip netns exec`` execs it: same PID)."""
+        return ["ip", "netns", "exec", self.hosts[name][0], *argv]
+
+    def env(self) -> dict[str, str]:
+        return {"PEERBROWSER_NETNS_CIDR": str(self.subnet)}
+
+    def cut(self, name: str) -> None:
+        """Pull the host's cable: every packet to and from it is dropped."""
+        _ip("-n", self.hub, "link", "set", self.hosts[name][1], "down")
+
+    def restore(self, name: str) -> None:
+        _ip("-n", self.hub, "link", "set", self.hosts[name][1], "up")
+
+    def close(self) -> None:
+        """Delete every namespace made (the processes in them must be stopped first)."""
+        for ns in reversed(self._namespaces):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+        self._namespaces.clear()

@@ -1,0 +1,155 @@
+"""A device cut off from the network and plugged back in, with every device in a
+network namespace of its own that this test makes (tests/network/netns.py).
+
+Traffic stays inside the test's namespaces: none of them routes anywhere else, and the
+loopback guard allows only their one private subnet (PEERBROWSER_NETNS_CIDR)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from swarm.hyperswarm import SIDECAR_DIR
+from tests.network.conftest import needs_sidecar
+from tests.network.netns import Lab
+from tests.network.processes import Proc
+
+pytestmark = [
+    needs_sidecar,
+    pytest.mark.skipif(bool(Lab.unavailable()), reason=str(Lab.unavailable())),
+]
+
+
+class NsDevice:
+    def __init__(self, lab: Lab, name: str, bootstrap: list[str], link_timeout: float | None) -> None:
+        address = lab.add(name)
+        argv = [
+            sys.executable, "-m", "tests.network.device_proc",
+            "--bootstrap", ",".join(bootstrap),
+            "--host", address,
+            "--refresh", "1",
+            "--reachable",
+            *(["--link-timeout", str(link_timeout)] if link_timeout else []),
+        ]  # fmt: skip
+        self.p = Proc(lab.exec(name, argv), stdin=True, env=lab.env())
+        self.p.wait_for(lambda _: self.events("ready"), f"device {name} ready")
+        assert self.events("ready")[0]["state"] == "ready"
+        self.id = ""
+
+    def events(self, kind: str | None = None, peer: str | None = None) -> list[dict[str, Any]]:
+        return [
+            e
+            for e in self.p.json_events()
+            if (kind is None or e.get("event") == kind) and (peer is None or e.get("peer") == peer)
+        ]
+
+    def do(self, **cmd: Any) -> None:
+        self.p.send_line(json.dumps(cmd))
+
+    def join(self) -> None:
+        self.do(op="join", tab=0, origin="https://chat.example", identity=0, swarm="room")
+        self.id = self.p.wait_for(lambda _: self.events("joined"), "joined")[0]["id"]
+
+    def count(self, kind: str, peer: str) -> int:
+        return len(self.events(kind, peer))
+
+    def wait_count(self, kind: str, peer: str, n: int, what: str) -> None:
+        self.p.wait_for(lambda _: self.count(kind, peer) >= n, what)
+
+
+@pytest.fixture
+def lab() -> Iterator[tuple[Lab, list[Proc]]]:
+    lab = Lab()
+    procs: list[Proc] = []
+    try:
+        yield lab, procs
+    finally:
+        for p in procs:  # stop what runs inside the namespaces, then delete them
+            p.stop()
+        lab.close()
+
+
+# a link timeout of 3 s (keep-alives every 0.75 s), and the default: UDX's own, ~18 s
+@pytest.mark.parametrize("link_timeout", [3.0, None], ids=["link_timeout=3s", "default"])
+def test_a_device_cut_off_and_back_gets_closes_then_new_connections(lab, link_timeout):
+    lab, procs = lab
+    dht = lab.add("dht")
+    guard = str(SIDECAR_DIR / "loopback-guard.cjs")
+    testnet = Proc(
+        lab.exec("dht", ["node", "-r", guard, str(SIDECAR_DIR / "testnet.js"), "3", "0", dht]),
+        stdin=True,
+        env=lab.env(),
+    )
+    procs.append(testnet)
+    bootstrap = testnet.wait_for(lambda _: [e for e in testnet.json_events() if "bootstrap" in e], "testnet")
+    bootstrap = bootstrap[0]["bootstrap"]
+    assert all(b.startswith(str(lab.subnet.network_address)[:-1]) for b in bootstrap)
+
+    devs = []
+    for name in ("a", "b", "c"):
+        devs.append(NsDevice(lab, name, bootstrap, link_timeout))
+        procs.append(devs[-1].p)
+    a, b, c = devs
+    for d in devs:
+        d.join()
+    for d in devs:
+        for other in devs:
+            if other is not d:
+                d.wait_count("connection", other.id, 1, "the full mesh")
+    # the sockets really go over the namespaces' addresses
+    assert {e["host"] for e in a.events("connection")} <= {str(a) for a in lab.subnet.hosts()}
+
+    seq = 0
+
+    def send(writer: NsDevice, reader: NsDevice, n: int) -> None:
+        nonlocal seq
+        for _ in range(n):
+            writer.do(op="write", tab=0, peer=reader.id, data={"seq": seq})
+            seq += 1
+
+    send(a, b, 5)
+    b.wait_count("message", a.id, 5, "messages before the cut")
+
+    lab.cut("b")
+    send(a, b, 5)  # into a link that is about to die: delivered now or never
+    c.do(op="write", tab=0, peer=a.id, data={"from": "c"})
+    a.wait_count("message", c.id, 1, "a message between the devices still linked")
+    for x, y in ((a, b), (c, b), (b, a), (b, c)):
+        x.wait_count("close", y.id, 1, "the cut-off device's sockets closing")
+    for d in devs:
+        for e in d.events("close"):
+            assert e["code"] in (1001, 1006), e
+    assert a.count("close", c.id) == 0 and c.count("close", a.id) == 0
+
+    lab.restore("b")
+    for x, y in ((a, b), (c, b), (b, a), (b, c)):
+        x.wait_count("connection", y.id, 2, "a new connection once it is back")
+    after = seq
+    send(a, b, 5)
+    b.wait_count("message", a.id, 5 + 5, "messages on the new socket")  # at least the new 5
+    b.p.wait_for(
+        lambda _: any(e["data"] == {"seq": after + 4} for e in b.events("message", a.id)),
+        "the last message",
+    )
+
+    # On every socket, in order and never twice: b's events from a, cut into sockets
+    # at each connection event.
+    sockets: list[list[int]] = []
+    for e in b.events(peer=a.id):
+        if e["event"] == "connection":
+            sockets.append([])
+        elif e["event"] == "message":
+            sockets[-1].append(e["data"]["seq"])
+    assert len(sockets) == 2
+    everything = [s for socket in sockets for s in socket]
+    assert len(everything) == len(set(everything)), "a message delivered twice"
+    for socket in sockets:
+        assert socket == sorted(socket), "out of order on a socket"
+    assert sockets[0][:5] == [0, 1, 2, 3, 4]
+    assert sockets[1] == list(range(after, after + 5)), "the new socket carries only new messages"
+    for d in devs:
+        assert not d.events("error"), d.events("error")
