@@ -1,0 +1,155 @@
+"""Coverage-guided fuzzing with atheris (libFuzzer): ``./run-fuzz`` runs it after the
+hypothesis properties.
+
+    python -m tests.fuzz.atheris_targets TARGET [libFuzzer args...]
+
+Targets:
+  link    bytes a remote device sends, fed to one side of the link protocol (fresh, or
+          after a valid HELLO so that every frame type is reachable), in pieces whose
+          sizes the input decides
+  frames  well-formed msgpack frames built from the input: every frame type with fields
+          of every shape, to a side that has said HELLO
+  batch   what a page sends over QWebChannel: the bridge's batch parser and the
+          argument readers behind every op
+
+A failure is an exception escaping, or a broken invariant: more than one LinkClosed, a
+closed link that never said why, more bytes held than the protocol's bounds allow.
+libFuzzer saves the input that failed (``-artifact_prefix``); add it to
+tests/swarm/corpus/ once fixed.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import atheris
+
+with atheris.instrument_imports(include=["swarm", "bridge"]):
+    from bridge import wire
+    from swarm import limits
+    from swarm.errors import PeerSocketError
+    from swarm.framing import encode_frame
+    from swarm.protocol import Frame, LinkClosed, LinkProtocol, LinkState
+
+from tests.swarm.protocol_helpers import hello
+
+HELLO = hello()
+
+
+def fresh(opened: bool) -> LinkProtocol:
+    p = LinkProtocol()
+    if opened:
+        p.receive_data(HELLO)
+        p.events_received()
+    p.data_to_send()
+    return p
+
+
+def check(p: LinkProtocol) -> None:
+    closes = [e for e in p.events_received() if isinstance(e, LinkClosed)]
+    if len(closes) > 1:
+        raise AssertionError(f"{len(closes)} LinkClosed events")
+    if p.state is LinkState.CLOSED and not closes:
+        # closed before this check: the close was reported by an earlier check
+        return
+    if closes and not (closes[0].by_peer or closes[0].reason):
+        raise AssertionError("a link closed by us without a reason")
+    if p.buffered > limits.MAX_FRAME + 8:
+        raise AssertionError(f"{p.buffered} bytes held, over one frame")
+
+
+def link(data: bytes) -> None:
+    fdp = atheris.FuzzedDataProvider(data)
+    p = fresh(fdp.ConsumeBool())
+    while fdp.remaining_bytes():
+        p.receive_data(fdp.ConsumeBytes(fdp.ConsumeIntInRange(1, 4096)))
+        check(p)
+        if p.state is LinkState.CLOSED:
+            break
+
+
+def _field(fdp: atheris.FuzzedDataProvider, depth: int = 0) -> Any:
+    kind = fdp.ConsumeIntInRange(0, 9 if depth < 2 else 8)
+    if kind == 0:
+        return fdp.ConsumeIntInRange(0, 4)
+    if kind == 1:
+        return fdp.ConsumeIntInRange(-(2**63), 2**64 - 1)
+    if kind == 2:
+        return fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 80))
+    if kind == 3:
+        return fdp.ConsumeBytes(32)
+    if kind == 4:
+        return fdp.ConsumeBytes(64)
+    if kind == 5:
+        return fdp.ConsumeUnicodeNoSurrogates(fdp.ConsumeIntInRange(0, 300))
+    if kind == 6:
+        return None
+    if kind == 7:
+        return fdp.ConsumeBool()
+    if kind == 8:
+        return fdp.ConsumeFloat()
+    return [_field(fdp, depth + 1) for _ in range(fdp.ConsumeIntInRange(0, 4))]
+
+
+FRAME_TYPES = [int(f) for f in Frame] + [len(Frame), 255]
+
+
+def frames(data: bytes) -> None:
+    fdp = atheris.FuzzedDataProvider(data)
+    p = fresh(True)
+    while fdp.remaining_bytes():
+        kind = FRAME_TYPES[fdp.ConsumeIntInRange(0, len(FRAME_TYPES) - 1)]
+        fields = [_field(fdp) for _ in range(fdp.ConsumeIntInRange(0, 6))]
+        try:
+            encoded = encode_frame([kind, *fields])
+        except (ValueError, OverflowError, TypeError):
+            continue  # not encodable: nothing a peer could send
+        p.receive_data(encoded)
+        check(p)
+        if p.state is LinkState.CLOSED:
+            break
+
+
+def batch(data: bytes) -> None:
+    fdp = atheris.FuzzedDataProvider(data)
+    text = fdp.ConsumeUnicodeNoSurrogates(fdp.remaining_bytes())
+    try:
+        ops = wire.parse_batch(text)
+    except PeerSocketError:
+        return  # refused whole, with a reason
+    for op in ops:
+        if isinstance(op, PeerSocketError):
+            continue
+        # the readers page.py applies to each op's arguments: they accept or raise a
+        # PeerSocketError, nothing else
+        for value in op.args:
+            for reader in (
+                wire.handle_id,
+                wire.peer_id,
+                wire.identity,
+                wire.message_payload,
+                wire.session_payload,
+                wire.reason,
+            ):
+                try:
+                    reader(value)
+                except PeerSocketError:
+                    pass
+
+
+TARGETS = {"link": link, "frames": frames, "batch": batch}
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in TARGETS:
+        raise SystemExit(
+            f"usage: python -m tests.fuzz.atheris_targets {{{','.join(TARGETS)}}} [libFuzzer args]"
+        )
+    target = TARGETS[sys.argv.pop(1)]
+    atheris.Setup(sys.argv, target)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
