@@ -8,7 +8,9 @@ Targets:
           after a valid HELLO so that every frame type is reachable), in pieces whose
           sizes the input decides
   frames  well-formed msgpack frames built from the input: every frame type with fields
-          of every shape, to a side that has said HELLO
+          of every shape, to a side that has said HELLO, or to one that already shares
+          a topic with the sender and has a joined presence of it (so MESSAGE, CREDIT,
+          CLOSE and the rest reach their handlers)
   batch   what a page sends over QWebChannel: the bridge's batch parser and the
           argument readers behind every op
 
@@ -20,6 +22,7 @@ tests/swarm/corpus/ once fixed.
 
 from __future__ import annotations
 
+import copy
 import sys
 from typing import Any
 
@@ -32,9 +35,29 @@ with atheris.instrument_imports(include=["swarm", "bridge"]):
     from swarm.framing import encode_frame
     from swarm.protocol import Frame, LinkClosed, LinkProtocol, LinkState
 
-from tests.swarm.protocol_helpers import hello
+from tests.swarm.protocol_helpers import Key, exchange, hello, opened_pair
 
 HELLO = hello()
+
+
+def _joined_side() -> LinkProtocol:
+    """b after a's topic (tnum 0), presence (pnum 0) and join, and one message."""
+    a, b = opened_pair()
+    ka, kb = Key(), Key()
+    topic = b"\x07" * 32
+    a.add_topic(topic)
+    b.add_topic(topic)
+    a.join(topic, ka.id, ka.sign, b"alice")
+    b.join(topic, kb.id, kb.sign, None)
+    exchange(a, b)
+    a.send_message(topic, ka.id, kb.id, b"hi")
+    exchange(a, b)
+    b.data_to_send()
+    b.events_received()
+    return b
+
+
+JOINED = _joined_side()
 
 
 def fresh(opened: bool) -> LinkProtocol:
@@ -97,7 +120,7 @@ FRAME_TYPES = [int(f) for f in Frame] + [len(Frame), 255]
 
 def frames(data: bytes) -> None:
     fdp = atheris.FuzzedDataProvider(data)
-    p = fresh(True)
+    p = copy.deepcopy(JOINED) if fdp.ConsumeBool() else fresh(True)
     while fdp.remaining_bytes():
         kind = FRAME_TYPES[fdp.ConsumeIntInRange(0, len(FRAME_TYPES) - 1)]
         fields = [_field(fdp) for _ in range(fdp.ConsumeIntInRange(0, 6))]
