@@ -24,6 +24,11 @@ class BrowserConfig:
     grace: float | None = None
     bootstrap: tuple[tuple[str, int], ...] = ()
     network: str = "local"
+    #: Seconds of silence after which a link to another device is dropped (None:
+    #: the transport's own, about 18 s).
+    link_timeout: float | None = None
+    #: With ``bootstrap``: every peer reaches this device directly (a LAN without NAT).
+    reachable: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -57,6 +62,8 @@ FILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "bootstrap": list,
     "grace": (int, float),
     "identity": int,
+    "link_timeout": (int, float),
+    "reachable": bool,
 }
 
 
@@ -64,7 +71,8 @@ def load_config_file(path: Path) -> dict[str, object]:
     """Read a TOML config file; raises ValueError with a clear message when it is wrong.
 
     ``network = "local" | "public" | "none"``, ``bootstrap = ["HOST:PORT", ...]``,
-    ``grace = SECONDS``, ``identity = N``. Command-line options win over it.
+    ``grace = SECONDS``, ``identity = N``, ``link_timeout = SECONDS``,
+    ``reachable = true``. Command-line options win over it.
     """
     try:
         with path.open("rb") as f:
@@ -75,10 +83,13 @@ def load_config_file(path: Path) -> dict[str, object]:
     if unknown:
         raise ValueError(f"{path}: unknown setting(s) {', '.join(unknown)} (known: {', '.join(FILE_KEYS)})")
     for key, kind in FILE_KEYS.items():
-        if key in data and (not isinstance(data[key], kind) or isinstance(data[key], bool)):
+        bool_for_number = kind is not bool and isinstance(data.get(key), bool)
+        if key in data and (not isinstance(data[key], kind) or bool_for_number):
             raise ValueError(f"{path}: {key} has the wrong type")
     if "network" in data and data["network"] not in ("local", "public", "none"):
         raise ValueError(f"{path}: network must be \"local\", \"public\" or \"none\"")
+    if "link_timeout" in data and not 1 <= data["link_timeout"] <= 600:
+        raise ValueError(f"{path}: link_timeout must be between 1 and 600 seconds")
     if "bootstrap" in data:
         bootstrap = data["bootstrap"]
         assert isinstance(bootstrap, list)

@@ -33,12 +33,17 @@ def engine_options(config: BrowserConfig) -> Any:
 
     if config.network == "none":
         return None
+    timeout = float(config.link_timeout) if config.link_timeout is not None else None
     if config.bootstrap:
         nodes = tuple(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in config.bootstrap)
-        return HyperswarmOptions(network="bootstrap", bootstrap=nodes)
+        return HyperswarmOptions(
+            network="bootstrap", bootstrap=nodes, link_timeout=timeout, reachable=config.reachable
+        )
+    if config.reachable:
+        log.warning("--reachable only applies with --bootstrap; ignored")
     if config.network == "public":
-        return HyperswarmOptions(network="public")
-    return HyperswarmOptions(network="local")
+        return HyperswarmOptions(network="public", link_timeout=timeout)
+    return HyperswarmOptions(network="local", link_timeout=timeout)
 
 
 def build_engine(config: BrowserConfig) -> Engine | None:

@@ -35,6 +35,13 @@ def _grace(text: str) -> float:
     return value
 
 
+def _link_timeout(text: str) -> float:
+    value = float(text)
+    if not 1 <= value <= 600:
+        raise argparse.ArgumentTypeError("link timeout must be between 1 and 600 seconds")
+    return value
+
+
 def _bootstrap(text: str) -> tuple[tuple[str, int], ...]:
     try:
         return parse_bootstrap(text)
@@ -80,9 +87,24 @@ def build_parser() -> argparse.ArgumentParser:
         "public: the public HyperDHT; none: this device only (--bootstrap picks a given DHT)",
     )
     parser.add_argument(
+        "--link-timeout",
+        type=_link_timeout,
+        default=None,
+        metavar="SECONDS",
+        help="drop a link to another device after this much silence (default: the "
+        "transport's own, about 18 s); pages see its sockets close sooner",
+    )
+    parser.add_argument(
+        "--reachable",
+        action="store_true",
+        default=None,
+        help="with --bootstrap on a LAN without NAT: peers dial this device directly "
+        "instead of holepunching (connections form in under a second)",
+    )
+    parser.add_argument(
         "--config",
         metavar="PATH",
-        help="a TOML file with network / bootstrap / grace / identity "
+        help="a TOML file with network / bootstrap / grace / identity / link_timeout / reachable "
         "(default: $XDG_CONFIG_HOME/peerbrowser/config.toml when it exists)",
     )
     parser.add_argument(
@@ -144,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         grace=args.grace if args.grace is not None else settings.get("grace"),  # type: ignore[arg-type]
         bootstrap=args.bootstrap or settings.get("bootstrap", ()),  # type: ignore[arg-type]
         network=args.network or settings.get("network", "local"),  # type: ignore[arg-type]
+        link_timeout=args.link_timeout if args.link_timeout is not None else settings.get("link_timeout"),  # type: ignore[arg-type]
+        reachable=bool(args.reachable or settings.get("reachable", False)),
     )
     if not config.headless and not _can_show_a_window():
         print(

@@ -993,14 +993,21 @@ def test_a_config_file_chooses_the_network_and_the_command_line_wins(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     (tmp_path / "peerbrowser").mkdir()
     (tmp_path / "peerbrowser" / "config.toml").write_text(
-        'network = "public"\nbootstrap = ["127.0.0.1:5000"]\ngrace = 7\n'
+        'network = "public"\nbootstrap = ["127.0.0.1:5000"]\ngrace = 7\nlink_timeout = 6\nreachable = true\n'
     )
     assert main_module.main(["--headless"]) == 0
     assert (seen[-1].network, seen[-1].bootstrap, seen[-1].grace) == ("public", (("127.0.0.1", 5000),), 7)
-    assert main_module.main(["--headless", "--network", "none", "--grace", "1"]) == 0
-    assert (seen[-1].network, seen[-1].grace) == ("none", 1.0)
+    assert (seen[-1].link_timeout, seen[-1].reachable) == (6, True)
+    assert main_module.main(["--headless", "--network", "none", "--grace", "1", "--link-timeout", "2"]) == 0
+    assert (seen[-1].network, seen[-1].grace, seen[-1].link_timeout) == ("none", 1.0, 2.0)
     bad = tmp_path / "bad.toml"
-    for text, words in [("network = 3", "wrong type"), ("netwrok = 'local'", "unknown setting"), ("[", "TOML")]:
+    for text, words in [
+        ("network = 3", "wrong type"),
+        ("netwrok = 'local'", "unknown setting"),
+        ("[", "TOML"),
+        ("reachable = 1", "wrong type"),
+        ("link_timeout = 0.1", "between 1 and 600"),
+    ]:
         bad.write_text(text)
         assert main_module.main(["--headless", "--config", str(bad)]) == 2
         assert words in capsys.readouterr().err
@@ -1015,6 +1022,10 @@ def test_the_engine_follows_the_network_choice() -> None:
     assert engine_options(BrowserConfig(network="public")).network == "public"
     given = engine_options(BrowserConfig(bootstrap=(("127.0.0.1", 5000), ("::1", 6000))))
     assert (given.network, given.bootstrap) == ("bootstrap", ("127.0.0.1:5000", "[::1]:6000"))
+    assert (given.link_timeout, given.reachable) == (None, False)
+    lan = engine_options(BrowserConfig(bootstrap=(("10.0.0.5", 49737),), link_timeout=5, reachable=True))
+    assert (lan.link_timeout, lan.reachable) == (5.0, True)
+    assert engine_options(BrowserConfig(link_timeout=4)).link_timeout == 4.0
 
 
 def test_tab_shows_an_icon_while_loading(window: BrowserWindow, qtbot: Any) -> None:
