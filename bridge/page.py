@@ -257,7 +257,9 @@ class PageBridge(QObject):
             if isinstance(event, Message):
                 self._queue(["m", h, event.socket.id_hex, wire.b64(event.payload)])
             elif isinstance(event, Drain):
-                self._queue(["d", h, event.socket.id_hex, event.inflight])
+                # the count now, not when the core emitted it: every write accepted
+                # until now has its reply queued before this, and no later one is in it
+                self._queue(["d", h, event.socket.id_hex, event.socket.inflight])
             elif isinstance(event, Connection):
                 self._queue(["c", h, _socket_json(event.socket)])
             elif isinstance(event, SessionData):

@@ -491,10 +491,15 @@
         this._queue.shift();
         this._queued -= head.size;
         this._unconfirmed += head.size;
-        channel.call('write', this._swarm._handle, this._info.id, head.b64).then(
+        // The confirmation is counted as it is read (callThen), before the rest of its
+        // batch: a drain later in the same batch already includes this write, and
+        // counting it again in a promise callback after that would leave the socket
+        // believing bytes are unread that the peer has long consumed, and stall it.
+        channel.callThen('write', () => {
+          this._unconfirmed -= head.size;
+          this._unread += head.size;
+        }, this._swarm._handle, this._info.id, head.b64).then(
           () => {
-            this._unconfirmed -= head.size;
-            this._unread += head.size;
             head.resolve();
             this._changed();
           },

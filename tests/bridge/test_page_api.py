@@ -331,6 +331,42 @@ def test_a_reader_that_does_not_read_holds_back_only_its_writer(open_page, call,
     wait_js(qtbot, js, a, f"done === 64 && low >= 1 && T.socket('{sb}').bufferedAmount === 0")
 
 
+def test_a_drain_in_the_same_batch_as_the_write_reply_is_not_counted_twice(open_page, call, js, qtbot, monkeypatch):
+    """The reader can consume a write before the writer's page hears that the write was
+    accepted: then the reply and a drain that already includes the write reach the page
+    in one batch. Counting the write again after the drain left the socket sure that
+    600 KiB were unread that the peer had consumed, and the next write waited forever."""
+    a, b = open_page("alpha"), open_page("beta")
+    call(a, "T.join('room')")
+    sb = call(b, "T.join('room')")["self"]
+    wait_js(qtbot, js, a, "T.peers().length === 1")
+    # hold what goes to a's page until the reply and the drain are both in one batch
+    bridge = a.bridge
+    deliver = bridge._flush
+    held = [True]
+
+    def flush() -> None:
+        if held[0]:
+            bridge._flush_scheduled = False
+        else:
+            deliver()
+
+    monkeypatch.setattr(bridge, "_flush", flush)
+    js(a, f"window.w = [T.socket('{sb}').write(new Uint8Array(600 * 1024).fill(1))]; true")
+    wait_js(qtbot, js, b, "T.of('message').length === 1")
+    qtbot.waitUntil(lambda: any(i[0] == "d" and i[3] == 0 for i in bridge._out), timeout=LOAD_TIMEOUT_MS)
+    kinds = [i[0] for i in bridge._out]
+    assert kinds.index("r") < kinds.index("d")
+    held[0] = False
+    deliver()
+    call(a, "w[0]")
+    # nothing is unread: a second 600 KiB write goes out at once and arrives
+    assert js(a, f"T.socket('{sb}').bufferedAmount") == 0
+    js(a, f"w.push(T.socket('{sb}').write(new Uint8Array(600 * 1024).fill(2))); true")
+    wait_js(qtbot, js, b, "T.of('message').length === 2")
+    call(a, "w[1]")
+
+
 def test_writes_past_the_send_queue_limit_fail_and_send_nothing(open_page, call, js, fails, qtbot):
     a, b = open_page("alpha"), open_page("beta")
     call(a, "T.join('room')")
