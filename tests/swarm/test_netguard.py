@@ -27,7 +27,7 @@ def test_the_subnet_is_allowed_in_a_namespace_that_routes_nowhere_else():
 
 
 def test_the_subnet_is_refused_where_a_default_route_exists():
-    with pytest.raises(NetGuardError, match="0.0.0.0/0 via eth0"):
+    with pytest.raises(NetGuardError, match=r"0\.0\.0\.0/0 via eth0"):
         namespace_subnet(ENV, HOST)
 
 
