@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from swarm.engine import EngineSink, LinkSink
-from swarm.netguard import NetGuardError, allowed_host
+from swarm.netguard import NetGuardError, allowed_host, source_address
 from swarm.sidecar_frames import Frame, FrameDecoder, FrameError, encode_frame
 
 log = logging.getLogger(__name__)
@@ -373,6 +373,10 @@ class HyperswarmEngine:
         opts = self.options
         guarded = opts.guarded()
         host = opts.host
+        if host is None and guarded and opts.network == "bootstrap" and opts.bootstrap:
+            # loopback, or in a test's namespace the address that reaches its bootstrap
+            # node (the only other address the guard allows there)
+            host = source_address(opts.bootstrap[0])
         if host is None and (guarded or opts.network == "local"):
             host = "127.0.0.1"
         if guarded:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -76,3 +77,25 @@ def allowed_host(host: str) -> bool:
         return True
     net = namespace_subnet()
     return net is not None and isinstance(ip, ipaddress.IPv4Address) and ip in net
+
+
+def source_address(node: str) -> str | None:
+    """The local address this machine would send from to ``HOST:PORT`` when that host
+    is in the namespace subnet (asks the routing table: a UDP connect sends nothing);
+    None otherwise."""
+    host, _, port = node.rpartition(":")
+    host = host.strip("[]")
+    try:
+        ip = ipaddress.ip_address(host)
+        net = namespace_subnet()
+    except (ValueError, OSError):
+        return None
+    if net is None or not isinstance(ip, ipaddress.IPv4Address) or ip not in net:
+        return None
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect((host, int(port)))
+        except (OSError, ValueError):
+            return None
+        address: str = probe.getsockname()[0]
+    return address if ipaddress.ip_address(address) in net else None

@@ -6,7 +6,9 @@ loopback guard allows only their one private subnet (PEERBROWSER_NETNS_CIDR)."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +18,7 @@ import pytest
 from swarm.hyperswarm import SIDECAR_DIR
 from tests.network.conftest import needs_sidecar
 from tests.network.netns import Lab
-from tests.network.processes import Proc
+from tests.network.processes import PEERBROWSER, Proc
 
 pytestmark = [
     needs_sidecar,
@@ -73,10 +75,8 @@ def lab() -> Iterator[tuple[Lab, list[Proc]]]:
         lab.close()
 
 
-# a link timeout of 3 s (keep-alives every 0.75 s), and the default: UDX's own, ~18 s
-@pytest.mark.parametrize("link_timeout", [3.0, None], ids=["link_timeout=3s", "default"])
-def test_a_device_cut_off_and_back_gets_closes_then_new_connections(lab, link_timeout):
-    lab, procs = lab
+def start_testnet(lab: Lab, procs: list[Proc]) -> list[str]:
+    """A 3-node testnet in its own namespace; its bootstrap list."""
     dht = lab.add("dht")
     guard = str(SIDECAR_DIR / "loopback-guard.cjs")
     testnet = Proc(
@@ -87,7 +87,15 @@ def test_a_device_cut_off_and_back_gets_closes_then_new_connections(lab, link_ti
     procs.append(testnet)
     bootstrap = testnet.wait_for(lambda _: [e for e in testnet.json_events() if "bootstrap" in e], "testnet")
     bootstrap = bootstrap[0]["bootstrap"]
-    assert all(b.startswith(str(lab.subnet.network_address)[:-1]) for b in bootstrap)
+    assert all(ipaddress.ip_address(b.rpartition(":")[0]) in lab.subnet for b in bootstrap)
+    return list(bootstrap)
+
+
+# a link timeout of 3 s (keep-alives every 0.75 s), and the default: UDX's own, ~18 s
+@pytest.mark.parametrize("link_timeout", [3.0, None], ids=["link_timeout=3s", "default"])
+def test_a_device_cut_off_and_back_gets_closes_then_new_connections(lab, link_timeout):
+    lab, procs = lab
+    bootstrap = start_testnet(lab, procs)
 
     devs = []
     for name in ("a", "b", "c"):
@@ -153,3 +161,58 @@ def test_a_device_cut_off_and_back_gets_closes_then_new_connections(lab, link_ti
     assert sockets[1] == list(range(after, after + 5)), "the new socket carries only new messages"
     for d in devs:
         assert not d.events("error"), d.events("error")
+
+
+# A page that logs what it sees; peerbrowser prints a page's console on stderr.
+WATCHER = """<!doctype html><title>watcher</title><script>
+(async () => {
+  const swarm = await PeerSocket.joinSwarm({id: 'cable-room'})
+  let n = 0
+  swarm.addEventListener('connection', ({socket}) => {
+    const id = socket.info.id
+    console.log('PB connection', id)
+    socket.addEventListener('close', (e) => console.log('PB close', id, e.code))
+    socket.addEventListener('message', (e) => console.log('PB message', id, e.message))
+    socket.write('hello ' + n++)
+  })
+})()
+</script>"""
+SEEN = re.compile(r"PB (connection|close|message) ([0-9a-f]{64})(?: (.+))?$")
+
+
+def seen(p: Proc, kind: str) -> list[tuple[str, str | None]]:
+    return [(m.group(2), m.group(3)) for line in p.lines if (m := SEEN.search(line)) and m.group(1) == kind]
+
+
+def test_pages_in_two_browsers_see_the_cable_pulled_and_plugged_back(lab, tmp_path):
+    """Whole browsers, each in its own namespace, with --reachable and --link-timeout:
+    the page of the browser that stays sees its peer's socket close, then a new
+    connection that carries messages again."""
+    lab, procs = lab
+    bootstrap = start_testnet(lab, procs)
+    page = tmp_path / "watcher.html"
+    page.write_text(WATCHER)
+    browsers = {}
+    for name in ("a", "b"):
+        lab.add(name)
+        argv = [
+            str(PEERBROWSER), "--headless", "--bootstrap", ",".join(bootstrap),
+            "--reachable", "--link-timeout", "3", page.as_uri(),
+        ]  # fmt: skip
+        browsers[name] = Proc(lab.exec(name, argv), env=lab.env())
+        procs.append(browsers[name])
+    a, b = browsers["a"], browsers["b"]
+    (peer_b, _), *_ = a.wait_for(lambda _: seen(a, "connection"), "a's page meets b's")
+    (peer_a, _), *_ = b.wait_for(lambda _: seen(b, "connection"), "b's page meets a's")
+    a.wait_for(lambda _: (peer_b, "hello 0") in seen(a, "message"), "b's hello")
+
+    lab.cut("b")
+    a.wait_for(lambda _: seen(a, "close"), "a's page sees the socket close")
+    assert seen(a, "close") == [(peer_b, "1006")]
+    lab.restore("b")
+    a.wait_for(lambda _: len(seen(a, "connection")) == 2, "a new connection once b is back")
+    assert seen(a, "connection") == [(peer_b, None), (peer_b, None)]  # the same presence
+    a.wait_for(lambda _: (peer_b, "hello 1") in seen(a, "message"), "a message on the new socket")
+    b.wait_for(lambda _: (peer_a, "hello 1") in seen(b, "message"), "and the other way")
+    for p in (a, b):
+        assert not [line for line in p.lines if "Traceback" in line], p.tail()
