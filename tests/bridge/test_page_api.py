@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -398,6 +399,7 @@ def test_a_hundred_tabs_opened_and_closed_leave_nothing_behind(open_page, call, 
 
     peer = open_page("beta")
     call(peer, "T.join('room')")
+    tasks_before = len(asyncio.all_tasks(core.loop))
     for i in range(100):
         tab = open_page("alpha", i % 4)
         call(tab, "T.join('room')")
@@ -410,6 +412,7 @@ def test_a_hundred_tabs_opened_and_closed_leave_nothing_behind(open_page, call, 
     gc.collect()
     alive = [o for o in gc.get_objects() if isinstance(o, PageBridge) and not o._detached]
     assert len(alive) <= len(browser.tabs())  # one per open tab, no more
+    assert len(asyncio.all_tasks(core.loop)) <= tasks_before  # no task left per tab
 
 
 def test_a_handle_of_the_previous_document_acts_for_nobody(open_page, call, js, qtbot):

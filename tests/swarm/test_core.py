@@ -1,3 +1,4 @@
+import asyncio
 import itertools
 
 import pytest
@@ -337,6 +338,8 @@ async def test_closing_the_core_releases_everything(net):
 async def test_a_thousand_join_write_close_cycles_leave_nothing_behind(net):
     d1, d2 = await net(), await net()
     peer = d2.tab(ORIGINS[1], 0, "room")
+    tasks_before = len(asyncio.all_tasks())
+    observers_before = len(d1.core._observers)
     for i in range(1000):
         t = d1.tab(ORIGINS[0], i % 3, "room")
         await until(lambda t=t: t.peers() == {peer.id})
@@ -352,6 +355,8 @@ async def test_a_thousand_join_write_close_cycles_leave_nothing_behind(net):
     (remote,) = d2.core.links.values()
     assert remote.protocol._peer_presences == {} and remote.protocol._peer_join_count == 0
     assert len(peer.handle.membership.sockets) == 0 and peer.handle.membership.closed_peers == set()
+    assert len(asyncio.all_tasks()) == tasks_before  # no task left running per cycle
+    assert len(d1.core._observers) == observers_before  # no listener left registered
 
 
 async def test_a_device_back_under_a_new_key_replaces_its_half_open_link(net):
