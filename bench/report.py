@@ -51,6 +51,121 @@ def transport_table(
     return "\n".join(out)
 
 
+FLOOD_LABELS = {
+    "read": "reader reads as messages arrive",
+    "slow": "reader reads slowly",
+    "stalled": "reader never reads",
+}
+
+
+def flood_report(fl: dict[str, Any]) -> str:
+    """The long flood: memory per flood, and ping latency with and without a flood."""
+    mib = 1024 * 1024
+    p = fl.get("plan", {})
+    floods = fl.get("floods", {})
+    parts = [
+        f"{_f(p.get('flood_s'))} s per flood, {p.get('kind')} messages, the writer keeps up "
+        f"to {_f(p.get('high_water', 0) / mib)} MiB in `bufferedAmount`; slow reader: "
+        f"{p.get('slow_reads_per_s')} reads/s; pings every {p.get('ping_period_ms')} ms.\n",
+        "| flood | msgs/s delivered | MB/s | writer's `bufferedAmount` at stop (MiB) "
+        "| browser process CPU (cores) | RSS, whole tree: start \u2192 peak \u2192 end (MiB) "
+        "| growth, first to last 10 % (MiB) | slope after the first 10 % (MiB/min) "
+        "| PSS, whole tree: start \u2192 end (MiB) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def spe(r: dict[str, Any]) -> str:
+        if not r:
+            return DASH
+        return " \u2192 ".join(_f(r[k] / mib) for k in ("start_bytes", "peak_bytes", "end_bytes"))
+
+    for mode, f in floods.items():
+        r, ps = f["rss"], f["pss"]
+        cpu = f.get("by_role", {}).get("browser", {}).get("cpu_share")
+        parts.append(
+            f"| {FLOOD_LABELS.get(mode, mode)} | {_f(f['msgs_per_s'])} | {_f(f.get('mb_per_s'))} | "
+            f"{_f(f['buffered_at_stop'] / mib)} | {_f(cpu)} | {spe(r)} | {_f(r['growth_bytes'] / mib)} | "
+            f"{_f(r['slope_after_first_tenth_bytes_per_min'] / mib)} | "
+            f"{_f(ps['start_bytes'] / mib)} \u2192 {_f(ps['end_bytes'] / mib)} |"
+        )
+    from bench.flood import GROUPS, by_group  # computed from the raw samples, for older runs too
+
+    samples, proc_roles = fl.get("memory_samples", []), fl.get("process_roles", {})
+    parts.append(
+        "\nRSS by group, MiB: start \u2192 peak \u2192 end; growth from the first to the last 10 %; "
+        "slope after the first 10 % (MiB/min)\n"
+    )
+    parts.append(
+        "| | "
+        + " | ".join(f"{g} ({', '.join(m.split(':')[-1] for m in members)})" for g, members in GROUPS.items())
+        + " |"
+    )
+    parts.append("|---" * (len(GROUPS) + 1) + "|")
+    spans = [(FLOOD_LABELS.get(m, m), f["start_s"], f["end_s"]) for m, f in floods.items()]
+    if "whole_run" in fl:
+        spans.append(("whole run", fl["whole_run"]["start_s"], fl["whole_run"]["end_s"]))
+    for label, start, end in spans:
+        groups = by_group(samples, proc_roles, start, end)
+        cells = [
+            f"{spe(g)}; {_f(g['growth_bytes'] / mib)}; {_f(g['slope_after_first_tenth_bytes_per_min'] / mib)}"
+            if g
+            else DASH
+            for g in groups.values()
+        ]
+        parts.append(f"| {label} | {' | '.join(cells)} |")
+    roles = (
+        ("browser", "browser process"),
+        ("renderer:writer", "writer page"),
+        ("renderer:reader", "reader page"),
+        ("renderer:pinger", "pinger page"),
+        ("renderer:echo", "echo page"),
+    )
+    parts.append(
+        "\nRSS per process, MiB: start \u2192 peak \u2192 end of each flood (and of the whole run)\n"
+    )
+    parts.append("| | " + " | ".join(label for _, label in roles) + " |")
+    parts.append("|---" * (len(roles) + 1) + "|")
+    rows = [(FLOOD_LABELS.get(m, m), f) for m, f in floods.items()]
+    if "whole_run" in fl:
+        rows.append(("whole run", fl["whole_run"]))
+    for label, d in rows:
+        cells = []
+        for role, _ in roles:
+            cells.append(spe(d.get("by_role", {}).get(role, {}).get("rss", {})))
+        parts.append(f"| {label} | {' | '.join(cells)} |")
+    heaps = fl.get("end", {}).get("js_heap", {})
+    if heaps:
+        parts.append(
+            "\nJS heap in use at the end, before \u2192 after a forced full GC (MiB): "
+            + "; ".join(
+                f"{role} {_f(h['before_gc_bytes'] / mib)} \u2192 {_f(h['after_gc_bytes'] / mib)}"
+                for role, h in heaps.items()
+            )
+            + "."
+        )
+    base = fl.get("baseline", {})
+    parts.append(
+        "\n| round trip of a small ping | to a page outside the flood: median ms | p99 ms "
+        "| \u00d7 baseline (median, p99) | to the writer page: median ms | p99 ms "
+        "| \u00d7 baseline (median, p99) |"
+    )
+    parts.append("|---|---|---|---|---|---|---|")
+    lat_rows: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = [
+        ("no flood (baseline, before and after)", base, None)
+    ]
+    lat_rows += [(FLOOD_LABELS.get(m, m), f, f) for m, f in floods.items()]
+    for label, d, f in lat_rows:
+        cells = []
+        for key in ("echo", "writer_socket"):
+            lat = d[key]
+            vs = f[key + "_vs_baseline"] if f else {"median": 1.0, "p99": 1.0}
+            cells.append(
+                f"{_f(lat['median_ms'])} | {_f(lat['p99_ms'])} | {_f(vs['median'])}, {_f(vs['p99'])}"
+            )
+        parts.append(f"| {label} | {' | '.join(cells)} |")
+    return "\n".join(parts)
+
+
 def report(results: dict[str, Any]) -> str:
     parts = []
     t = results.get("tab_to_tab", {}).get("transports", {})
@@ -128,6 +243,9 @@ def report(results: dict[str, Any]) -> str:
             + f"PeerSocket tab (joined a swarm) PSS {_f(mem['peersocket_tab_bytes']['pss'] / mib)} MiB "
             f"(RSS {_f(mem['peersocket_tab_bytes']['rss'] / mib)} MiB)."
         )
+    if "floods" in results.get("flood", {}):
+        parts.append("\n### Long flood\n")
+        parts.append(flood_report(results["flood"]))
     parts.append("\n### Targets\n")
     parts.append("| target | measured | limit | |\n|---|---|---|---|")
     for tg in results.get("targets", []):
@@ -141,6 +259,8 @@ def report(results: dict[str, Any]) -> str:
 
 def main() -> int:
     results = json.loads(Path(sys.argv[1]).read_text())
+    if "floods" in results:  # the output of `python -m bench.flood` alone
+        results = {"flood": results}
     print(report(results))
     return 0
 

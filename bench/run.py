@@ -1,6 +1,7 @@
 """Run the benchmark suite (or part of it); write one JSON per run and PNG plots beside it.
 
-    python -m bench.run [--quick] [NAME ...]      NAME: tab_to_tab, devices, scale
+    python -m bench.run [--quick] [--flood-seconds S] [NAME ...]
+                                    NAME: tab_to_tab, devices, scale, flood
 
 Every benchmark runs in its own process (the tab-to-tab one inside a network
 namespace of its own, for its WebRTC baseline); the runner collects their
@@ -22,11 +23,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import plots, stats, targets
+from bench import plots, report, stats, targets
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-NAMES = ("tab_to_tab", "devices", "scale")
+NAMES = ("tab_to_tab", "devices", "scale", "flood")
 
 
 def webrtc_prefix() -> tuple[list[str], str | None]:
@@ -40,10 +41,12 @@ def webrtc_prefix() -> tuple[list[str], str | None]:
     return [*unshare, "--", sys.executable, "-m", "bench.netns"], None
 
 
-def run_one(name: str, quick: bool, run_id: str) -> dict[str, Any]:
+def run_one(name: str, quick: bool, run_id: str, flood_seconds: float | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="peerbench-") as tmp:
         out = Path(tmp) / f"{name}.json"
         cmd = [sys.executable, "-m", f"bench.{name}", "--out", str(out), *(["--quick"] if quick else [])]
+        if name == "flood" and flood_seconds is not None:
+            cmd += ["--duration", str(flood_seconds)]
         note = None
         if name == "tab_to_tab":
             prefix, note = webrtc_prefix()
@@ -74,6 +77,12 @@ def main() -> int:
         "names", nargs="*", metavar="NAME", help="any of " + ", ".join(NAMES) + " (default: all)"
     )
     parser.add_argument("--quick", action="store_true", help="a short run (fewer repetitions)")
+    parser.add_argument(
+        "--flood-seconds",
+        type=float,
+        metavar="S",
+        help="length of each flood of the flood benchmark (default 60, with --quick 10)",
+    )
     parser.add_argument("--replot", metavar="JSON", help="recompute targets and plots of an earlier run")
     args = parser.parse_args()
     if args.replot:
@@ -85,7 +94,7 @@ def main() -> int:
     run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + ("-quick" if args.quick else "")
     results: dict[str, Any] = {"run_id": run_id, "quick": args.quick, "machine": stats.machine_info()}
     for name in names:
-        results[name] = run_one(name, args.quick, run_id)
+        results[name] = run_one(name, args.quick, run_id, args.flood_seconds)
     return finish(results, RESULTS / f"{run_id}.json")
 
 
@@ -97,7 +106,11 @@ def finish(results: dict[str, Any], out: Path) -> int:
     print(f"bench: wrote {out}", file=sys.stderr)
     for path in made:
         print(f"bench: wrote {path}", file=sys.stderr)
+    if "floods" in results.get("flood", {}):
+        print(report.flood_report(results["flood"]), file=sys.stderr)
     for t in results["targets"]:
+        if t["met"] is None:
+            continue  # a benchmark of this target was not run
         mark = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
         print(f"  {mark:6} {t['text']}: {t['value']:.3g} (limit {t['limit']:g})", file=sys.stderr)
     return 0
