@@ -495,18 +495,9 @@ def main() -> int:
     modes = [m for m in args.modes.split(",") if m]
     if not modes or any(m not in MODES for m in modes):
         parser.error(f"--modes: a comma-separated list of {', '.join(MODES)}")
-    from bench.qtpages import init_qt
+    from bench.qtpages import run_on_qt
 
-    _app, loop = init_qt(CHROMIUM_FLAGS)
-    with loop:
-        results = loop.run_until_complete(run(plan(args.quick, args.duration, modes, args.kind)))
-    text = json.dumps(results, indent=1)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
-            f.write(text)
-    else:
-        print(text)
-    return 0
+    return run_on_qt(lambda: run(plan(args.quick, args.duration, modes, args.kind)), args.out, CHROMIUM_FLAGS)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import itertools
 import json
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,23 @@ def init_qt(extra_flags: list[str] | None = None) -> tuple[Any, Any]:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     return app, loop
+
+
+def run_on_qt(
+    main: Callable[[], Awaitable[Any]], out: str | None, extra_flags: list[str] | None = None
+) -> int:
+    """Run ``main()`` on a Qt event loop and write its result as JSON to ``out`` (a
+    path) or stdout: the tail of every benchmark that drives pages."""
+    _app, loop = init_qt(extra_flags)
+    with loop:
+        results = loop.run_until_complete(main())
+    text = json.dumps(results, indent=1)
+    if out:
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        print(text)
+    return 0
 
 
 def _make_echo_class() -> Any:

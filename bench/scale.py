@@ -209,18 +209,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out")
     args = parser.parse_args()
-    from bench.qtpages import init_qt
+    from bench.qtpages import run_on_qt
 
-    _app, loop = init_qt()
-    with loop:
-        results = loop.run_until_complete(run(args.quick))
-    text = json.dumps(results, indent=1)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
-            f.write(text)
-    else:
-        print(text)
-    return 0
+    return run_on_qt(lambda: run(args.quick), args.out)
 
 
 if __name__ == "__main__":
