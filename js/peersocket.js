@@ -175,6 +175,8 @@
     u16 () { this.need(2); const x = this.v.getUint16(this.p); this.p += 2; return x; }
     u32 () { this.need(4); const x = this.v.getUint32(this.p); this.p += 4; return x; }
     take (n) { this.need(n); const x = this.b.slice(this.p, this.p + n); this.p += n; return x; }
+    // no copy: for bytes that are decoded at once (strings)
+    view (n) { this.need(n); const x = this.b.subarray(this.p, this.p + n); this.p += n; return x; }
   }
 
   function big (x) { return (x <= BigInt(Number.MAX_SAFE_INTEGER) && x >= BigInt(-Number.MAX_SAFE_INTEGER)) ? Number(x) : x; }
@@ -186,7 +188,7 @@
     if (t >= 0xe0) return t - 0x100;
     if ((t & 0xf0) === 0x80) return decodeMap(r, t & 0x0f, depth);
     if ((t & 0xf0) === 0x90) return decodeArray(r, t & 0x0f, depth);
-    if ((t & 0xe0) === 0xa0) return textDecoder.decode(r.take(t & 0x1f));
+    if ((t & 0xe0) === 0xa0) return textDecoder.decode(r.view(t & 0x1f));
     switch (t) {
       case 0xc0: return null;
       case 0xc2: return false;
@@ -204,9 +206,9 @@
       case 0xd1: { r.need(2); const x = r.v.getInt16(r.p); r.p += 2; return x; }
       case 0xd2: { r.need(4); const x = r.v.getInt32(r.p); r.p += 4; return x; }
       case 0xd3: { r.need(8); const x = r.v.getBigInt64(r.p); r.p += 8; return big(x); }
-      case 0xd9: return textDecoder.decode(r.take(r.u8()));
-      case 0xda: return textDecoder.decode(r.take(r.u16()));
-      case 0xdb: return textDecoder.decode(r.take(r.u32()));
+      case 0xd9: return textDecoder.decode(r.view(r.u8()));
+      case 0xda: return textDecoder.decode(r.view(r.u16()));
+      case 0xdb: return textDecoder.decode(r.view(r.u32()));
       case 0xdc: return decodeArray(r, r.u16(), depth);
       case 0xdd: return decodeArray(r, r.u32(), depth);
       case 0xde: return decodeMap(r, r.u16(), depth);
