@@ -314,6 +314,10 @@ def attach_page(page: QWebEnginePage, core: SwarmCore | None, identity: int | No
         page.setWebChannel(channel)
     channel.registerObject(CHANNEL_NAME, bridge)
     page.destroyed.connect(lambda *_: _release_orphan(bridge))
+    # QWebChannel publishes QObject's own deleteLater() slot too, so a page can delete
+    # its bridge: it cuts only itself off, and its presences leave now, not when the
+    # tab closes (a peer that never reads would hold its writers meanwhile)
+    bridge.destroyed.connect(lambda *_: _release_orphan(bridge))
     return bridge
 
 

@@ -368,6 +368,36 @@ def test_a_drain_in_the_same_batch_as_the_write_reply_is_not_counted_twice(open_
     call(a, "w[1]")
 
 
+def test_a_page_that_deletes_its_bridge_object_cuts_off_only_itself(
+    open_page, call, js, qtbot, browser, core, caplog
+):
+    """QWebChannel also publishes QObject's deleteLater(): a page can call it on the
+    bridge object over its own channel, bypassing peersocket.js."""
+    from PyQt6 import sip
+
+    a, b, c = open_page("alpha"), open_page("beta"), open_page("gamma")
+    sa = call(a, "T.join('room')")["self"]
+    for t in (b, c):
+        call(t, "T.join('room')")
+    wait_js(qtbot, js, b, "T.peers().length === 2")
+    js(
+        a,
+        """new QWebChannel(qt.webChannelTransport, (ch) => {
+             ch.objects.peersocket.objectName = 'renamed'; ch.objects.peersocket.deleteLater() }); true""",
+    )
+    qtbot.waitUntil(lambda: sip.isdeleted(a.bridge), timeout=LOAD_TIMEOUT_MS)
+    # its presence leaves at once; its peers see the socket close; they still talk
+    qtbot.waitUntil(lambda: ("peerapp://alpha", 0) not in core.presences, timeout=LOAD_TIMEOUT_MS)
+    wait_js(qtbot, js, b, f"T.of('close').some(e => e[1] === '{sa}')")
+    sc = js(c, "T.swarms.main.getLoopback().info.id")
+    call(b, f"T.socket('{sc}').write('still here')")
+    wait_js(qtbot, js, c, "T.of('message').length === 1")
+    # and the tab still closes cleanly
+    browser.close_tab_object(a)
+    qtbot.waitUntil(lambda: set(core.presences) == {("peerapp://beta", 0), ("peerapp://gamma", 0)})
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
 def test_writes_past_the_send_queue_limit_fail_and_send_nothing(open_page, call, js, fails, qtbot):
     a, b = open_page("alpha"), open_page("beta")
     call(a, "T.join('room')")
