@@ -108,3 +108,67 @@ def test_forged_calls_get_clear_answers_and_touch_nobody_else(open_page, call, j
     # the victim still works
     call(other, f"T.socket('{victim_id}').write('still fine')")
     qtbot.waitUntil(lambda: js(victim, "T.of('message').length") == 1, timeout=LOAD_TIMEOUT_MS)
+
+
+# The page's own side of QWebChannel's protocol, sent raw on qt.webChannelTransport:
+# every method the channel publishes on the bridge (by index, with wrong arguments),
+# property writes, signal (dis)connections, unknown objects and message types, and
+# messages that are not JSON at all. deleteLater is left out here: it has its own
+# test (test_a_page_that_deletes_its_bridge_object_cuts_off_only_itself).
+RAW_ATTACK = """(() => {
+  const t = qt.webChannelTransport;
+  window.rawDone = false;
+  const prev = t.onmessage;
+  t.onmessage = (msg) => {
+    const data = JSON.parse(msg.data);
+    if (data.type !== 10 || !data.data || !data.data.peersocket) return;
+    t.onmessage = prev;
+    const meta = data.data.peersocket;
+    const o = 'peersocket';
+    const weird = [[], [1], [null], [{}], ['x'], [[1, 2]], ['x', 'y', 'z'], [1e308], ['['.repeat(5000)]];
+    const raw = [];
+    for (const [name, index] of meta.methods) {
+      if (name.startsWith('deleteLater')) continue;
+      for (const args of weird) raw.push({ type: 6, object: o, method: index, args, id: 90000 + raw.length });
+    }
+    for (const [index] of meta.properties) {
+      for (const value of [1, null, {}, 'x'.repeat(100000), [[[]]]]) raw.push({ type: 9, object: o, property: index, value });
+    }
+    for (const index of [...Object.values(meta.signals).map((s) => s[1]), 9999, -1]) {
+      raw.push({ type: 7, object: o, signal: index }, { type: 8, object: o, signal: index });
+    }
+    raw.push({ type: 6, object: 'nobody', method: 0, args: [], id: 1 }, { type: 6, object: o, method: 99999, args: [], id: 2 },
+      { type: 6, object: o, method: 'send', args: ['[]'], id: 3 }, { type: 9, object: o, property: 99999, value: 1 },
+      { type: 99 }, { type: 3 }, { type: 4 }, {}, [], 42);
+    for (const m of raw) t.send(JSON.stringify(m));
+    for (const text of ['not json', '{', '', 'null', '"x"', '['.repeat(100000)]) t.send(text);
+    window.rawDone = raw.length;
+  };
+  t.send(JSON.stringify({ type: 3, id: 'init' }));
+  return true;
+})()"""
+
+
+def test_raw_channel_messages_to_every_published_member_touch_nobody_else(
+    open_page, call, js, qtbot, caplog, core, browser
+):
+    attacker, victim, other = open_page("alpha"), open_page("beta"), open_page("gamma")
+    call(attacker, "T.join('room')")
+    victim_id = call(victim, "T.join('room')")["self"]
+    other_id = call(other, "T.join('room')")["self"]
+    qtbot.waitUntil(lambda: js(victim, "T.peers().length") == 2, timeout=LOAD_TIMEOUT_MS)
+    assert js(attacker, RAW_ATTACK) is True
+    qtbot.waitUntil(lambda: bool(js(attacker, "window.rawDone")), timeout=LOAD_TIMEOUT_MS)
+    assert js(attacker, "window.rawDone") > 50  # every member was tried
+    # the attacker's page and bridge survive; the others never noticed
+    call(other, f"T.socket('{victim_id}').write('still fine')")
+    qtbot.waitUntil(lambda: js(victim, "T.of('message').length") == 1, timeout=LOAD_TIMEOUT_MS)
+    assert js(victim, "T.of('close').length") == 0 and other_id in js(victim, "T.peers()")
+    assert js(attacker, "T.peers().length") == 2  # its own API still works
+    assert not [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.ERROR and r.name.startswith("peerbrowser") and r.name != "peerbrowser.js"
+    ]
+    browser.close_tab_object(attacker)
+    qtbot.waitUntil(lambda: ("peerapp://alpha", 0) not in core.presences, timeout=LOAD_TIMEOUT_MS)
