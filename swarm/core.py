@@ -128,6 +128,7 @@ class SwarmCore:
         """Join ``key`` as presence (origin, identity) for one tab (``owner``)."""
         if self.closed:
             raise PeerSocketError.core_closed()
+        self._check_room(origin, identity, key.topic)
         presence = self.presences.get((origin, identity))
         if presence is None:
             presence = Presence(origin, identity)
@@ -146,6 +147,29 @@ class SwarmCore:
         self._handles[handle.id] = handle
         self._changed()
         return handle
+
+    def _check_room(self, origin: str, identity: int, topic: bytes) -> None:
+        """Refuse a join that would take this device, or this origin, past its bounds
+        (``limits``); checked before anything is made, so a refused join leaves no trace."""
+        presence = self.presences.get((origin, identity))
+        if presence is not None and topic in presence.memberships:
+            return  # another tab of a membership that exists: nothing new
+        if presence is None:
+            if len(self.presences) >= limits.MAX_PRESENCES_PER_DEVICE:
+                raise PeerSocketError.too_many("presences on this device", limits.MAX_PRESENCES_PER_DEVICE)
+            if sum(1 for o, _ in self.presences if o == origin) >= limits.MAX_IDENTITIES_PER_ORIGIN:
+                raise PeerSocketError.too_many(
+                    f"debug identities in use by {origin}", limits.MAX_IDENTITIES_PER_ORIGIN
+                )
+        if sum(len(p.memberships) for p in self.presences.values()) >= limits.MAX_MEMBERSHIPS_PER_DEVICE:
+            raise PeerSocketError.too_many(
+                "swarm memberships on this device", limits.MAX_MEMBERSHIPS_PER_DEVICE
+            )
+        if topic not in self.topics and len(self.topics) >= limits.MAX_TOPICS_PER_DEVICE:
+            raise PeerSocketError.too_many("swarms joined on this device", limits.MAX_TOPICS_PER_DEVICE)
+        joined = {t for p in self.presences.values() if p.origin == origin for t in p.memberships}
+        if topic not in joined and len(joined) >= limits.MAX_SWARMS_PER_ORIGIN:
+            raise PeerSocketError.too_many(f"swarms joined by {origin}", limits.MAX_SWARMS_PER_ORIGIN)
 
     def handles_of(self, owner: object) -> list[SwarmHandle]:
         return [h for h in self._handles.values() if h.owner is owner]

@@ -17,6 +17,16 @@ MAX_SWARM_ID = 1 * KiB
 MAX_TOPICS_PER_LINK = 1024
 MAX_PRESENCES_PER_LINK = 1024
 MAX_JOINS_PER_LINK = 16384
+#: What this device joins at most, so that it never announces more on a link than
+#: its peers accept there (above): past these, a join fails with ERR_TOO_MANY and the
+#: device's links, and every other page's sockets over them, stay up.
+MAX_TOPICS_PER_DEVICE = MAX_TOPICS_PER_LINK
+MAX_PRESENCES_PER_DEVICE = MAX_PRESENCES_PER_LINK
+MAX_MEMBERSHIPS_PER_DEVICE = MAX_JOINS_PER_LINK
+#: What one origin may take of that: swarms joined (by all its presences) and debug
+#: identities, so that one site cannot use up the device's share alone.
+MAX_SWARMS_PER_ORIGIN = 128
+MAX_IDENTITIES_PER_ORIGIN = 64
 #: Close codes and reasons carried on the wire.
 MAX_CODE_LEN = 64
 MAX_REASON_LEN = 256

@@ -375,3 +375,56 @@ async def test_a_device_back_under_a_new_key_replaces_its_half_open_link(net):
     assert len(b.of(SocketClosed)) == 1 and b.peers() == {a.id}
     b.write(a.id, b"still fine")
     await until(lambda: a.messages(b.id) == [b"still fine"])
+
+
+def _refused(call) -> PeerSocketError:
+    with pytest.raises(PeerSocketError) as info:
+        call()
+    assert info.value.code == "ERR_TOO_MANY" and info.value.name == "RangeError"
+    return info.value
+
+
+async def test_an_origin_joining_too_many_swarms_is_refused_and_nothing_else_changes(net):
+    d = await net()
+    hog, fair = ORIGINS
+    tabs = [d.tab(hog, 0, f"room-{i}") for i in range(limits.MAX_SWARMS_PER_ORIGIN)]
+    before = (set(d.core.topics), len(d.core._handles))
+    err = _refused(lambda: d.tab(hog, 1, "one-more"))  # another identity: still the origin's
+    assert hog in err.message and str(limits.MAX_SWARMS_PER_ORIGIN) in err.message
+    assert (set(d.core.topics), len(d.core._handles)) == before
+    assert (hog, 1) not in d.core.presences  # a refused join leaves no presence behind
+    d.tab(hog, 1, "room-0")  # a swarm it is in already: fine, for another identity too
+    d.tab(fair, 0, "one-more")  # another origin is not held back
+    tabs[1].handle.close()  # leaving a swarm makes room again
+    room_1 = tabs[1].handle.membership.topic
+    await until(lambda: room_1 not in d.core.presences[(hog, 0)].memberships)
+    d.tab(hog, 0, "one-more")
+
+
+async def test_an_origin_with_too_many_identities_is_refused(net):
+    d = await net()
+    for i in range(limits.MAX_IDENTITIES_PER_ORIGIN):
+        d.tab(ORIGINS[0], i, "room")
+    _refused(lambda: d.tab(ORIGINS[0], limits.MAX_IDENTITIES_PER_ORIGIN, "room"))
+    d.tab(ORIGINS[1], 0, "room")
+
+
+async def test_the_device_never_announces_more_topics_than_its_peers_accept(net):
+    """Many origins joining many swarms stop at the per-link bound of the protocol, so
+    the peer device never cuts the link, and sockets over it keep working."""
+    d1, d2 = await net(), await net()
+    a, b = d1.tab(ORIGINS[0], 0, "room"), d2.tab(ORIGINS[0], 0, "room")
+    await until(lambda: a.peers() == {b.id})
+    per_origin = limits.MAX_SWARMS_PER_ORIGIN
+    n = 0
+    while len(d1.core.topics) < limits.MAX_TOPICS_PER_DEVICE:
+        d1.tab(f"https://site{n // per_origin}.example", 0, f"swarm-{n}")
+        n += 1
+    err = _refused(lambda: d1.tab("https://late.example", 0, "one-more"))
+    assert "on this device" in err.message
+    d1.tab("https://late.example", 0, "room")  # a swarm the device is in already: fine
+    await turns()
+    (link,) = d1.core.links.values()
+    assert link.protocol.state is LinkState.OPEN
+    a.write(b.id, b"still linked")
+    await until(lambda: b.messages(a.id) == [b"still linked"])
