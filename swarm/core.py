@@ -75,6 +75,7 @@ class SwarmCore:
         self.links: dict[bytes, Link] = {}  # remote device key -> live link
         self.closed = False
         self._handles: dict[int, SwarmHandle] = {}
+        self._owned: dict[object, int] = {}  # owner (a page's document) -> open handles
         self._queue: deque[tuple[SwarmHandle, HandleEvent]] = deque()
         self._dispatch_scheduled = False
         self._dirty_links: set[Link] = set()
@@ -128,6 +129,8 @@ class SwarmCore:
         """Join ``key`` as presence (origin, identity) for one tab (``owner``)."""
         if self.closed:
             raise PeerSocketError.core_closed()
+        if self._owned.get(owner, 0) >= limits.MAX_HANDLES_PER_OWNER:
+            raise PeerSocketError.too_many("swarms open in this page", limits.MAX_HANDLES_PER_OWNER)
         self._check_room(origin, identity, key.topic)
         presence = self.presences.get((origin, identity))
         if presence is None:
@@ -145,6 +148,7 @@ class SwarmCore:
         handle = SwarmHandle(self, membership, owner, listener)
         membership.handles.add(handle)
         self._handles[handle.id] = handle
+        self._owned[owner] = self._owned.get(owner, 0) + 1
         self._changed()
         return handle
 
@@ -376,6 +380,9 @@ class SwarmCore:
             return
         handle.closed = True
         del self._handles[handle.id]
+        left = self._owned.pop(handle.owner, 1) - 1
+        if left:
+            self._owned[handle.owner] = left
         membership = handle.membership
         membership.handles.discard(handle)
         for socket in (membership.loopback, *membership.sockets.values()):

@@ -396,9 +396,7 @@ class HyperswarmEngine:
                     f"loopback only: refusing bootstrap {bad} / host {host!r}",
                 )
         if opts.network == "bootstrap" and not opts.bootstrap:
-            raise EngineConfigError(
-                "ERR_BAD_BOOTSTRAP", "network 'bootstrap' needs at least one HOST:PORT"
-            )
+            raise EngineConfigError("ERR_BAD_BOOTSTRAP", "network 'bootstrap' needs at least one HOST:PORT")
         if opts.seed is not None and len(opts.seed) != 32:
             raise EngineConfigError("ERR_BAD_SEED", "seed must be 32 bytes")
         start: dict[str, Any] = {
@@ -445,9 +443,7 @@ class HyperswarmEngine:
                 env=env,
             )
         except (FileNotFoundError, PermissionError) as exc:
-            raise EngineConfigError(
-                "ERR_NODE_MISSING", f"cannot run {command[0]!r}: {exc}"
-            ) from exc
+            raise EngineConfigError("ERR_NODE_MISSING", f"cannot run {command[0]!r}: {exc}") from exc
         self.starts += 1
         self._generation += 1
         self._proc = proc

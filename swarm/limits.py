@@ -27,6 +27,9 @@ MAX_MEMBERSHIPS_PER_DEVICE = MAX_JOINS_PER_LINK
 #: identities, so that one site cannot use up the device's share alone.
 MAX_SWARMS_PER_ORIGIN = 128
 MAX_IDENTITIES_PER_ORIGIN = 64
+#: Swarm objects one page (one document) may hold open at once, joined to the same
+#: swarm or not: each is a listener every event of its swarm goes to.
+MAX_HANDLES_PER_OWNER = 256
 #: Close codes and reasons carried on the wire.
 MAX_CODE_LEN = 64
 MAX_REASON_LEN = 256

@@ -8,6 +8,7 @@ from swarm.errors import PeerSocketError
 from swarm.events import CLOSE_ABNORMAL, CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_PROTOCOL
 from swarm.memory import MemoryTransport
 from swarm.protocol import LinkState
+from swarm.topics import SwarmKey
 from tests.swarm.core_helpers import (
     Connection,
     SessionData,
@@ -348,6 +349,7 @@ async def test_a_thousand_join_write_close_cycles_leave_nothing_behind(net):
     await until(lambda: len(peer.messages()) == 1000 and peer.peers() == set())
     await turns()
     assert d1.core.presences == {} and d1.core.topics == {} and d1.core._handles == {}
+    assert d1.core._owned == {}
     assert not d1.core._queue and not d1.core._dirty_links
     (link,) = d1.core.links.values()
     assert link.protocol.shared_topics() == set()
@@ -428,3 +430,19 @@ async def test_the_device_never_announces_more_topics_than_its_peers_accept(net)
     assert link.protocol.state is LinkState.OPEN
     a.write(b.id, b"still linked")
     await until(lambda: b.messages(a.id) == [b"still linked"])
+
+
+async def test_one_page_holding_too_many_swarm_objects_is_refused(net):
+    """Every swarm object is a listener each event of its swarm goes to: a page that
+    joins the same swarm over and over is stopped before it slows every page down."""
+    d = await net()
+    page = object()  # the owner, as the bridge's document is
+    key = SwarmKey.open("room")
+    handles = [
+        d.core.join(ORIGINS[0], 0, key, page, lambda h, e: None) for _ in range(limits.MAX_HANDLES_PER_OWNER)
+    ]
+    err = _refused(lambda: d.core.join(ORIGINS[0], 0, key, page, lambda h, e: None))
+    assert "this page" in err.message
+    d.core.join(ORIGINS[0], 0, key, object(), lambda h, e: None)  # another page: fine
+    handles[0].close()
+    d.core.join(ORIGINS[0], 0, key, page, lambda h, e: None)  # room again
