@@ -140,9 +140,28 @@ def test_message_to_an_unknown_peer_is_refused_locally():
 def test_session_data_updates_cross():
     a, b, ka, kb, _, _ = joined_pair()
     a.set_session(T1, ka.id, b"new")
-    a.set_session(T1, ka.id, None)
     _, eb = exchange(a, b)
-    assert eb == [PeerSessionData(T1, ka.id, b"new"), PeerSessionData(T1, ka.id, None)]
+    a.set_session(T1, ka.id, None)
+    _, eb2 = exchange(a, b)
+    assert eb + eb2 == [PeerSessionData(T1, ka.id, b"new"), PeerSessionData(T1, ka.id, None)]
+
+
+def test_session_updates_not_yet_sent_collapse_to_the_newest_unless_something_came_between():
+    a, b, ka, kb, _, _ = joined_pair()
+    for i in range(1000):  # a page setting its session data in a loop
+        a.set_session(T1, ka.id, b"%d" % i)
+    _, eb = exchange(a, b)
+    assert eb == [PeerSessionData(T1, ka.id, b"999")]  # one frame, the newest value
+    a.set_session(T1, ka.id, b"before")
+    assert a.send_message(T1, ka.id, kb.id, b"hello")
+    a.set_session(T1, ka.id, b"after")
+    _, eb = exchange(a, b)
+    # the message keeps its place between the two values
+    assert eb == [
+        PeerSessionData(T1, ka.id, b"before"),
+        PeerMessage(T1, ka.id, kb.id, b"hello"),
+        PeerSessionData(T1, ka.id, b"after"),
+    ]
 
 
 def test_close_socket_reaches_the_peer():
