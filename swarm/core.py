@@ -76,7 +76,9 @@ class SwarmCore:
         self.closed = False
         self._handles: dict[int, SwarmHandle] = {}
         self._owned: dict[object, int] = {}  # owner (a page's document) -> open handles
-        self._queue: deque[tuple[SwarmHandle, HandleEvent]] = deque()
+        self._queue: deque[list[Any]] = deque()  # [handle, event] cells
+        # (handle id, socket id) -> the queued cell of a SessionData nothing followed yet
+        self._session_cells: dict[tuple[int, int], list[Any]] = {}
         self._dispatch_scheduled = False
         self._dirty_links: set[Link] = set()
         self._credit_due: set[Socket] = set()
@@ -675,7 +677,27 @@ class SwarmCore:
     # --- internals: events ---------------------------------------------------------------------
 
     def _emit(self, handle: SwarmHandle, event: HandleEvent) -> None:
-        self._queue.append((handle, event))
+        socket = getattr(event, "socket", None)
+        if socket is not None:
+            key = (handle.id, id(socket))
+            if isinstance(event, SessionData):
+                cell = self._session_cells.get(key)
+                if cell is not None:
+                    # the previous value was not dispatched yet and nothing came after
+                    # it on this socket: the page gets only the newest (a peer device
+                    # setting its session data in a loop cannot flood the page)
+                    cell[1] = event
+                    return
+                cell = [handle, event]
+                self._session_cells[key] = cell
+                self._queue.append(cell)
+                self._schedule_dispatch()
+                return
+            self._session_cells.pop(key, None)
+        self._queue.append([handle, event])
+        self._schedule_dispatch()
+
+    def _schedule_dispatch(self) -> None:
         if not self._dispatch_scheduled:
             self._dispatch_scheduled = True
             try:
@@ -692,6 +714,8 @@ class SwarmCore:
         queue = self._queue
         while queue:
             handle, event = queue.popleft()
+            if isinstance(event, SessionData):
+                self._session_cells.pop((handle.id, id(event.socket)), None)
             if handle.closed and not isinstance(event, SwarmClosed):
                 continue
             try:

@@ -11,6 +11,7 @@ from swarm.protocol import LinkState
 from swarm.topics import SwarmKey
 from tests.swarm.core_helpers import (
     Connection,
+    Message,
     SessionData,
     SocketClosed,
     SwarmClosed,
@@ -446,3 +447,28 @@ async def test_one_page_holding_too_many_swarm_objects_is_refused(net):
     d.core.join(ORIGINS[0], 0, key, object(), lambda h, e: None)  # another page: fine
     handles[0].close()
     d.core.join(ORIGINS[0], 0, key, page, lambda h, e: None)  # room again
+
+
+async def test_session_updates_not_yet_dispatched_reach_a_page_as_the_newest_only(net):
+    """However many session values arrive in one turn (a peer setting its session data
+    in a loop), a page gets one event with the newest; a message between two values
+    keeps its place."""
+    d = await net()
+    a, b = d.tab(ORIGINS[0], 0, "room"), d.tab(ORIGINS[0], 1, "room")
+    await until(lambda: b.peers() == {a.id})
+    for i in range(1000):
+        a.handle.set_session_data(b"%d" % i)
+    await until(lambda: bool(b.of(SessionData)))
+    await turns()
+    assert [e.data for e in b.of(SessionData)] == [b"999"]
+    a.handle.set_session_data(b"before")
+    a.write(b.id, b"hello")
+    a.handle.set_session_data(b"after")
+    await until(lambda: len(b.of(SessionData)) == 3)
+    tail = [e for e in b.events if isinstance(e, (SessionData, Message))][-3:]
+    assert [(type(e).__name__, getattr(e, "data", None) or e.payload) for e in tail] == [
+        ("SessionData", b"before"),
+        ("Message", b"hello"),
+        ("SessionData", b"after"),
+    ]
+    assert d.core._session_cells == {}
