@@ -166,8 +166,8 @@ class LinkProtocol:
         self.close_reason: str | None = None
         self._decoder = FrameDecoder(limits.MAX_FRAME, max_array=8, max_str=limits.MAX_REASON_LEN)
         self._out: list[bytes] = []
-        # (tnum, pnum) -> index in _out of a SESSION frame nothing has been queued after
-        self._last_session: dict[tuple[int, int], int] = {}
+        # (tnum, pnum) of the SESSION frame that is the last one in _out, if it is one
+        self._last_session: tuple[int, int] | None = None
         self._events: list[Event] = []
         # local side
         self._next_tnum = 0
@@ -193,7 +193,7 @@ class LinkProtocol:
     def data_to_send(self) -> bytes:
         out = b"".join(self._out)
         self._out.clear()
-        self._last_session.clear()
+        self._last_session = None
         return out
 
     def events_received(self) -> list[Event]:
@@ -289,16 +289,15 @@ class LinkProtocol:
         presence.topics[topic] = session
         if topic in self._shared:
             key = (self._topics[topic], presence.pnum)
-            frame = encode_frame([Frame.SESSION, key[0], key[1], session])
-            slot = self._last_session.get(key)
-            if slot is not None:
+            frame = encode_frame([Frame.SESSION, *key, session])
+            if self._last_session == key:
                 # the previous value has not gone out and nothing was queued after it:
                 # send only the newest (a page setting its session data in a loop would
                 # otherwise queue every intermediate value for every peer device)
-                self._out[slot] = frame
+                self._out[-1] = frame
             else:
                 self._out.append(frame)
-                self._last_session = {key: len(self._out) - 1}
+                self._last_session = key
 
     def send_message(self, topic: bytes, from_id: bytes, to_id: bytes, payload: bytes) -> bool:
         """Queue a message; False when the peer presence is not reachable here."""
@@ -345,8 +344,7 @@ class LinkProtocol:
 
     def _send(self, frame: list[Any]) -> None:
         self._out.append(encode_frame(frame))
-        if self._last_session:
-            self._last_session.clear()  # a later frame: keep every value sent before it
+        self._last_session = None  # a later frame: every value before it is kept
 
     def _require_not_closed(self) -> None:
         if self.state is LinkState.CLOSED:
