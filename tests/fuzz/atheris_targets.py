@@ -1,7 +1,10 @@
 """Coverage-guided fuzzing with atheris (libFuzzer): ``./run-fuzz`` runs it after the
 hypothesis properties.
 
-    python -m tests.fuzz.atheris_targets TARGET [libFuzzer args...]
+    python -m tests.fuzz.atheris_targets TARGET [libFuzzer args...] [CORPUS_DIR ...]
+
+When a corpus directory is given (the first one is where libFuzzer keeps what it
+learns), the target's kept seeds (``SEEDS``) are read after it.
 
 Targets:
   link    bytes a remote device sends, fed to one side of the link protocol (fresh, or
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import sys
+from pathlib import Path
 from typing import Any
 
 import atheris
@@ -35,9 +39,7 @@ with atheris.instrument_imports(include=["swarm", "bridge"]):
     from swarm.framing import encode_frame
     from swarm.protocol import Frame, LinkClosed, LinkProtocol, LinkState
 
-from tests.swarm.protocol_helpers import Key, exchange, hello, opened_pair
-
-HELLO = hello()
+from tests.swarm.protocol_helpers import Key, exchange, fresh, opened_pair
 
 
 def _joined_side() -> LinkProtocol:
@@ -58,15 +60,6 @@ def _joined_side() -> LinkProtocol:
 
 
 JOINED = _joined_side()
-
-
-def fresh(opened: bool) -> LinkProtocol:
-    p = LinkProtocol()
-    if opened:
-        p.receive_data(HELLO)
-        p.events_received()
-    p.data_to_send()
-    return p
 
 
 def check(p: LinkProtocol) -> None:
@@ -162,15 +155,20 @@ def batch(data: bytes) -> None:
 
 
 TARGETS = {"link": link, "frames": frames, "batch": batch}
+TESTS = Path(__file__).resolve().parents[1]
+#: Kept inputs each target starts from (read-only: never the first corpus directory).
+SEEDS = {"link": TESTS / "swarm" / "corpus", "batch": TESTS / "fuzz" / "corpus" / "batch"}
 
 
 def main() -> None:
     if len(sys.argv) < 2 or sys.argv[1] not in TARGETS:
         raise SystemExit(
-            f"usage: python -m tests.fuzz.atheris_targets {{{','.join(TARGETS)}}} [libFuzzer args]"
+            f"usage: python -m tests.fuzz.atheris_targets {{{','.join(TARGETS)}}} [libFuzzer args] [CORPUS_DIR ...]"
         )
-    target = TARGETS[sys.argv.pop(1)]
-    atheris.Setup(sys.argv, target)
+    name = sys.argv.pop(1)
+    if name in SEEDS and any(not arg.startswith("-") for arg in sys.argv[1:]):
+        sys.argv.append(str(SEEDS[name]))
+    atheris.Setup(sys.argv, TARGETS[name])
     atheris.Fuzz()
 
 

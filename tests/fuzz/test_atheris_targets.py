@@ -12,19 +12,17 @@ import pytest
 pytest.importorskip("atheris", reason="atheris has wheels for Linux x86_64 only")
 
 REPO = Path(__file__).resolve().parents[2]
-SEEDS = {"link": "tests/swarm/corpus", "frames": None, "batch": "tests/fuzz/corpus/batch"}
 
 
-@pytest.mark.parametrize("target", sorted(SEEDS))
+@pytest.mark.parametrize("target", ["batch", "frames", "link"])
 def test_a_short_coverage_guided_run_finds_nothing(target, tmp_path):
-    work = tmp_path / "corpus"
+    work = tmp_path / "corpus"  # the target adds its kept seeds after it
     work.mkdir()
-    seeds = [SEEDS[target]] if SEEDS[target] else []
     out = subprocess.run(
         [
             sys.executable, "-m", "tests.fuzz.atheris_targets", target,
             "-runs=3000", "-max_len=80000", "-seed=1",
-            f"-artifact_prefix={tmp_path}/crash-", str(work), *seeds,
+            f"-artifact_prefix={tmp_path}/crash-", str(work),
         ],
         cwd=REPO,
         capture_output=True,

@@ -43,3 +43,13 @@ def frame(*fields) -> bytes:
 
 def hello(nonce: bytes = b"\x01" * 32) -> bytes:
     return frame(Frame.HELLO, 1, nonce)
+
+
+def fresh(opened: bool) -> LinkProtocol:
+    """One side of a link with nothing pending: new, or after the peer's HELLO."""
+    p = LinkProtocol()
+    if opened:
+        p.receive_data(hello())
+        p.events_received()
+    p.data_to_send()
+    return p

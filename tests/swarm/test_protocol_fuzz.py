@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from swarm.framing import encode_frame
 from swarm.protocol import Frame, LinkClosed, LinkProtocol, LinkState
-from tests.swarm.protocol_helpers import hello
+from tests.swarm.protocol_helpers import fresh, hello
 
 settings.register_profile("ci", max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 # ./run-fuzz: the long run (PEERBROWSER_FUZZ=N examples per property)
@@ -22,15 +22,6 @@ settings.register_profile(
 settings.load_profile("fuzz" if os.environ.get("PEERBROWSER_FUZZ") else "ci")
 
 CORPUS = Path(__file__).with_name("corpus")
-
-
-def fresh(opened: bool) -> LinkProtocol:
-    p = LinkProtocol()
-    if opened:
-        p.receive_data(hello())
-        p.events_received()
-    p.data_to_send()
-    return p
 
 
 def check_outcome(p: LinkProtocol) -> None:
