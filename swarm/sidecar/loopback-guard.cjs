@@ -36,14 +36,20 @@ class LoopbackGuardError extends Error {
   }
 }
 
-function isLoopbackIP(host) {
-  if (typeof host !== 'string') return false
+// A host as written, without brackets, lower case, an IPv4-mapped IPv6 address as IPv4.
+function bareHost(host) {
   let h = host.trim().toLowerCase()
   if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1)
-  if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true
   if (h.startsWith('::ffff:')) h = h.slice(7)
-  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h)
-  return !!m && m.slice(1).every((n) => Number(n) <= 255)
+  return h
+}
+
+function isLoopbackIP(host) {
+  if (typeof host !== 'string') return false
+  const h = bareHost(host)
+  if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true
+  const ip = ipv4ToInt(h)
+  return ip !== null && ip >>> 24 === 127
 }
 
 function isLoopbackHost(host) {
@@ -127,9 +133,7 @@ const SUBNET = namespaceSubnet()
 function isAllowedHost(host) {
   if (isLoopbackHost(host)) return true
   if (SUBNET === null || typeof host !== 'string') return false
-  let h = host.trim()
-  if (h.startsWith('::ffff:')) h = h.slice(7)
-  const ip = ipv4ToInt(h)
+  const ip = ipv4ToInt(bareHost(host))
   return ip !== null && inNet(ip, SUBNET)
 }
 
