@@ -50,6 +50,13 @@ def parse_bootstrap(text: str) -> tuple[tuple[str, int], ...]:
     return tuple(nodes)
 
 
+def check_link_timeout(value: float) -> float:
+    """Seconds of silence that drop a link: 1 to 600 (ValueError otherwise)."""
+    if not 1 <= value <= 600:
+        raise ValueError("link_timeout must be between 1 and 600 seconds")
+    return value
+
+
 def default_config_path() -> Path:
     """``$XDG_CONFIG_HOME/peerbrowser/config.toml`` (``~/.config/...`` by default)."""
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
@@ -88,8 +95,11 @@ def load_config_file(path: Path) -> dict[str, object]:
             raise ValueError(f"{path}: {key} has the wrong type")
     if "network" in data and data["network"] not in ("local", "public", "none"):
         raise ValueError(f"{path}: network must be \"local\", \"public\" or \"none\"")
-    if "link_timeout" in data and not 1 <= data["link_timeout"] <= 600:
-        raise ValueError(f"{path}: link_timeout must be between 1 and 600 seconds")
+    if "link_timeout" in data:
+        try:
+            check_link_timeout(data["link_timeout"])
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
     if "bootstrap" in data:
         bootstrap = data["bootstrap"]
         assert isinstance(bootstrap, list)

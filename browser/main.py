@@ -14,7 +14,13 @@ import os
 import sys
 from pathlib import Path
 
-from browser.config import BrowserConfig, default_config_path, load_config_file, parse_bootstrap
+from browser.config import (
+    BrowserConfig,
+    check_link_timeout,
+    default_config_path,
+    load_config_file,
+    parse_bootstrap,
+)
 
 log = logging.getLogger("peerbrowser.browser")
 
@@ -36,10 +42,10 @@ def _grace(text: str) -> float:
 
 
 def _link_timeout(text: str) -> float:
-    value = float(text)
-    if not 1 <= value <= 600:
-        raise argparse.ArgumentTypeError("link timeout must be between 1 and 600 seconds")
-    return value
+    try:
+        return check_link_timeout(float(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _bootstrap(text: str) -> tuple[tuple[str, int], ...]:
