@@ -102,3 +102,66 @@ class Proc:
 
 def browser(bootstrap: list[str], *urls: str) -> Proc:
     return Proc([str(PEERBROWSER), "--headless", "--bootstrap", ",".join(bootstrap), *urls])
+
+
+class DeviceProc:
+    """One device as its own process (``tests/network/device_proc.py``), driven by JSON
+    lines: join tabs, write, and read what its tabs saw. ``wrap`` runs the command some
+    other way (inside a network namespace: ``lab.exec``)."""
+
+    def __init__(
+        self,
+        bootstrap: list[str],
+        *,
+        refresh: float | None = None,
+        extra: list[str] | None = None,
+        wrap: Callable[[list[str]], list[str]] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        argv = [sys.executable, "-m", "tests.network.device_proc", "--bootstrap", ",".join(bootstrap)]
+        if refresh is not None:
+            argv += ["--refresh", str(refresh)]
+        argv += extra or []
+        self.p = Proc(wrap(argv) if wrap else argv, stdin=True, env=env)
+        self.ids: dict[int, str] = {}
+
+    def ready(self) -> None:
+        self.p.wait_for(lambda _: self.events("ready"), "device ready")
+        assert self.events("ready")[0]["state"] == "ready"
+
+    def events(self, kind: str | None = None, peer: str | None = None) -> list[dict[str, Any]]:
+        return [
+            e
+            for e in self.p.json_events()
+            if (kind is None or e.get("event") == kind) and (peer is None or e.get("peer") == peer)
+        ]
+
+    def do(self, **cmd: Any) -> None:
+        self.p.send_line(json.dumps(cmd))
+
+    def join(self, tab: int, origin: str, identity: int, swarm: str | None) -> str:
+        self.do(op="join", tab=tab, origin=origin, identity=identity, swarm=swarm)
+        joined = self.p.wait_for(
+            lambda _: [e for e in self.events("joined") if e["tab"] == tab], f"tab {tab} joined"
+        )
+        self.ids[tab] = joined[0]["id"]
+        return self.ids[tab]
+
+    def peers(self, tab: int) -> set[str]:
+        """The peers tab ``tab`` was told of: connections less closes."""
+        seen: set[str] = set()
+        for e in self.p.json_events():
+            if e.get("tab") != tab:
+                continue
+            if e["event"] == "connection":
+                seen.add(e["peer"])
+            elif e["event"] == "close":
+                seen.discard(e["peer"])
+        return seen
+
+    def connections(self, tab: int) -> list[str]:
+        return [e["peer"] for e in self.events("connection") if e["tab"] == tab]
+
+    def wait_count(self, kind: str, peer: str, n: int, what: str) -> None:
+        """Wait until at least ``n`` events of ``kind`` concerning ``peer`` came."""
+        self.p.wait_for(lambda _: len(self.events(kind, peer)) >= n, what)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import signal
-import sys
 
 import pytest
 
 from tests.network.conftest import needs_sidecar
+from tests.network.processes import DeviceProc as Dev
 from tests.network.processes import Proc
 
 pytestmark = [needs_sidecar]
@@ -16,53 +15,15 @@ pytestmark = [needs_sidecar]
 ORIGINS = ["https://a.example", "https://b.example"]
 
 
-class Dev:
-    def __init__(self, testnet: list[str], refresh: float | None = None) -> None:
-        argv = [sys.executable, "-m", "tests.network.device_proc", "--bootstrap", ",".join(testnet)]
-        if refresh is not None:
-            argv += ["--refresh", str(refresh)]
-        self.p = Proc(argv, stdin=True)
-        self.ids: dict[int, str] = {}
-
-    def events(self, kind: str | None = None) -> list[dict]:
-        return [e for e in self.p.json_events() if kind is None or e.get("event") == kind]
-
-    def do(self, **cmd) -> None:
-        self.p.send_line(json.dumps(cmd))
-
-    def join(self, tab: int, origin: str, identity: int, swarm: str | None) -> str:
-        self.do(op="join", tab=tab, origin=origin, identity=identity, swarm=swarm)
-        joined = self.p.wait_for(
-            lambda _: [e for e in self.events("joined") if e["tab"] == tab], f"tab {tab} joined"
-        )
-        self.ids[tab] = joined[0]["id"]
-        return self.ids[tab]
-
-    def peers(self, tab: int) -> set[str]:
-        seen: set[str] = set()
-        for e in self.p.json_events():
-            if e.get("tab") != tab:
-                continue
-            if e["event"] == "connection":
-                seen.add(e["peer"])
-            elif e["event"] == "close":
-                seen.discard(e["peer"])
-        return seen
-
-    def connections(self, tab: int) -> list[str]:
-        return [e["peer"] for e in self.events("connection") if e["tab"] == tab]
-
-
 @pytest.fixture
 def devices(testnet):
     made: list[Dev] = []
 
     def make(n: int, bootstrap: list[str] | None = None, refresh: float | None = None) -> list[Dev]:
-        new = [Dev(bootstrap or testnet, refresh) for _ in range(n)]
+        new = [Dev(bootstrap or testnet, refresh=refresh) for _ in range(n)]
         made.extend(new)
         for d in new:
-            d.p.wait_for(lambda _, d=d: d.events("ready"), "device ready")
-            assert d.events("ready")[0]["state"] == "ready"
+            d.ready()
         return new
 
     yield make

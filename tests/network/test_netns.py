@@ -7,18 +7,15 @@ loopback guard allows only their one private subnet (PEERBROWSER_NETNS_CIDR)."""
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
-import sys
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from swarm.hyperswarm import SIDECAR_DIR
 from tests.network.conftest import needs_sidecar
 from tests.network.netns import Lab
-from tests.network.processes import PEERBROWSER, Proc
+from tests.network.processes import PEERBROWSER, DeviceProc, Proc
 
 pytestmark = [
     needs_sidecar,
@@ -26,41 +23,25 @@ pytestmark = [
 ]
 
 
-class NsDevice:
+class NsDevice(DeviceProc):
+    """A device in a namespace of its own, with one tab in the room."""
+
     def __init__(self, lab: Lab, name: str, bootstrap: list[str], link_timeout: float | None) -> None:
         address = lab.add(name)
-        argv = [
-            sys.executable, "-m", "tests.network.device_proc",
-            "--bootstrap", ",".join(bootstrap),
-            "--host", address,
-            "--refresh", "1",
-            "--reachable",
-            *(["--link-timeout", str(link_timeout)] if link_timeout else []),
-        ]  # fmt: skip
-        self.p = Proc(lab.exec(name, argv), stdin=True, env=lab.env())
-        self.p.wait_for(lambda _: self.events("ready"), f"device {name} ready")
-        assert self.events("ready")[0]["state"] == "ready"
-        self.id = ""
+        extra = ["--host", address, "--reachable"]
+        if link_timeout:
+            extra += ["--link-timeout", str(link_timeout)]
+        super().__init__(
+            bootstrap, refresh=1, extra=extra, wrap=lambda argv: lab.exec(name, argv), env=lab.env()
+        )
+        self.ready()
 
-    def events(self, kind: str | None = None, peer: str | None = None) -> list[dict[str, Any]]:
-        return [
-            e
-            for e in self.p.json_events()
-            if (kind is None or e.get("event") == kind) and (peer is None or e.get("peer") == peer)
-        ]
-
-    def do(self, **cmd: Any) -> None:
-        self.p.send_line(json.dumps(cmd))
-
-    def join(self) -> None:
-        self.do(op="join", tab=0, origin="https://chat.example", identity=0, swarm="room")
-        self.id = self.p.wait_for(lambda _: self.events("joined"), "joined")[0]["id"]
+    @property
+    def id(self) -> str:
+        return self.ids[0]
 
     def count(self, kind: str, peer: str) -> int:
         return len(self.events(kind, peer))
-
-    def wait_count(self, kind: str, peer: str, n: int, what: str) -> None:
-        self.p.wait_for(lambda _: self.count(kind, peer) >= n, what)
 
 
 @pytest.fixture
@@ -103,7 +84,7 @@ def test_a_device_cut_off_and_back_gets_closes_then_new_connections(lab, link_ti
         procs.append(devs[-1].p)
     a, b, c = devs
     for d in devs:
-        d.join()
+        d.join(0, "https://chat.example", 0, "room")
     for d in devs:
         for other in devs:
             if other is not d:
