@@ -192,15 +192,7 @@ const B = {
     const ready = B._next();
     t.send({ ctl: 'count', n });
     await ready;
-    const done = B._next();
-    const t0 = performance.now();
-    let sent = 0;
-    while (sent < n) {
-      while (sent < n && t.buffered() <= HIGH_WATER) { t.send(msg); sent++; }
-      if (sent < n) await t.drained();
-    }
-    await done;
-    return { ms: performance.now() - t0, n };
+    return B._timedFlood(msg, n, B._next());
   },
 
   // The floor echoes to this same page: count the echoes instead of asking a peer.
@@ -208,6 +200,13 @@ const B = {
     const t = B.transport;
     let got = 0;
     const done = new Promise((resolve) => { t.onmessage = () => { if (++got === n) resolve(); }; });
+    return B._timedFlood(msg, n, done);
+  },
+
+  // Send `msg` n times, keeping bufferedAmount under the high-water mark; the time
+  // until `done` (the receiver has them all).
+  async _timedFlood (msg, n, done) {
+    const t = B.transport;
     const t0 = performance.now();
     let sent = 0;
     while (sent < n) {
