@@ -11,19 +11,18 @@ const HyperDHT = require('hyperdht')
 // test's network namespace) make the same network bound to that address alone.
 async function createNetwork(size, host, port) {
   if (host === '127.0.0.1') return createTestnet(size, { host, port })
-  const nodes = []
-  let bootstrap = []
+  const node = (bootstrap, port) =>
+    new HyperDHT({ ephemeral: false, firewalled: false, bootstrap, host, port })
+  // the first node is the network's bootstrap node: it knows nobody (an explicit empty
+  // list, never the public nodes); the others know it only
+  const first = node([], port)
+  await first.fullyBootstrapped()
+  const bootstrap = [{ host, port: first.address().port }]
+  const nodes = [first]
   while (nodes.length < size) {
-    const node = new HyperDHT({
-      ephemeral: false,
-      firewalled: false,
-      bootstrap,
-      host,
-      port: nodes.length === 0 ? port : [0, 0]
-    })
-    await node.fullyBootstrapped()
-    if (nodes.length === 0) bootstrap = [{ host, port: node.address().port }]
-    nodes.push(node)
+    const next = node(bootstrap, [0, 0])
+    await next.fullyBootstrapped()
+    nodes.push(next)
   }
   return { bootstrap, destroy: () => Promise.all(nodes.map((n) => n.destroy())) }
 }
