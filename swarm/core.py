@@ -677,24 +677,24 @@ class SwarmCore:
     # --- internals: events ---------------------------------------------------------------------
 
     def _emit(self, handle: SwarmHandle, event: HandleEvent) -> None:
-        socket = getattr(event, "socket", None)
-        if socket is not None:
-            key = (handle.id, id(socket))
-            if isinstance(event, SessionData):
-                cell = self._session_cells.get(key)
-                if cell is not None:
-                    # the previous value was not dispatched yet and nothing came after
-                    # it on this socket: the page gets only the newest (a peer device
-                    # setting its session data in a loop cannot flood the page)
-                    cell[1] = event
-                    return
-                cell = [handle, event]
-                self._session_cells[key] = cell
-                self._queue.append(cell)
-                self._schedule_dispatch()
+        if isinstance(event, SessionData):
+            key = (handle.id, id(event.socket))
+            cell = self._session_cells.get(key)
+            if cell is not None:
+                # the previous value was not dispatched yet and nothing came after it on
+                # this socket: the page gets only the newest (a peer device setting its
+                # session data in a loop cannot flood the page)
+                cell[1] = event
                 return
-            self._session_cells.pop(key, None)
-        self._queue.append([handle, event])
+            cell = [handle, event]
+            self._session_cells[key] = cell
+            self._queue.append(cell)
+        else:
+            if self._session_cells:  # only while a session value waits: not per message
+                socket = getattr(event, "socket", None)
+                if socket is not None:
+                    self._session_cells.pop((handle.id, id(socket)), None)
+            self._queue.append([handle, event])
         self._schedule_dispatch()
 
     def _schedule_dispatch(self) -> None:
