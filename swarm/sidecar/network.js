@@ -71,7 +71,13 @@ class Network {
         throw new NetworkError('ERR_BAD_BOOTSTRAP', "network 'bootstrap' needs at least one HOST:PORT")
       }
       this.bootstrap = list
-      this.host = opts.host || '0.0.0.0'
+      // A DHT whose every bootstrap node is on loopback (a testnet, `peerbrowser dht` on
+      // 127.0.0.1) only ever finds peers on this machine: bind to loopback too. Bound to
+      // 0.0.0.0, the node offers those peers its other interfaces' addresses, and when
+      // they are all in a reserved range (192.0.2.0/24...) HyperDHT skips its same-host
+      // shortcut and holepunches instead, which fails on one host: a peer dialling this
+      // device times out (docs/SIDECAR.md, "A direct dial on one host").
+      this.host = opts.host || (list.every(isLoopbackNode) ? '127.0.0.1' : '0.0.0.0')
       dhtOpts = { bootstrap: list, host: this.host, port: opts.port || RANDOM_PORT }
       // every peer reaches this device directly (a LAN, a test network): say so rather than
       // wait for HyperDHT's firewall probe, so that peers dial it instead of holepunching
@@ -133,6 +139,12 @@ class Network {
     if (this.bootstrapNode) await this.bootstrapNode.destroy().catch(() => {})
     this.bootstrapNode = null
   }
+}
+
+// An IPv4 loopback HOST:PORT, or localhost:PORT.
+function isLoopbackNode(entry) {
+  const host = splitNode(entry)[0].toLowerCase()
+  return host === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
 }
 
 function splitNode(entry) {
