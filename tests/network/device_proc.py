@@ -1,15 +1,19 @@
 """One device as its own process, for the network tests: a swarm core on the
 Hyperswarm engine, driven by JSON lines on stdin, reporting JSON lines on stdout.
 
-    python -m tests.network.device_proc --bootstrap 127.0.0.1:PORT
+    python -m tests.network.device_proc --bootstrap 127.0.0.1:PORT [--unguarded]
 
 Commands: {"op": "join", "tab": T, "origin": O, "identity": N, "swarm": ID|null}
           {"op": "write", "tab": T, "peer": HEX, "data": ANY, "binary": HEX?}
           {"op": "session", "tab": T, "data": ANY}
           {"op": "close", "tab": T}
-Events:   {"event": "ready", "key": HEX}, {"event": "joined", "tab": T, "id": HEX},
+Events:   {"event": "ready", "state": S, "key": HEX, "host": H}, {"event": "joined", "tab": T, "id": HEX},
           {"event": "connection"|"close"|"message"|"session", "tab": T, "peer": HEX, ...}
 Messages are opaque bytes to the core; here they are JSON text (or raw bytes, "binary").
+
+``--unguarded`` runs the sidecar as a user's browser does: no loopback guard, and the
+bind address left to the sidecar. Refused unless this process is in a network namespace
+that routes nowhere (one a test made, tests/network/netns.py): never on the host.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from swarm.core import SwarmCore
@@ -41,14 +46,18 @@ class Device:
         host: str = "127.0.0.1",
         link_timeout: float | None = None,
         reachable: bool = False,
+        unguarded: bool = False,
     ) -> None:
-        if not all(allowed_host(b.rpartition(":")[0]) for b in [*bootstrap, f"{host}:0"]):
+        if unguarded:
+            if routes_out():
+                raise SystemExit(f"device_proc: --unguarded only in a closed namespace: {routes_out()}")
+        elif not all(allowed_host(b.rpartition(":")[0]) for b in [*bootstrap, f"{host}:0"]):
             raise SystemExit("device_proc: loopback (or the test namespace's subnet) only")
         options = HyperswarmOptions(
             network="bootstrap",
             bootstrap=tuple(bootstrap),
-            host=host,
-            loopback_only=True,
+            host=None if unguarded else host,
+            loopback_only=not unguarded,
             refresh_interval=refresh,
             link_timeout=link_timeout,
             reachable=reachable,
@@ -106,6 +115,22 @@ class Device:
             self.tabs.pop(tab).close()
 
 
+def routes_out() -> list[str]:
+    """Routes of this network namespace that lead through a gateway (a default route
+    among them): none in a namespace a test made, always some on the host."""
+    found = []
+    for line in Path("/proc/net/route").read_text().splitlines()[1:]:
+        f = line.split()
+        if len(f) >= 4 and (int(f[3], 16) & 0x2 or f[1] == "00000000"):  # RTF_GATEWAY, default
+            found.append(f"IPv4 via {f[0]}")
+    ipv6 = Path("/proc/net/ipv6_route")
+    for line in ipv6.read_text().splitlines() if ipv6.exists() else []:
+        f = line.split()
+        if len(f) >= 10 and f[9] != "lo" and (int(f[8], 16) & 0x2 or f[1] == "00"):
+            found.append(f"IPv6 via {f[9]}")
+    return found
+
+
 def _text(data: bytes | None) -> Any:
     if data is None:
         return None
@@ -122,10 +147,17 @@ async def main() -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address the DHT binds to")
     parser.add_argument("--link-timeout", type=float, help="seconds of silence that drop a link")
     parser.add_argument("--reachable", action="store_true", help="peers reach this device directly")
+    parser.add_argument("--unguarded", action="store_true", help="no loopback guard (closed namespace only)")
     args = parser.parse_args()
-    device = Device(args.bootstrap.split(","), args.refresh, args.host, args.link_timeout, args.reachable)
+    device = Device(
+        args.bootstrap.split(","), args.refresh, args.host, args.link_timeout, args.reachable, args.unguarded
+    )
     await device.core.start()
-    emit({"event": "ready", "state": device.core.engine_state[0]})
+    engine = device.engine
+    key = engine.public_key.hex() if engine.public_key else None
+    emit(
+        {"event": "ready", "state": device.core.engine_state[0], "key": key, "host": engine.info.get("host")}
+    )
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)

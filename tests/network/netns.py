@@ -2,6 +2,7 @@
 
     lab = Lab()                    # a hub namespace with a bridge
     addr = lab.add("a")            # namespace "a", joined to the hub by a veth pair
+    addr = lab.add_alone("h", "192.0.2.2/24")  # a namespace joined to nothing
     Proc(lab.exec("a", argv), env=lab.env())
     lab.cut("a"); lab.restore("a") # its cable pulled and plugged back
     lab.close()
@@ -77,6 +78,22 @@ class Lab:
         _ip("-n", ns, "link", "set", inner, "up")
         self.hosts[name] = (ns, outer)
         return address
+
+    def add_alone(self, name: str, address: str) -> str:
+        """A host joined to nothing: its loopback and one veth pair, both ends inside it,
+        one of them with ``address`` (an interface address as a machine's own network card
+        has, e.g. "192.0.2.2/24"). Packets to that address stay inside; nothing else routes."""
+        ns = f"{self.tag}-{name}"
+        self._netns(ns)
+        index = self._next
+        self._next += 1
+        inner, outer = f"{self.tag}i{index}", f"{self.tag}o{index}"
+        _ip("-n", ns, "link", "add", inner, "type", "veth", "peer", "name", outer)
+        _ip("-n", ns, "addr", "add", address, "dev", inner)
+        _ip("-n", ns, "link", "set", inner, "up")
+        _ip("-n", ns, "link", "set", outer, "up")
+        self.hosts[name] = (ns, outer)
+        return address.partition("/")[0]
 
     def exec(self, name: str, argv: list[str]) -> list[str]:
         """argv run inside host ``name`` (``ip netns exec`` execs it: same PID)."""
