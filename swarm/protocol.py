@@ -21,6 +21,7 @@ What a link guarantees:
 from __future__ import annotations
 
 import enum
+import itertools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,7 +36,11 @@ from swarm import limits
 from swarm.errors import PeerSocketError
 from swarm.framing import FrameDecoder, FrameError, encode_frame
 
-VERSION = 1
+#: The protocol versions this side speaks. HELLO carries them; a link speaks the
+#: highest one both sides share (docs/PROTOCOL.md, "Versions").
+VERSIONS = (1,)
+VERSION = max(VERSIONS)
+MAX_VERSIONS = 8
 NONCE_LEN = 32
 KEY_LEN = 32
 SIG_LEN = 64
@@ -46,7 +51,7 @@ PROOF_CONTEXT = b"peersocket-presence-v1"
 
 
 class Frame(enum.IntEnum):
-    HELLO = 0  # [0, version, nonce]
+    HELLO = 0  # [0, versions, nonce, ...]: versions an int or an increasing array
     TOPIC = 1  # [1, tnum, tag]
     UNTOPIC = 2  # [2, tnum]
     PRESENCE = 3  # [3, pnum, id, signature]
@@ -148,9 +153,8 @@ class ProtocolViolation(Exception):
 
 @dataclass
 class _LocalPresence:
-    pnum: int
     sign: Signer
-    proven: bool = False
+    pnum: int | None = None  # given with its PRESENCE frame, on the first shared topic
     topics: dict[bytes, bytes | None] = field(default_factory=dict)  # topic -> session data
 
 
@@ -162,6 +166,10 @@ class LinkProtocol:
         self.nonce = nonce if nonce is not None else secrets.token_bytes(NONCE_LEN)
         self.link_key: bytes | None = None
         self.peer_nonce: bytes | None = None
+        #: The version both sides speak, once the peer's HELLO came.
+        self.version: int | None = None
+        #: The versions the peer said it speaks in its HELLO.
+        self.peer_versions: tuple[int, ...] = ()
         self.close_code: str | None = None
         self.close_reason: str | None = None
         self._decoder = FrameDecoder(limits.MAX_FRAME, max_array=8, max_str=limits.MAX_REASON_LEN)
@@ -169,7 +177,8 @@ class LinkProtocol:
         # (tnum, pnum) of the SESSION frame that is the last one in _out, if it is one
         self._last_session: tuple[int, int] | None = None
         self._events: list[Event] = []
-        # local side
+        # local side: numbers are given in the order their TOPIC / PRESENCE frames go out,
+        # from 0, never twice on this link
         self._next_tnum = 0
         self._next_pnum = 0
         self._topics: dict[bytes, int] = {}  # topic -> our tnum
@@ -183,10 +192,15 @@ class LinkProtocol:
         self._peer_id_to_pnum: dict[bytes, int] = {}
         self._peer_joins: dict[int, dict[int, bytes | None]] = {}  # tnum -> pnum -> session
         self._peer_join_count = 0
+        # the highest numbers the peer announced: a number never grows back, so a reused
+        # one is refused without remembering every number ever seen
+        self._peer_last_tnum = -1
+        self._peer_last_pnum = -1
         # topics both sides know: our topic -> peer tnum, and back
         self._shared: dict[bytes, int] = {}
         self._shared_by_tnum: dict[int, bytes] = {}
-        self._send([Frame.HELLO, VERSION, self.nonce])
+        # a side that speaks version 1 only sends exactly [0, 1, nonce]
+        self._send([Frame.HELLO, VERSIONS[0] if len(VERSIONS) == 1 else list(VERSIONS), self.nonce])
 
     # --- I/O side --------------------------------------------------------------
 
@@ -234,6 +248,9 @@ class LinkProtocol:
             return
         self._require_not_closed()
         tnum = self._next_tnum
+        if tnum > MAX_NUMBER:
+            self._exhausted("topic")
+            return
         self._next_tnum += 1
         self._topics[topic] = tnum
         if self.state is LinkState.OPEN:
@@ -251,15 +268,14 @@ class LinkProtocol:
             self._unshare(topic)
 
     def join(self, topic: bytes, presence_id: bytes, sign: Signer, session: bytes | None) -> None:
+        if self.state is LinkState.CLOSED:
+            return  # closed by add_topic() itself (numbers exhausted), or before
         if topic not in self._topics:
             raise ValueError("join() before add_topic()")
-        self._require_not_closed()
         presence = self._presences.get(presence_id)
         if presence is None:
-            presence = _LocalPresence(self._next_pnum, sign)
-            self._next_pnum += 1
+            presence = _LocalPresence(sign)
             self._presences[presence_id] = presence
-            self._pnum_to_id[presence.pnum] = presence_id
         if topic in presence.topics:
             return
         presence.topics[topic] = session
@@ -271,15 +287,15 @@ class LinkProtocol:
         if presence is None or topic not in presence.topics or self.state is LinkState.CLOSED:
             return
         del presence.topics[topic]
-        if topic in self._shared:
+        if topic in self._shared and presence.pnum is not None:
             self._send([Frame.LEAVE, self._topics[topic], presence.pnum])
 
     def forget_presence(self, presence_id: bytes) -> None:
         presence = self._presences.pop(presence_id, None)
         if presence is None or self.state is LinkState.CLOSED:
             return
-        del self._pnum_to_id[presence.pnum]
-        if presence.proven:
+        if presence.pnum is not None:
+            del self._pnum_to_id[presence.pnum]
             self._send([Frame.UNPRESENCE, presence.pnum])
 
     def set_session(self, topic: bytes, presence_id: bytes, session: bytes | None) -> None:
@@ -287,7 +303,7 @@ class LinkProtocol:
         if presence is None or topic not in presence.topics or self.state is LinkState.CLOSED:
             return
         presence.topics[topic] = session
-        if topic in self._shared:
+        if topic in self._shared and presence.pnum is not None:
             key = (self._topics[topic], presence.pnum)
             frame = encode_frame([Frame.SESSION, *key, session])
             if self._last_session == key:
@@ -368,10 +384,17 @@ class LinkProtocol:
         return PROOF_CONTEXT + self.link_key + nonce + presence_id
 
     def _send_join(self, topic: bytes, presence_id: bytes, presence: _LocalPresence) -> None:
-        if not presence.proven:
+        if presence.pnum is None:
+            # proven on the first topic it shares with the peer, never before: a device
+            # that shares no topic with us learns none of our presences
+            if self._next_pnum > MAX_NUMBER:
+                self._exhausted("presence")
+                return
+            presence.pnum = self._next_pnum
+            self._next_pnum += 1
+            self._pnum_to_id[presence.pnum] = presence_id
             signature = presence.sign(self._proof_message(presence_id, self.nonce))
             self._send([Frame.PRESENCE, presence.pnum, presence_id, signature])
-            presence.proven = True
         self._send([Frame.JOIN, self._topics[topic], presence.pnum, presence.topics[topic]])
 
     def _route(self, topic: bytes, from_id: bytes, to_id: bytes) -> tuple[int, int, int] | None:
@@ -380,7 +403,7 @@ class LinkProtocol:
         peer_tnum = self._shared.get(topic)
         presence = self._presences.get(from_id)
         peer_pnum = self._peer_id_to_pnum.get(to_id)
-        if peer_tnum is None or presence is None or peer_pnum is None:
+        if peer_tnum is None or presence is None or presence.pnum is None or peer_pnum is None:
             return None
         if topic not in presence.topics or peer_pnum not in self._peer_joins.get(peer_tnum, {}):
             return None
@@ -392,7 +415,7 @@ class LinkProtocol:
         self._shared[topic] = peer_tnum
         self._shared_by_tnum[peer_tnum] = topic
         for presence_id, presence in list(self._presences.items()):
-            if topic in presence.topics:
+            if topic in presence.topics and not self.is_closed:
                 self._send_join(topic, presence_id, presence)
 
     def _unshare(self, topic: bytes) -> None:
@@ -426,13 +449,24 @@ class LinkProtocol:
         handler(self, value)
 
     def _on_hello(self, f: list[Any]) -> None:
-        _arity(f, 3, "HELLO")
-        version, nonce = f[1], f[2]
-        if type(version) is not int or version != VERSION:
-            raise ProtocolViolation(f"unsupported protocol version {version!r} (this side speaks 1)")
+        if len(f) < 3:
+            raise ProtocolViolation(f"HELLO frame must have at least 3 fields, not {len(f)}")
+        # fields after the nonce are for later versions: version 1 ignores them
+        versions, nonce = _versions(f[1]), f[2]
         _bytes(nonce, NONCE_LEN, "HELLO nonce")
+        self.peer_versions = versions
+        common = set(versions).intersection(VERSIONS)
+        if not common:
+            mine = ", ".join(map(str, VERSIONS))
+            theirs = ", ".join(map(str, versions))
+            self.close(
+                "ERR_VERSION",
+                f"no protocol version in common: this side speaks {mine}, the peer {theirs}",
+            )
+            return
         if nonce == self.nonce:
             raise ProtocolViolation("the peer echoed our own hello nonce")
+        self.version = max(common)
         self.peer_nonce = nonce
         lo, hi = sorted((self.nonce, nonce))
         self.link_key = blake2b(LINK_CONTEXT + lo + hi, digest_size=KEY_LEN, encoder=RawEncoder)
@@ -445,12 +479,16 @@ class LinkProtocol:
         _arity(f, 3, "TOPIC")
         tnum, tag = _number(f[1], "TOPIC tnum"), f[2]
         _bytes(tag, 32, "TOPIC tag")
-        if tnum in self._peer_topics:
-            raise ProtocolViolation(f"TOPIC {tnum} announced twice")
+        if tnum <= self._peer_last_tnum:
+            raise ProtocolViolation(
+                f"TOPIC {tnum} reuses a number: topic numbers only increase on a link "
+                f"(the last was {self._peer_last_tnum})"
+            )
         if tag in self._peer_tag_to_tnum:
             raise ProtocolViolation("the same topic announced under two numbers")
         if len(self._peer_topics) >= limits.MAX_TOPICS_PER_LINK:
             raise ProtocolViolation(f"more than {limits.MAX_TOPICS_PER_LINK} topics announced")
+        self._peer_last_tnum = tnum
         self._peer_topics[tnum] = tag
         self._peer_tag_to_tnum[tag] = tnum
         topic = self._tags.get(tag)
@@ -473,8 +511,11 @@ class LinkProtocol:
         pnum, presence_id, signature = _number(f[1], "PRESENCE pnum"), f[2], f[3]
         _bytes(presence_id, 32, "PRESENCE id")
         _bytes(signature, SIG_LEN, "PRESENCE signature")
-        if pnum in self._peer_presences:
-            raise ProtocolViolation(f"PRESENCE {pnum} announced twice")
+        if pnum <= self._peer_last_pnum:
+            raise ProtocolViolation(
+                f"PRESENCE {pnum} reuses a number: presence numbers only increase on a link "
+                f"(the last was {self._peer_last_pnum})"
+            )
         if presence_id in self._peer_id_to_pnum:
             raise ProtocolViolation("the same presence announced under two numbers")
         if presence_id in self._presences:
@@ -486,6 +527,7 @@ class LinkProtocol:
             VerifyKey(presence_id).verify(self._proof_message(presence_id, self.peer_nonce), signature)
         except (BadSignatureError, ValueError, TypeError):
             raise ProtocolViolation("a presence proof does not verify for this link") from None
+        self._peer_last_pnum = pnum
         self._peer_presences[pnum] = presence_id
         self._peer_id_to_pnum[presence_id] = pnum
 
@@ -632,10 +674,31 @@ class LinkProtocol:
     def _fail(self, reason: str) -> None:
         self.close("ERR_PROTOCOL", reason)
 
+    def _exhausted(self, what: str) -> None:
+        """This side has given every number below 2**32 on this link: close it (the
+        devices link again, numbering from 0)."""
+        self.close("ERR_LINK_EXHAUSTED", f"every {what} number of this link is used")
+
     def _closed(self, code: str, reason: str, by_peer: bool) -> None:
         self.state = LinkState.CLOSED
         self.close_code, self.close_reason = code, reason
         self._events.append(LinkClosed(code, reason, by_peer))
+
+
+# --- duplicate links ------------------------------------------------------------------------
+
+
+def keeps_newer_link(local_key: bytes, remote_key: bytes, old_initiator: bool, new_initiator: bool) -> bool:
+    """Two links to one device: True when the newer one survives (docs/PROTOCOL.md,
+    "Duplicate links"). Both sides reach the same answer from what each knows: the two
+    device keys and which side dialled each link.
+
+    Dialled by different sides (both dialled at once), the one dialled by the device with
+    the greater key survives, as Hyperswarm keeps it. Dialled by the same side, the newer:
+    a device dials again only once it lost the first."""
+    if old_initiator == new_initiator:
+        return True
+    return (local_key if new_initiator else remote_key) > (local_key if old_initiator else remote_key)
 
 
 # --- validators ---------------------------------------------------------------------------
@@ -650,6 +713,22 @@ def _number(value: Any, name: str) -> int:
     if type(value) is not int or not 0 <= value <= MAX_NUMBER:
         raise ProtocolViolation(f"{name} must be an integer from 0 to {MAX_NUMBER}")
     return value
+
+
+def _versions(value: Any) -> tuple[int, ...]:
+    """HELLO's versions: one integer, or an array of increasing ones (at most 8)."""
+    items = [value] if type(value) is int else value
+    if (
+        type(items) is not list
+        or not 0 < len(items) <= MAX_VERSIONS
+        or any(type(v) is not int or not 0 < v <= MAX_NUMBER for v in items)
+        or any(a >= b for a, b in itertools.pairwise(items))
+    ):
+        raise ProtocolViolation(
+            "HELLO versions must be a version number from 1, or an array of up to "
+            f"{MAX_VERSIONS} increasing ones"
+        )
+    return tuple(items)
 
 
 def _bytes(value: Any, length: int, name: str) -> None:

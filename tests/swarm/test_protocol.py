@@ -54,10 +54,8 @@ def test_a_frame_before_hello_closes_the_link():
     assert p.data_to_send().endswith(encode_frame([Frame.GOODBYE, "ERR_PROTOCOL", p.close_reason]))
 
 
-def test_wrong_version_and_echoed_nonce_close_the_link():
-    p = LinkProtocol()
-    p.receive_data(frame(Frame.HELLO, 2, b"\x01" * 32))
-    closed_with(p, p.events_received(), "version")
+def test_an_echoed_nonce_closes_the_link():
+    # (versions: tests/swarm/test_protocol_rules.py)
     p = LinkProtocol()
     p.receive_data(frame(Frame.HELLO, 1, p.nonce))
     closed_with(p, p.events_received(), "echoed")
