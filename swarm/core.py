@@ -47,6 +47,7 @@ from swarm.protocol import (
     PeerLeft,
     PeerMessage,
     PeerSessionData,
+    keeps_newer_link,
 )
 from swarm.topics import SwarmKey
 
@@ -335,11 +336,20 @@ class SwarmCore:
             return link
         existing = self.links.get(transport.remote_key)
         if existing is not None and existing.state is not LinkState.CLOSED:
-            log.info("duplicate link to %s closed", transport.remote_key.hex()[:8])
-            link.protocol.close("ERR_DUPLICATE_LINK", "a link to this device already exists")
-            link.flush()
-            link.close_transport()
-            return link
+            # one link per device; which one survives is the protocol's rule, so that both
+            # devices close the same one (docs/PROTOCOL.md, "Duplicate links")
+            old, new = existing.transport, transport
+            if keeps_newer_link(new.local_key, new.remote_key, old.initiator, new.initiator):
+                loser, reason = existing, "replaced by a newer link to this device"
+            else:
+                loser, reason = link, "a link to this device already exists"
+            log.info("duplicate link to %s closed: %s", transport.remote_key.hex()[:8], reason)
+            loser.protocol.close("ERR_DUPLICATE_LINK", reason)
+            if loser is link:
+                link.flush()
+                link.close_transport()
+                return link
+            self._pump(existing)
         self.links[transport.remote_key] = link
         for topic, memberships in self.topics.items():
             link.protocol.add_topic(topic)
@@ -608,7 +618,7 @@ class SwarmCore:
                     self._close_socket(socket, CLOSE_NORMAL, event.reason or "closed by the peer", True)
 
     def _on_link_closed(self, link: Link, event: LinkClosed) -> None:
-        if event.code == "ERR_PROTOCOL":
+        if event.code in ("ERR_PROTOCOL", "ERR_VERSION"):
             log.warning("link to %s closed: %s", link.remote_key.hex()[:8], event.reason)
         else:
             log.info("link to %s closed: %s %s", link.remote_key.hex()[:8], event.code, event.reason)

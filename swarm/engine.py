@@ -22,6 +22,9 @@ class Transport(Protocol):
     #: The remote device's key as the engine authenticated it (for Hyperswarm,
     #: the Noise static public key). Links are deduplicated by it.
     remote_key: bytes
+    #: This device's own key on that transport: with ``initiator``, it decides which of
+    #: two links to one device survives (``swarm.protocol.keeps_newer_link``).
+    local_key: bytes
     #: ``(host, port)`` of the remote device when known.
     remote_address: tuple[str, int] | None
     #: True when this side dialled the connection.

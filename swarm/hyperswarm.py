@@ -133,8 +133,10 @@ class SidecarTransport:
         remote_address: tuple[str, int] | None,
         initiator: bool,
         generation: int,
+        local_key: bytes = b"",
     ) -> None:
         self.remote_key = remote_key
+        self.local_key = local_key
         self.remote_address = remote_address
         self.initiator = initiator
         self.conn_id = conn_id
@@ -562,7 +564,13 @@ class HyperswarmEngine:
     ) -> None:
         address = (str(host), int(port)) if host and port else None
         transport = SidecarTransport(
-            self, int(conn_id), bytes(remote_key), address, bool(initiator), self._generation
+            self,
+            int(conn_id),
+            bytes(remote_key),
+            address,
+            bool(initiator),
+            self._generation,
+            self.public_key or b"",
         )
         sink = self._sink
         if sink is None or self._closing:

@@ -26,6 +26,7 @@ class MemoryTransport:
         self.network = network
         self.owner = owner
         self.remote_key = remote_key
+        self.local_key = owner.key
         self.remote_address: tuple[str, int] | None = address
         self.initiator = initiator
         self.peer: MemoryTransport | None = None

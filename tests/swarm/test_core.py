@@ -243,16 +243,6 @@ async def test_many_topics_and_presences_ride_one_link_per_device_pair(net):
     assert len(link.protocol.shared_topics()) == 4
 
 
-async def test_a_duplicate_transport_to_a_linked_device_is_closed(net):
-    d1, d2 = await net(), await net()
-    a, b = d1.tab(ORIGINS[0], 0, "room"), d2.tab(ORIGINS[0], 0, "room")
-    await until(lambda: a.peers() == {b.id})
-    dup = MemoryTransport(net.network, d1.engine, d2.engine.key, ("memory", 1), True)
-    sink = d1.core.attach(dup)
-    assert dup.closed and sink.state is LinkState.CLOSED
-    assert a.peers() == {b.id}
-
-
 async def test_garbage_from_a_device_closes_its_link_only(net):
     d1, d2, d3 = await net(), await net(), await net()
     a = d1.tab(ORIGINS[0], 0, "room")
