@@ -327,7 +327,7 @@ class LinkProtocol:
         route = self._route(topic, from_id, to_id)
         if route is None:
             return False
-        self._send([Frame.CLOSE, *route, code, reason[: limits.MAX_REASON_LEN]])
+        self._send([Frame.CLOSE, *route, code, _clip(reason, limits.MAX_REASON_LEN)])
         return True
 
     def credit(self, topic: bytes, from_id: bytes, to_id: bytes, nbytes: int) -> bool:
@@ -341,7 +341,7 @@ class LinkProtocol:
     def close(self, code: str = "ERR_LINK_CLOSED", reason: str = "closed") -> None:
         if self.state is LinkState.CLOSED:
             return
-        self._send([Frame.GOODBYE, code[: limits.MAX_CODE_LEN], reason[: limits.MAX_REASON_LEN]])
+        self._send([Frame.GOODBYE, _clip(code, limits.MAX_CODE_LEN), _clip(reason, limits.MAX_REASON_LEN)])
         self._closed(code, reason, by_peer=False)
 
     # --- queries -------------------------------------------------------------------
@@ -737,8 +737,17 @@ def _bytes(value: Any, length: int, name: str) -> None:
 
 
 def _text(value: Any, max_len: int, name: str) -> None:
-    if type(value) is not str or len(value) > max_len:
-        raise ProtocolViolation(f"{name} must be a string of at most {max_len} characters")
+    # (the decoder already refuses any string over MAX_REASON_LEN bytes)
+    if type(value) is not str or len(value.encode("utf-8")) > max_len:
+        raise ProtocolViolation(f"{name} must be a string of at most {max_len} bytes of UTF-8")
+
+
+def _clip(text: str, max_len: int) -> str:
+    """``text`` as valid UTF-8 of at most ``max_len`` bytes, cut between characters."""
+    data = text.encode("utf-8", "replace")
+    if len(data) <= max_len and data.decode("utf-8") == text:
+        return text
+    return data[:max_len].decode("utf-8", "ignore")
 
 
 def _session(value: Any) -> bytes | None:

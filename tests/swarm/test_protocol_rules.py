@@ -214,6 +214,23 @@ def test_the_frames_own_array_counts_in_the_8_element_limit():
     closed(inner, "ERR_PROTOCOL", "9 exceeds max_array_len(8)")
 
 
+def test_strings_are_bounded_in_utf8_bytes_and_a_sender_cuts_between_characters():
+    a, b, ka, kb = joined_pair()
+    reason = "日本" * 100  # 200 characters, 600 bytes
+    assert a.close_socket(T1, ka.id, kb.id, 1000, reason)
+    sent = frames(a.data_to_send())[0]
+    assert sent[5] == "日本" * 42 + "日" and len(sent[5].encode()) == 255  # whole characters only
+    b.receive_data(encode_frame(sent))
+    assert b.state is LinkState.OPEN and b.events_received()[0].reason == sent[5]
+    b.receive_data(frame(Frame.CLOSE, 0, 0, 0, 1000, "é" * 128))  # 256 bytes: the most there is
+    assert b.state is LinkState.OPEN
+    b.receive_data(frame(Frame.CLOSE, 0, 0, 0, 1000, "é" * 128 + "x"))
+    closed(b, "ERR_PROTOCOL", "257 exceeds max_str_len(256)")
+    c, _, _, _ = joined_pair()
+    c.receive_data(frame(Frame.GOODBYE, "É" * 33, ""))  # a code of 33 characters, 66 bytes
+    closed(c, "ERR_PROTOCOL", "GOODBYE code must be a string of at most 64 bytes of UTF-8")
+
+
 # --- GOODBYE -----------------------------------------------------------------------------------------
 
 
