@@ -53,6 +53,18 @@ def test_two_origins_in_one_open_swarm_see_each_other(open_page, call, js, qtbot
     assert info == [jb["self"], None, None, False]  # same device: no network address
 
 
+def test_swarm_ids_are_used_as_given_without_unicode_normalisation(open_page, call, js, qtbot):
+    # the same word, é as one code point (NFC) or as e + a combining accent (NFD):
+    # two swarms, as docs/PROTOCOL.md says, all the way from the page to the topic
+    nfc, nfd, other = open_page("alpha"), open_page("beta"), open_page("gamma")
+    a = call(nfc, "T.join('caf\\u00e9')")
+    b = call(nfd, "T.join('cafe\\u0301')")
+    assert (a["id"], b["id"]) == ("caf\u00e9", "cafe\u0301")
+    c = call(other, "T.join('caf\\u00e9')")
+    wait_js(qtbot, js, nfc, f"T.peers().join() === '{c['self']}'")
+    assert js(nfd, "T.peers().length") == 0  # joined before c, and met nobody
+
+
 def test_origin_swarms_never_mix_origins(open_page, call, js, qtbot):
     a1, a2, b = open_page("alpha", 1), open_page("alpha", 2), open_page("beta")
     ids = {}
