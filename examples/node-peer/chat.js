@@ -14,7 +14,7 @@
 const Hyperswarm = require('hyperswarm')
 const HyperDHT = require('hyperdht')
 const readline = require('readline')
-const { PeerLink, Presence, openTopic, encodeValue, decodeValue } = require('./peerlink')
+const { PeerLink, Presence, openTopic, keepsNewerLink, encodeValue, decodeValue } = require('./peerlink')
 
 function parseArgs (argv) {
   const opts = { swarm: 'pauls-chat-room', name: 'node-peer', json: false, bootstrap: null, public: false, host: '127.0.0.1' }
@@ -36,18 +36,30 @@ function main () {
   const short = (id) => Buffer.from(id).toString('hex')
 
   const presence = new Presence()
-  const topic = openTopic(opts.swarm)
+  let topic
+  try { topic = openTopic(opts.swarm) } catch (err) { console.error(err.message); process.exit(2) }
   const session = encodeValue({ name: opts.name })
   const dht = opts.public
     ? new HyperDHT()
     : new HyperDHT({ bootstrap: opts.bootstrap.split(','), host: opts.host })
   const swarm = new Hyperswarm({ dht })
-  const links = new Set()
+  const links = new Map() // remote device key (hex) -> { link, conn }: one link per device
 
   swarm.on('connection', (conn, info) => {
     conn.on('error', () => {})
+    const remote = conn.remotePublicKey.toString('hex')
     const link = new PeerLink(conn, presence, [topic], session)
-    links.add(link)
+    // Hyperswarm keeps one connection per device and rarely lets a second through; if one
+    // does, both devices keep the same link (docs/PROTOCOL.md, "Duplicate links")
+    const old = links.get(remote)
+    if (old && !old.link.closed) {
+      if (!keepsNewerLink(conn.publicKey, conn.remotePublicKey, old.conn.isInitiator, conn.isInitiator)) {
+        link.close('ERR_DUPLICATE_LINK', 'a link to this device already exists')
+        return
+      }
+      old.link.close('ERR_DUPLICATE_LINK', 'replaced by a newer link to this device')
+    }
+    links.set(remote, { link, conn })
     const host = conn.rawStream && conn.rawStream.remoteHost
     link.on('peer', ({ id, session }) => {
       let name = null
@@ -66,7 +78,7 @@ function main () {
     })
     link.on('leave', ({ id }) => out({ event: 'left', id: short(id) }, `* ${short(id).slice(0, 8)} left`))
     link.on('close', ({ code, reason }) => {
-      links.delete(link)
+      if (links.get(remote) && links.get(remote).link === link) links.delete(remote)
       if (code === 'ERR_PROTOCOL') out({ event: 'closed', code, reason }, `* a link closed: ${reason}`)
     })
   })
@@ -74,7 +86,7 @@ function main () {
   const send = (text) => {
     const payload = encodeValue({ type: 'text', text })
     let n = 0
-    for (const link of links) {
+    for (const { link } of links.values()) {
       for (const peer of link.peers(topic)) if (link.send(topic, peer.id, payload)) n++
     }
     return n
@@ -83,6 +95,8 @@ function main () {
   const discovery = swarm.join(topic, { server: true, client: true })
   discovery.flushed().then(() => discovery.refresh()).then(() => {
     out({ event: 'ready', id: short(presence.id), swarm: opts.swarm }, `* joined ${opts.swarm} as ${short(presence.id)}`)
+  }, (err) => {
+    if (!stopping) console.error(`could not join ${opts.swarm}: ${err.message}`)
   })
 
   const rl = readline.createInterface({ input: process.stdin })
@@ -95,7 +109,7 @@ function main () {
   const stop = async () => {
     if (stopping) return
     stopping = true
-    for (const link of links) link.close()
+    for (const { link } of links.values()) link.close()
     await swarm.destroy()
     process.exit(0)
   }

@@ -8,18 +8,25 @@
 //   link.send(topic, peerId, bytes)
 //
 // It speaks for a single local presence, enough for a bot or a bridge; the browser
-// multiplexes many presences per link in the same way.
+// multiplexes many presences per link in the same way. test/vectors.test.js checks it
+// against the test vectors in docs/PROTOCOL.md.
 
 const { EventEmitter } = require('events')
 const sodium = require('sodium-universal')
 const { encode, decode } = require('@msgpack/msgpack')
 
-const VERSION = 1
+const VERSIONS = [1] // the protocol versions this peer speaks (HELLO carries them)
 const F = { HELLO: 0, TOPIC: 1, UNTOPIC: 2, PRESENCE: 3, UNPRESENCE: 4, JOIN: 5, LEAVE: 6, SESSION: 7, MESSAGE: 8, CLOSE: 9, GOODBYE: 10, CREDIT: 11 }
 const WINDOW = 1024 * 1024 // unread bytes a writer may have per socket (docs/PROTOCOL.md)
 const MAX_FRAME = 4 * 1024 * 1024 + 4 * 1024
 const MAX_PEER_TOPICS = 1024
 const MAX_PEER_PRESENCES = 1024
+const MAX_CODE = 64 // bytes of UTF-8
+const MAX_STRING = 256 // bytes of UTF-8: reasons, and any other string in a frame
+const MAX_ELEMENTS = 8 // every array or map in a frame, the frame's own array included
+const MAX_SWARM_ID = 1024 // bytes of UTF-8
+const END_GRACE = 10000 // after ending the stream, destroy it if the peer has not ended its half
+const DECODE = { maxStrLength: MAX_STRING, maxBinLength: MAX_FRAME, maxArrayLength: MAX_ELEMENTS, maxMapLength: MAX_ELEMENTS, maxExtLength: 0 }
 
 function blake2b (data, key) {
   const out = Buffer.alloc(32)
@@ -28,14 +35,33 @@ function blake2b (data, key) {
   return out
 }
 
-const openTopic = (id) => blake2b(Buffer.from(`peersocket-open-${id}`))
+// A swarm id is hashed exactly as given: no Unicode normalisation (docs/PROTOCOL.md,
+// Topics). Buffer.from() would turn a lone surrogate into U+FFFD, a topic the browser
+// (which refuses such an id) never joins: refuse it here too.
+function openTopic (id) {
+  if (typeof id !== 'string' || id.length === 0) throw new TypeError('a swarm id is a non-empty string')
+  if (!id.isWellFormed()) throw new TypeError('a swarm id must be valid Unicode (no lone surrogates)')
+  if (Buffer.byteLength(id) > MAX_SWARM_ID) throw new RangeError(`a swarm id is at most ${MAX_SWARM_ID} bytes of UTF-8`)
+  return blake2b(Buffer.from(`peersocket-open-${id}`))
+}
+
 const originTopic = (origin) => blake2b(Buffer.from(`peersocket-origin-${origin}`))
 
+// Of two links to one device, whether the newer one survives (docs/PROTOCOL.md,
+// "Duplicate links"): dialled by different devices, the one dialled by the greater key;
+// dialled by the same device, the newer.
+function keepsNewerLink (localKey, remoteKey, oldInitiator, newInitiator) {
+  if (oldInitiator === newInitiator) return true
+  const dialler = (initiator) => (initiator ? localKey : remoteKey)
+  return Buffer.compare(dialler(newInitiator), dialler(oldInitiator)) > 0
+}
+
 class Presence {
-  constructor () {
+  constructor (seed = null) {
     this.id = Buffer.alloc(sodium.crypto_sign_PUBLICKEYBYTES)
     this._secret = Buffer.alloc(sodium.crypto_sign_SECRETKEYBYTES)
-    sodium.crypto_sign_keypair(this.id, this._secret)
+    if (seed) sodium.crypto_sign_seed_keypair(this.id, this._secret, Buffer.from(seed))
+    else sodium.crypto_sign_keypair(this.id, this._secret)
   }
 
   sign (message) {
@@ -46,40 +72,82 @@ class Presence {
 }
 
 class ProtocolError extends Error {
-  constructor (message) { super(message); this.code = 'ERR_PROTOCOL' }
+  constructor (message, code = 'ERR_PROTOCOL') { super(message); this.code = code }
 }
 
 class PeerLink extends EventEmitter {
-  constructor (stream, presence, topics, session = null) {
+  // opts.nonce: a fixed HELLO nonce (tests only: it must be random on a real link)
+  constructor (stream, presence, topics, session = null, opts = {}) {
     super()
     this.stream = stream
     this.presence = presence
     this.session = session // this presence's session data (msgpack bytes) or null
     this.nonce = Buffer.alloc(32)
-    sodium.randombytes_buf(this.nonce)
+    if (opts.nonce) Buffer.from(opts.nonce).copy(this.nonce)
+    else sodium.randombytes_buf(this.nonce)
     this.key = null
     this.peerNonce = null
+    this.version = null
     this.closed = false
     this._buf = Buffer.alloc(0)
-    this._topics = topics.map((t, i) => ({ topic: Buffer.from(t), tnum: i, tag: null }))
-    this._proven = false
+    // numbers from 0, in the order the TOPIC / PRESENCE frames go out, never reused
+    this._nextTnum = 0
+    this._nextPnum = 0
+    this._pnum = null // our presence's number on this link, given with its PRESENCE
+    this._topics = [] // { topic, tnum, tag, joined }
+    this._peerLastTnum = -1
+    this._peerLastPnum = -1
     this._peerTopics = new Map() // tnum -> tag hex
+    this._peerTags = new Set() // tag hex
     this._peerPresences = new Map() // pnum -> id
     this._shared = new Map() // our topic hex -> peer tnum
     this._sharedByTnum = new Map() // peer tnum -> our topic entry
     this._joins = new Map() // peer tnum -> Map(pnum -> session)
     this._unread = new Map() // "tnum|pnum" -> bytes we sent that the peer has not consumed
     this._waiting = new Map() // "tnum|pnum" -> frames held back until the peer makes room
+    for (const topic of topics) this.addTopic(topic)
     stream.on('data', (data) => this._onData(data))
+    stream.on('end', () => this._end()) // the peer ended its half: end ours (the link is lost)
     stream.on('close', () => this._closed('ERR_LINK_LOST', 'the connection closed', true))
     stream.on('error', () => {})
-    this._send([F.HELLO, VERSION, this.nonce])
+    // a peer that speaks version 1 only sends exactly [0, 1, nonce]
+    this._send([F.HELLO, VERSIONS.length === 1 ? VERSIONS[0] : VERSIONS, this.nonce])
   }
 
   peers (topic) {
     const tnum = this._shared.get(Buffer.from(topic).toString('hex'))
     if (tnum === undefined) return []
     return Array.from(this._joins.get(tnum) || new Map(), ([pnum, session]) => ({ id: this._peerPresences.get(pnum), session }))
+  }
+
+  addTopic (topic) {
+    if (this._topics.some((t) => t.topic.equals(Buffer.from(topic)))) return
+    const t = { topic: Buffer.from(topic), tnum: this._nextTnum++, tag: null, joined: true }
+    this._topics.push(t)
+    if (this.key) this._announce(t)
+  }
+
+  // The presence leaves one topic (LEAVE); once it is in none, it is withdrawn
+  // (UNPRESENCE) and proves itself again, under a new number, if it joins later.
+  leave (topic) {
+    const t = this._topic(topic)
+    if (!t || !t.joined || this.closed) return
+    t.joined = false
+    if (this._pnum !== null && this._shared.has(t.topic.toString('hex'))) this._send([F.LEAVE, t.tnum, this._pnum])
+    if (this._pnum !== null && !this._topics.some((x) => x.joined)) {
+      this._send([F.UNPRESENCE, this._pnum])
+      this._pnum = null
+    }
+  }
+
+  removeTopic (topic) {
+    const t = this._topic(topic)
+    if (!t || this.closed) return
+    this.leave(topic)
+    this._topics.splice(this._topics.indexOf(t), 1)
+    if (this.key) this._send([F.UNTOPIC, t.tnum])
+    const tnum = this._shared.get(t.topic.toString('hex'))
+    if (tnum !== undefined) this._unshare(tnum)
   }
 
   send (topic, peerId, payload) {
@@ -106,9 +174,11 @@ class PeerLink extends EventEmitter {
   }
 
   _onCredit (f) {
+    arity(f, 5, 'CREDIT')
     const tnum = this._peerTnum(f[1]); const pnum = this._peerPnum(f[2]); const to = num(f[3]); const n = num(f[4])
+    if (n === 0) throw new ProtocolError('CREDIT of 0 bytes')
     const t = this._sharedByTnum.get(tnum)
-    if (!t || to !== 0 || n === 0) return
+    if (!t || to !== this._pnum) return
     const key = `${t.tnum}|${pnum}`
     this._unread.set(key, Math.max(0, (this._unread.get(key) || 0) - n))
     const waiting = this._waiting.get(key) || []
@@ -119,25 +189,37 @@ class PeerLink extends EventEmitter {
   closeSocket (topic, peerId, reason = '') {
     const route = this._route(topic, peerId)
     if (!route) return false
-    this._send([F.CLOSE, ...route, 1000, reason])
+    this._send([F.CLOSE, ...route, 1000, clip(reason, MAX_STRING)])
     return true
   }
 
   setSession (session) {
     this.session = session
+    if (this._pnum === null) return
     for (const t of this._topics) {
-      if (this._shared.has(t.topic.toString('hex'))) this._send([F.SESSION, t.tnum, 0, session])
+      if (t.joined && this._shared.has(t.topic.toString('hex'))) this._send([F.SESSION, t.tnum, this._pnum, session])
     }
   }
 
+  // GOODBYE is our last frame; then we end our half of the stream (never destroy it:
+  // the GOODBYE would be lost), and destroy it only if the peer does not end its own.
   close (code = 'ERR_DEVICE_CLOSING', reason = 'closing') {
     if (this.closed) return
-    this._send([F.GOODBYE, code, reason])
+    this._send([F.GOODBYE, clip(code, MAX_CODE), clip(reason, MAX_STRING)])
     this._closed(code, reason, false)
-    this.stream.end()
+    this._end()
   }
 
   // --- internals ------------------------------------------------------------
+
+  _end () {
+    if (this._ending) return
+    this._ending = true
+    this.stream.end()
+    const timer = setTimeout(() => this.stream.destroy(), END_GRACE)
+    if (timer.unref) timer.unref()
+    this.stream.once('close', () => clearTimeout(timer))
+  }
 
   _send (frame) {
     if (this.closed) return
@@ -147,19 +229,52 @@ class PeerLink extends EventEmitter {
     this.stream.write(Buffer.concat([head, body]))
   }
 
+  _topic (topic) {
+    return this._topics.find((x) => x.topic.equals(Buffer.from(topic)))
+  }
+
   _route (topic, peerId) {
-    const t = this._topics.find((x) => x.topic.equals(Buffer.from(topic)))
-    if (!t || this.closed) return null
+    const t = this._topic(topic)
+    if (!t || !t.joined || this.closed || this._pnum === null) return null
     const tnum = this._shared.get(t.topic.toString('hex'))
     if (tnum === undefined) return null
-    for (const [pnum, session] of this._joins.get(tnum) || []) {
-      if (session !== undefined && this._peerPresences.get(pnum).equals(Buffer.from(peerId))) return [t.tnum, 0, pnum]
+    for (const [pnum] of this._joins.get(tnum) || []) {
+      if (this._peerPresences.get(pnum).equals(Buffer.from(peerId))) return [t.tnum, this._pnum, pnum]
     }
     return null
   }
 
+  _announce (t) {
+    t.tag = blake2b(t.topic, this.key)
+    this._send([F.TOPIC, t.tnum, t.tag])
+    const tnum = [...this._peerTopics].find(([, tag]) => tag === t.tag.toString('hex'))
+    if (tnum) this._share(t, tnum[0])
+  }
+
+  _share (t, tnum) {
+    this._shared.set(t.topic.toString('hex'), tnum)
+    this._sharedByTnum.set(tnum, t)
+    if (!t.joined) return
+    if (this._pnum === null) {
+      // proven on the first topic it shares with the peer, never before
+      this._pnum = this._nextPnum++
+      const proof = Buffer.concat([Buffer.from('peersocket-presence-v1'), this.key, this.nonce, this.presence.id])
+      this._send([F.PRESENCE, this._pnum, this.presence.id, this.presence.sign(proof)])
+    }
+    this._send([F.JOIN, t.tnum, this._pnum, this.session])
+  }
+
+  _unshare (tnum) {
+    const t = this._sharedByTnum.get(tnum)
+    if (!t) return
+    this._sharedByTnum.delete(tnum)
+    this._shared.delete(t.topic.toString('hex'))
+    for (const pnum of (this._joins.get(tnum) || new Map()).keys()) this.emit('leave', { topic: t.topic, id: this._peerPresences.get(pnum) })
+    this._joins.delete(tnum)
+  }
+
   _onData (data) {
-    if (this.closed) return
+    if (this.closed) return // nothing after a GOODBYE is read
     this._buf = this._buf.length ? Buffer.concat([this._buf, data]) : data
     try {
       while (this._buf.length >= 4) {
@@ -169,13 +284,13 @@ class PeerLink extends EventEmitter {
         const body = this._buf.subarray(4, 4 + size)
         this._buf = this._buf.subarray(4 + size)
         let frame
-        try { frame = decode(body) } catch (err) { throw new ProtocolError(`frame is not valid msgpack: ${err.message}`) }
+        try { frame = decode(body, DECODE) } catch (err) { throw new ProtocolError(`frame is not valid msgpack: ${err.message}`) }
         this._handle(frame)
         if (this.closed) return
       }
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err
-      this.close('ERR_PROTOCOL', err.message)
+      this.close(err.code, err.message)
     }
   }
 
@@ -194,65 +309,66 @@ class PeerLink extends EventEmitter {
       case F.MESSAGE: return this._onSocketFrame(f, 'message')
       case F.CLOSE: return this._onSocketFrame(f, 'socket-close')
       case F.CREDIT: return this._onCredit(f)
-      case F.GOODBYE: return this._closed(String(f[1]), String(f[2]), true)
+      case F.GOODBYE: return this._onGoodbye(f)
       default: throw new ProtocolError(`unknown frame type ${f[0]}`)
     }
   }
 
   _onHello (f) {
     if (this.key !== null) throw new ProtocolError('a second HELLO')
+    if (f.length < 3) throw new ProtocolError(`HELLO frame must have at least 3 fields, not ${f.length}`)
+    // fields after the nonce are for later versions: version 1 ignores them
+    const versions = parseVersions(f[1])
     const nonce = bytes(f[2], 32, 'HELLO nonce')
-    if (f[1] !== VERSION) throw new ProtocolError(`unsupported protocol version ${f[1]}`)
+    const common = versions.filter((v) => VERSIONS.includes(v))
+    if (common.length === 0) {
+      throw new ProtocolError(`no protocol version in common: this side speaks ${VERSIONS.join(', ')}, the peer ${versions.join(', ')}`, 'ERR_VERSION')
+    }
     if (nonce.equals(this.nonce)) throw new ProtocolError('the peer echoed our nonce')
+    this.version = Math.max(...common)
     this.peerNonce = nonce
     const [lo, hi] = Buffer.compare(this.nonce, nonce) < 0 ? [this.nonce, nonce] : [nonce, this.nonce]
     this.key = blake2b(Buffer.concat([Buffer.from('peersocket-link-v1'), lo, hi]))
-    for (const t of this._topics) {
-      t.tag = blake2b(t.topic, this.key)
-      this._send([F.TOPIC, t.tnum, t.tag])
-    }
+    for (const t of this._topics) this._announce(t)
     this.emit('open')
   }
 
   _onTopic (f) {
+    arity(f, 3, 'TOPIC')
     const tnum = num(f[1]); const tag = bytes(f[2], 32, 'TOPIC tag')
-    if (this._peerTopics.has(tnum)) throw new ProtocolError(`TOPIC ${tnum} announced twice`)
+    if (tnum <= this._peerLastTnum) throw new ProtocolError(`TOPIC ${tnum} reuses a number: topic numbers only increase on a link (the last was ${this._peerLastTnum})`)
+    if (this._peerTags.has(tag.toString('hex'))) throw new ProtocolError('the same topic announced under two numbers')
     if (this._peerTopics.size >= MAX_PEER_TOPICS) throw new ProtocolError('too many topics')
+    this._peerLastTnum = tnum
     this._peerTopics.set(tnum, tag.toString('hex'))
-    const t = this._topics.find((x) => x.tag.equals(tag))
-    if (!t) return
-    this._shared.set(t.topic.toString('hex'), tnum)
-    this._sharedByTnum.set(tnum, t)
-    if (!this._proven) {
-      const proof = Buffer.concat([Buffer.from('peersocket-presence-v1'), this.key, this.nonce, this.presence.id])
-      this._send([F.PRESENCE, 0, this.presence.id, this.presence.sign(proof)])
-      this._proven = true
-    }
-    this._send([F.JOIN, t.tnum, 0, this.session])
+    this._peerTags.add(tag.toString('hex'))
+    const t = this._topics.find((x) => x.tag && x.tag.equals(tag))
+    if (t) this._share(t, tnum)
   }
 
   _onUntopic (f) {
+    arity(f, 2, 'UNTOPIC')
     const tnum = this._peerTnum(f[1])
+    this._peerTags.delete(this._peerTopics.get(tnum))
     this._peerTopics.delete(tnum)
-    const t = this._sharedByTnum.get(tnum)
-    if (!t) return
-    this._sharedByTnum.delete(tnum)
-    this._shared.delete(t.topic.toString('hex'))
-    for (const pnum of (this._joins.get(tnum) || new Map()).keys()) this.emit('leave', { topic: t.topic, id: this._peerPresences.get(pnum) })
-    this._joins.delete(tnum)
+    this._unshare(tnum)
   }
 
   _onPresence (f) {
+    arity(f, 4, 'PRESENCE')
     const pnum = num(f[1]); const id = bytes(f[2], 32, 'PRESENCE id'); const sig = bytes(f[3], 64, 'PRESENCE signature')
-    if (this._peerPresences.has(pnum)) throw new ProtocolError(`PRESENCE ${pnum} announced twice`)
+    if (pnum <= this._peerLastPnum) throw new ProtocolError(`PRESENCE ${pnum} reuses a number: presence numbers only increase on a link (the last was ${this._peerLastPnum})`)
+    if ([...this._peerPresences.values()].some((x) => x.equals(id))) throw new ProtocolError('the same presence announced under two numbers')
     if (this._peerPresences.size >= MAX_PEER_PRESENCES) throw new ProtocolError('too many presences')
     if (id.equals(this.presence.id)) throw new ProtocolError('the peer claims our own presence')
     const proof = Buffer.concat([Buffer.from('peersocket-presence-v1'), this.key, this.peerNonce, id])
     if (!sodium.crypto_sign_verify_detached(sig, proof, id)) throw new ProtocolError('a presence proof does not verify for this link')
+    this._peerLastPnum = pnum
     this._peerPresences.set(pnum, id)
   }
 
   _onUnpresence (f) {
+    arity(f, 2, 'UNPRESENCE')
     const pnum = this._peerPnum(f[1])
     for (const [tnum, joins] of this._joins) {
       if (joins.delete(pnum)) {
@@ -264,6 +380,7 @@ class PeerLink extends EventEmitter {
   }
 
   _onJoin (f, isJoin) {
+    arity(f, 4, isJoin ? 'JOIN' : 'SESSION')
     const tnum = this._peerTnum(f[1]); const pnum = this._peerPnum(f[2])
     const session = f[3] === null ? null : bytes(f[3], null, 'session data')
     const t = this._sharedByTnum.get(tnum)
@@ -279,6 +396,7 @@ class PeerLink extends EventEmitter {
   }
 
   _onLeave (f) {
+    arity(f, 3, 'LEAVE')
     const tnum = this._peerTnum(f[1]); const pnum = this._peerPnum(f[2])
     const t = this._sharedByTnum.get(tnum)
     const joins = this._joins.get(tnum)
@@ -287,17 +405,28 @@ class PeerLink extends EventEmitter {
   }
 
   _onSocketFrame (f, event) {
+    arity(f, event === 'message' ? 5 : 6, event === 'message' ? 'MESSAGE' : 'CLOSE')
     const tnum = this._peerTnum(f[1]); const pnum = this._peerPnum(f[2]); const to = num(f[3])
     const t = this._sharedByTnum.get(tnum)
-    if (!t || to !== 0) return
+    if (!t || to !== this._pnum) return
     const from = this._peerPresences.get(pnum)
     if (event === 'message') {
       const payload = bytes(f[4], null, 'payload')
       this.emit('message', { topic: t.topic, from, payload })
       // consumed at once: give the writer its room back
-      if (payload.length) this._send([F.CREDIT, t.tnum, 0, pnum, payload.length])
+      if (payload.length) this._send([F.CREDIT, t.tnum, this._pnum, pnum, payload.length])
+    } else {
+      if (!Number.isInteger(f[4]) || f[4] < 0 || f[4] > 4999) throw new ProtocolError('CLOSE code must be an integer from 0 to 4999')
+      this.emit('socket-close', { topic: t.topic, from, code: f[4], reason: text(f[5], MAX_STRING, 'CLOSE reason') })
     }
-    else this.emit('socket-close', { topic: t.topic, from, code: f[4], reason: f[5] })
+  }
+
+  // the peer's last frame: no answer; end our half of the stream at once
+  _onGoodbye (f) {
+    arity(f, 3, 'GOODBYE')
+    const code = text(f[1], MAX_CODE, 'GOODBYE code'); const reason = text(f[2], MAX_STRING, 'GOODBYE reason')
+    this._closed(code, reason, true)
+    this._end()
   }
 
   _peerTnum (v) {
@@ -319,6 +448,18 @@ class PeerLink extends EventEmitter {
   }
 }
 
+function parseVersions (v) {
+  const list = Number.isInteger(v) ? [v] : v
+  const ok = Array.isArray(list) && list.length > 0 && list.length <= MAX_ELEMENTS &&
+    list.every((x, i) => Number.isInteger(x) && x > 0 && x <= 0xffffffff && (i === 0 || x > list[i - 1]))
+  if (!ok) throw new ProtocolError(`HELLO versions must be a version number from 1, or an array of up to ${MAX_ELEMENTS} increasing ones`)
+  return list
+}
+
+function arity (f, n, name) {
+  if (f.length !== n) throw new ProtocolError(`${name} frame must have ${n} fields, not ${f.length}`)
+}
+
 function num (v) {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new ProtocolError('numbers must be integers from 0 to 2^32-1')
   return v
@@ -331,4 +472,16 @@ function bytes (v, length, what) {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength)
 }
 
-module.exports = { PeerLink, Presence, openTopic, originTopic, encodeValue: (v) => Buffer.from(encode(v)), decodeValue: decode }
+function text (v, max, what) {
+  if (typeof v !== 'string' || Buffer.byteLength(v) > max) throw new ProtocolError(`${what} must be a string of at most ${max} bytes of UTF-8`)
+  return v
+}
+
+// `s` as valid UTF-8 of at most `max` bytes, cut between characters
+function clip (s, max) {
+  s = String(s)
+  if (s.isWellFormed() && Buffer.byteLength(s) <= max) return s
+  return Buffer.from(s).subarray(0, max).toString('utf8').replace(/\uFFFD$/, '')
+}
+
+module.exports = { PeerLink, Presence, openTopic, originTopic, keepsNewerLink, VERSIONS, encodeValue: (v) => Buffer.from(encode(v)), decodeValue: decode }
