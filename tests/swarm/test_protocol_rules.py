@@ -248,6 +248,21 @@ def test_goodbye_is_the_senders_last_frame_and_never_answered():
     assert b.events_received() == [] and b.data_to_send() == b""
 
 
+# --- topics: a tag for every topic on every link ---------------------------------------------------------
+
+
+def test_a_side_sends_a_tag_for_each_of_its_topics_on_every_link_also_where_none_is_shared():
+    a = fresh(False)
+    for t in (T1, T2, T3):
+        a.add_topic(t)
+    assert a.data_to_send() == b""  # nothing before the peer's HELLO
+    a.receive_data(frame(Frame.HELLO, 1, PEER_NONCE))
+    key = a.link_key
+    assert frames(a.data_to_send()) == [
+        [Frame.TOPIC, n, blake2b(t, key=key, digest_size=32).digest()] for n, t in enumerate((T1, T2, T3))
+    ]
+
+
 # --- presences only where a topic is shared --------------------------------------------------------------
 
 
