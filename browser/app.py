@@ -43,6 +43,12 @@ def run(config: BrowserConfig, task: SessionTask | None = None, *, offscreen: bo
     assert isinstance(app, QApplication)
     app.setApplicationName("peerbrowser")
     app.setApplicationDisplayName("Peerbrowser")
+    app.setDesktopFileName("peerbrowser")  # the menu entry (browser/data/peerbrowser.desktop)
+    from PyQt6.QtGui import QIcon
+
+    from browser.desktop import icon_path
+
+    app.setWindowIcon(QIcon(str(icon_path())))
     # The session ends the loop itself, after its orderly shutdown; Qt quitting
     # on the last window closed would stop the loop in the middle of it.
     app.setQuitOnLastWindowClosed(False)

@@ -1,15 +1,31 @@
-"""Where the browser finds the files it ships: page scripts and demo apps."""
+"""Where the browser finds the files it ships: page scripts and demo apps.
+
+They are package data of the ``js`` package, found through ``importlib.resources``:
+the same code serves a source checkout, an editable install and an installed wheel,
+and never looks for files relative to the current directory or the checkout.
+"""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+
+def package_dir(package: str) -> Path:
+    """The directory of an installed package (its data files lie in it).
+
+    Peerbrowser is installed unpacked (pip always does), so the package is a
+    directory on disk: QtWebEngine and Node read its files by path.
+    """
+    root = resources.files(package)
+    if not isinstance(root, Path):
+        raise RuntimeError(f"the {package!r} package is not a directory on disk ({root!r})")
+    return root
 
 
 def js_dir() -> Path:
-    """The repository's ``js/`` directory (page-side code)."""
-    return REPO_ROOT / "js"
+    """The ``js`` package: page-side code."""
+    return package_dir("js")
 
 
 def apps_dir() -> Path:
@@ -17,6 +33,7 @@ def apps_dir() -> Path:
     return js_dir() / "apps"
 
 
-def peersocket_js() -> Path:
-    """The PeerSocket page API, injected into every top-level page."""
-    return js_dir() / "peersocket.js"
+def peersocket_js(js: Path | None = None) -> Path:
+    """The PeerSocket page API, injected into every top-level page (the one place that
+    names it). ``js`` stands in for the ``js`` package (tests)."""
+    return (js or js_dir()) / "peersocket.js"

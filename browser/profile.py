@@ -36,11 +36,11 @@ def read_qwebchannel_js() -> str:
 def page_scripts(js_dir: Path | None = None) -> list[QWebEngineScript]:
     """Build every script the browser injects. The only place that makes one.
 
-    ``js_dir`` defaults to the repository's ``js/``; a missing
+    ``js_dir`` defaults to the installed ``js`` package; a missing
     ``peersocket.js`` is skipped (logged), so pages get only the channel.
     """
     sources: list[tuple[str, str]] = [("qwebchannel", read_qwebchannel_js())]
-    peersocket = (js_dir or paths.js_dir()) / "peersocket.js"
+    peersocket = paths.peersocket_js(js_dir)
     if peersocket.is_file():
         sources.append(("peersocket", peersocket.read_text(encoding="utf-8")))
     else:
