@@ -29,6 +29,8 @@ class BrowserConfig:
     link_timeout: float | None = None
     #: With ``bootstrap``: every peer reaches this device directly (a LAN without NAT).
     reachable: bool = False
+    #: UDP port of the local network's bootstrap node (None: the default, 49736).
+    local_port: int | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -71,6 +73,7 @@ FILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "identity": int,
     "link_timeout": (int, float),
     "reachable": bool,
+    "local_port": int,
 }
 
 
@@ -79,7 +82,7 @@ def load_config_file(path: Path) -> dict[str, object]:
 
     ``network = "local" | "public" | "none"``, ``bootstrap = ["HOST:PORT", ...]``,
     ``grace = SECONDS``, ``identity = N``, ``link_timeout = SECONDS``,
-    ``reachable = true``. Command-line options win over it.
+    ``reachable = true``, ``local_port = PORT``. Command-line options win over it.
     """
     try:
         with path.open("rb") as f:
@@ -95,6 +98,8 @@ def load_config_file(path: Path) -> dict[str, object]:
             raise ValueError(f"{path}: {key} has the wrong type")
     if "network" in data and data["network"] not in ("local", "public", "none"):
         raise ValueError(f"{path}: network must be \"local\", \"public\" or \"none\"")
+    if "local_port" in data and not 0 < data["local_port"] < 65536:
+        raise ValueError(f"{path}: local_port must be between 1 and 65535")
     if "link_timeout" in data:
         try:
             check_link_timeout(data["link_timeout"])

@@ -43,6 +43,8 @@ def engine_options(config: BrowserConfig) -> Any:
         log.warning("--reachable only applies with --bootstrap; ignored")
     if config.network == "public":
         return HyperswarmOptions(network="public", link_timeout=timeout)
+    if config.local_port is not None:
+        return HyperswarmOptions(network="local", link_timeout=timeout, local_port=config.local_port)
     return HyperswarmOptions(network="local", link_timeout=timeout)
 
 

@@ -3,6 +3,8 @@
 peerbrowser [URL ...]                 each URL in its own tab (none: start page)
 peerbrowser --headless URL ...        no window on screen; runs until SIGTERM/SIGINT
 peerbrowser --demo-headless [--screenshot PATH]
+peerbrowser --version
+peerbrowser setup [--desktop]         install the network engine now (see browser/setup_command.py)
 peerbrowser dht ...                   DHT tools (see browser/dht_command.py)
 """
 
@@ -14,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+from browser import __version__
 from browser.config import (
     BrowserConfig,
     check_link_timeout,
@@ -21,6 +24,7 @@ from browser.config import (
     load_config_file,
     parse_bootstrap,
 )
+from swarm.hyperswarm import DEFAULT_LOCAL_PORT
 
 log = logging.getLogger("peerbrowser.browser")
 
@@ -38,6 +42,13 @@ def _grace(text: str) -> float:
     value = float(text)
     if not 0 <= value <= 3600:
         raise argparse.ArgumentTypeError("grace must be between 0 and 3600 seconds")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError("port must be between 1 and 65535")
     return value
 
 
@@ -59,8 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="peerbrowser",
         description="A small browser whose pages get peer-to-peer sockets (PeerSocket).",
-        epilog="Subcommand: 'peerbrowser dht ...' (DHT tools).",
+        epilog="Subcommands: 'peerbrowser setup' (install the network engine now), "
+        "'peerbrowser dht ...' (DHT tools).",
     )
+    parser.add_argument("--version", action="version", version=f"peerbrowser {__version__}")
     parser.add_argument(
         "urls", nargs="*", metavar="URL", help="pages to open, one tab each (default: peerapp://start/)"
     )
@@ -91,6 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="local (default): a DHT on 127.0.0.1 shared by the browsers on this machine; "
         "public: the public HyperDHT; none: this device only (--bootstrap picks a given DHT)",
+    )
+    parser.add_argument(
+        "--local-port",
+        type=_port,
+        default=None,
+        metavar="PORT",
+        help=f"UDP port of the local network's bootstrap node on 127.0.0.1 (default {DEFAULT_LOCAL_PORT}); "
+        "browsers meet on the local network when they use the same port",
     )
     parser.add_argument(
         "--link-timeout",
@@ -155,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         from browser.dht_command import dht_command
 
         return dht_command(argv[1:])
+    if argv[:1] == ["setup"]:
+        from browser.setup_command import setup_command
+
+        return setup_command(argv[1:])
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
     path = Path(args.config) if args.config else default_config_path()
@@ -174,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         network=args.network or settings.get("network", "local"),  # type: ignore[arg-type]
         link_timeout=args.link_timeout if args.link_timeout is not None else settings.get("link_timeout"),  # type: ignore[arg-type]
         reachable=bool(args.reachable or settings.get("reachable", False)),
+        local_port=args.local_port if args.local_port is not None else settings.get("local_port"),  # type: ignore[arg-type]
     )
     if not config.headless and not _can_show_a_window():
         print(

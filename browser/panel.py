@@ -154,6 +154,10 @@ class PeerSocketPanel(QDockWidget):
             state=engine.get("state", ""),
             tooltip=str(engine.get("detail") or ""),
         )
+        if engine.get("detail"):
+            # what the network engine is doing, or what to do about it (installing, failed)
+            detail = str(engine["detail"])
+            self._item(item, f"network: {detail}", state=engine.get("state", ""), tooltip=detail)
         for link in links:
             self._item(
                 item,

@@ -12,8 +12,10 @@ the sidecar is restarted with backoff and the joined topics are joined again.
     ...
     await engine.close()
 
-A missing ``node`` binary or an uninstalled sidecar puts the engine in state
-``'failed'`` with a message saying what to install; nothing is raised into the core.
+An installed Peerbrowser installs the sidecar's npm packages on first use
+(``swarm/sidecar_install.py``; state ``'installing'`` meanwhile). A missing ``node``
+or ``npm``, or a failed install, puts the engine in state ``'failed'`` with a message
+saying what to install; nothing is raised into the core.
 """
 
 from __future__ import annotations
@@ -32,10 +34,17 @@ from typing import Any
 from swarm.engine import EngineSink, LinkSink
 from swarm.netguard import NetGuardError, allowed_host, source_address
 from swarm.sidecar_frames import Frame, FrameDecoder, FrameError, encode_frame
+from swarm.sidecar_install import (
+    PACKAGED_DIR,
+    SidecarInstallError,
+    ensure_sidecar,
+    node_missing_message,
+)
 
 log = logging.getLogger(__name__)
 
-SIDECAR_DIR = Path(__file__).resolve().parent / "sidecar"
+#: The sidecar's sources as packaged (in a checkout, with its own node_modules).
+SIDECAR_DIR = PACKAGED_DIR
 #: The embedded local network's bootstrap port (see docs/SIDECAR.md).
 DEFAULT_LOCAL_PORT = 49736
 NETWORKS = ("local", "bootstrap", "public")
@@ -79,7 +88,10 @@ class HyperswarmOptions:
     seed: bytes | None = None
     #: The Node.js binary, a name looked up on PATH or a path.
     node: str = "node"
-    sidecar_dir: Path = SIDECAR_DIR
+    #: Run the sidecar from this directory, which must have its node_modules (tests,
+    #: benchmarks). None: the packaged one, in place in a checkout, else installed in
+    #: the user's cache on first use (``swarm/sidecar_install.py``).
+    sidecar_dir: Path | None = None
     #: Preload the loopback guard. None: on when env PEERBROWSER_LOOPBACK_ONLY=1.
     loopback_only: bool | None = None
     #: Delays before successive restarts; the last one repeats.
@@ -108,7 +120,11 @@ class HyperswarmOptions:
 
 
 def dht_node_command(
-    host: str = "127.0.0.1", port: int = DEFAULT_LOCAL_PORT, *, node: str = "node"
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_LOCAL_PORT,
+    *,
+    node: str = "node",
+    sidecar_dir: Path = SIDECAR_DIR,
 ) -> list[str]:
     """The command line of a standalone HyperDHT bootstrap node (for ``peerbrowser dht``).
 
@@ -118,8 +134,8 @@ def dht_node_command(
     """
     args = [node]
     if os.environ.get("PEERBROWSER_LOOPBACK_ONLY") == "1":
-        args += ["-r", str(SIDECAR_DIR / "loopback-guard.cjs")]
-    return [*args, str(SIDECAR_DIR / "dht-bootstrap.js"), "--host", host, "--port", str(port)]
+        args += ["-r", str(sidecar_dir / "loopback-guard.cjs")]
+    return [*args, str(sidecar_dir / "dht-bootstrap.js"), "--host", host, "--port", str(port)]
 
 
 class SidecarTransport:
@@ -343,33 +359,42 @@ class HyperswarmEngine:
         tail = " | ".join(list(self._stderr_tail)[-3:])
         return f"sidecar exited with {code}" + (f" ({tail})" if tail else "")
 
-    def _command(self) -> list[str]:
+    async def _sidecar(self) -> Path:
+        """The directory to run the sidecar from; installs it first when it must."""
         opts = self.options
         if opts.network not in NETWORKS:
             raise EngineConfigError(
                 "ERR_BAD_NETWORK", f"network must be one of {NETWORKS}, not {opts.network!r}"
             )
-        node = shutil.which(opts.node)
-        if node is None:
-            raise EngineConfigError(
-                "ERR_NODE_MISSING",
-                f"Node.js was not found (looked for {opts.node!r}): install Node.js >= 18 "
-                "(Debian/Ubuntu: apt-get install nodejs npm), then run scripts/bootstrap.sh. "
-                "Pages keep working on this device without it.",
-            )
-        script = opts.sidecar_dir / "sidecar.js"
-        modules = opts.sidecar_dir / "node_modules" / "hyperswarm"
-        if not script.is_file() or not modules.is_dir():
+        if shutil.which(opts.node) is None:
+            raise EngineConfigError("ERR_NODE_MISSING", node_missing_message(opts.node))
+        if opts.sidecar_dir is None:
+            try:
+                return await ensure_sidecar(
+                    node=opts.node, progress=lambda text: self._set_state("installing", text)
+                )
+            except SidecarInstallError as exc:
+                raise EngineConfigError(exc.code, str(exc)) from exc
+        if not (opts.sidecar_dir / "sidecar.js").is_file() or not (
+            opts.sidecar_dir / "node_modules" / "hyperswarm"
+        ).is_dir():
             raise EngineConfigError(
                 "ERR_SIDECAR_MISSING",
                 f"the Hyperswarm sidecar is not installed in {opts.sidecar_dir}: run "
                 "`npm ci` there (scripts/bootstrap.sh does it). "
                 "Pages keep working on this device without it.",
             )
+        return opts.sidecar_dir
+
+    def _command(self, sidecar: Path) -> list[str]:
+        opts = self.options
+        node = shutil.which(opts.node)
+        if node is None:
+            raise EngineConfigError("ERR_NODE_MISSING", node_missing_message(opts.node))
         args = [node]
         if opts.guarded():
-            args += ["-r", str(opts.sidecar_dir / "loopback-guard.cjs")]
-        return [*args, str(script)]
+            args += ["-r", str(sidecar / "loopback-guard.cjs")]
+        return [*args, str(sidecar / "sidecar.js")]
 
     def _start_options(self) -> dict[str, Any]:
         opts = self.options
@@ -424,8 +449,9 @@ class HyperswarmEngine:
 
     async def _run_once(self) -> bool:
         """Run one sidecar until it exits; True if it reached 'ready'."""
-        command = self._command()
         start = self._start_options()
+        sidecar = await self._sidecar()
+        command = self._command(sidecar)
         env = {**os.environ, **self.options.env}
         if self.options.guarded():
             env["PEERBROWSER_LOOPBACK_ONLY"] = "1"
@@ -441,7 +467,7 @@ class HyperswarmEngine:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
-                cwd=str(self.options.sidecar_dir),
+                cwd=str(sidecar),
                 env=env,
             )
         except (FileNotFoundError, PermissionError) as exc:
