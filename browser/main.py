@@ -211,9 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     from browser import app
 
     if args.demo_headless:
-        from browser.demo import chat_demo
+        from browser.demo import Watchdog, chat_demo
 
-        return app.run(config, chat_demo(args.screenshot), offscreen=True)
+        watchdog = Watchdog().start()
+        code = app.run(config, chat_demo(args.screenshot, watchdog), offscreen=True)
+        watchdog.cancel()
+        return code
     return app.run(config, offscreen=args.headless)
 
 

@@ -649,6 +649,24 @@ def test_panel_shows_presences_swarms_and_peers(
     assert core.snapshots == before + 1  # five changes, one refresh
 
 
+def test_panel_shows_what_the_network_engine_is_doing(
+    window_factory: Callable[..., BrowserWindow], qtbot: Any
+) -> None:
+    """Installing the sidecar, and what to do when it cannot run, are in the panel."""
+    core = FakeCore()
+    engine = {"state": "installing", "detail": "installing the network engine: 12/62 npm packages"}
+    core.snapshot = lambda: {**snapshot_with(0), "device": {"key": "ab" * 32, "engine": engine, "links": []}}
+    window = window_factory(core=core)
+    window.actions_by_name["toggle-panel"].trigger()
+    rows = tree_rows(window.panel.tree)
+    assert rows[0]["State"] == "installing"
+    assert rows[1]["Name"] == "network: installing the network engine: 12/62 npm packages"
+    engine.update(state="failed", detail="npm was not found: install it, then run `peerbrowser setup`")
+    core.changed()
+    qtbot.waitUntil(lambda: tree_rows(window.panel.tree)[0]["State"] == "failed")
+    assert tree_rows(window.panel.tree)[1]["Name"].startswith("network: npm was not found")
+
+
 def test_a_hidden_panel_does_no_work_and_catches_up_when_shown(
     window_factory: Callable[..., BrowserWindow], qtbot: Any
 ) -> None:
@@ -794,6 +812,59 @@ def test_headless_chat_demo_passes(tmp_path: Path) -> None:
     assert "[#1] alice: hello from alice" in result.stdout
     assert "[#2] bob: hi alice, bob here" in result.stdout
     assert shot.read_bytes().startswith(b"\x89PNG")
+
+
+_BROKEN_DEMO = """
+import sys
+from pathlib import Path
+import browser.paths as paths
+if sys.argv[1] == "no-script":
+    paths.peersocket_js = lambda js=None: Path("/nonexistent/peersocket.js")
+else:
+    paths.apps_dir = lambda: Path("/nonexistent/apps")
+from browser.main import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("broken", "why"),
+    [
+        ("no-script", "the PeerSocket page script is missing (/nonexistent/peersocket.js)"),
+        ("no-apps", "the chat app is missing (/nonexistent/apps/chat)"),
+    ],
+)
+def test_headless_demo_of_an_incomplete_install_fails_at_once_saying_why(
+    tmp_path: Path, broken: str, why: str
+) -> None:
+    """As an install without its package data was: no waiting out the deadline."""
+    result = subprocess.run(
+        [sys.executable, "-c", _BROKEN_DEMO, broken, "--demo-headless", "--network", "none",
+         "--screenshot", str(tmp_path / "demo.png")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"peerbrowser demo FAILED: {why}: this installation is incomplete" in result.stderr
+    assert "both tabs saw both lines" not in result.stdout
+    assert "timed out" not in result.stderr
+
+
+def test_the_demo_watchdog_ends_a_hung_process_saying_where_it_hung() -> None:
+    code = (
+        "import threading\n"
+        "from browser.demo import Watchdog\n"
+        "dog = Watchdog(limit=0.5).start()\n"
+        "dog.step = 'waiting for Qt'\n"
+        "threading.Event().wait()  # a hang\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
+    assert result.returncode == 1
+    assert "peerbrowser demo FAILED: no result after 0.5 s (stuck while waiting for Qt)" in result.stderr
 
 
 # --- the demo apps ----------------------------------------------------------------------
