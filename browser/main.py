@@ -208,6 +208,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if not config.headless:
+        from browser.qtlibs import check_window_libraries
+
+        missing = check_window_libraries()
+        if missing is not None:  # Qt would abort on its xcb plugin: say what to install
+            print(missing.message(), file=sys.stderr)
+            return 2
     from browser import app
 
     if args.demo_headless:
