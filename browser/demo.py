@@ -138,8 +138,10 @@ async def _wait_for(tab: Any, who: str, what: str, check: Any, deadline: float) 
         nonlocal latest
         if getattr(tab, "demo_load_failed", False):
             raise DemoFailed(f"{who}'s chat page did not load ({tab.page.url().toString()})")
-        result = await asyncio.wait_for(_state(tab), max(0.1, deadline - time.monotonic()))
-        latest = result
+        try:
+            latest = await asyncio.wait_for(_state(tab), max(0.1, deadline - time.monotonic()))
+        except TimeoutError:
+            raise DemoFailed(f"{who}'s page did not answer while waiting for it to {what}") from None
         if latest.get("state") == "error":
             raise DemoFailed(f"{who}'s chat page failed: {latest.get('error') or 'unknown error'}")
         return bool(check(latest))

@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 from swarm.hyperswarm import DEFAULT_LOCAL_PORT, dht_node_command
+from swarm.sidecar_install import SidecarInstallError, ensure_sidecar_sync
 
 
 def dht_command(argv: list[str]) -> int:
@@ -26,7 +27,14 @@ def dht_command(argv: list[str]) -> int:
     if shutil.which("node") is None:
         print("peerbrowser dht: Node.js is not installed (install Node.js >= 18)", file=sys.stderr)
         return 1
-    proc = subprocess.Popen(dht_node_command(args.host, args.port))
+    try:  # an installed Peerbrowser sets up the sidecar's npm packages on first use
+        sidecar = ensure_sidecar_sync(
+            progress=lambda text: print(f"peerbrowser dht: {text}", file=sys.stderr)
+        )
+    except SidecarInstallError as exc:
+        print(f"peerbrowser dht: {exc.code}: {exc}", file=sys.stderr)
+        return 1
+    proc = subprocess.Popen(dht_node_command(args.host, args.port, sidecar_dir=sidecar))
     forwarded: list[int] = []
 
     def stop(signum: int, _frame: object) -> None:

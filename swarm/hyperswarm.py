@@ -238,6 +238,8 @@ class HyperswarmEngine:
         self._fatal: tuple[str, str] | None = None
         self._stderr_tail: deque[str] = deque(maxlen=20)
         self._tasks: set[asyncio.Task[None]] = set()
+        #: The sidecar's npm install while it runs (close() cancels it).
+        self._install: asyncio.Future[Path] | None = None
 
     # ---- Engine ---------------------------------------------------------------
 
@@ -279,6 +281,8 @@ class HyperswarmEngine:
             return
         self._closing = True
         self._wake.set()
+        if self._install is not None:
+            self._install.cancel()  # stops npm and removes the unfinished install
         self._lose_links("ERR_ENGINE_CLOSED", "the network engine was closed")
         proc = self._proc
         if proc is not None and proc.returncode is None:
@@ -359,8 +363,11 @@ class HyperswarmEngine:
         tail = " | ".join(list(self._stderr_tail)[-3:])
         return f"sidecar exited with {code}" + (f" ({tail})" if tail else "")
 
-    async def _sidecar(self) -> Path:
-        """The directory to run the sidecar from; installs it first when it must."""
+    async def _sidecar(self) -> Path | None:
+        """The directory to run the sidecar from; installs it first when it must.
+
+        None when the engine was closed during the install (which close() cancels).
+        """
         opts = self.options
         if opts.network not in NETWORKS:
             raise EngineConfigError(
@@ -369,12 +376,20 @@ class HyperswarmEngine:
         if shutil.which(opts.node) is None:
             raise EngineConfigError("ERR_NODE_MISSING", node_missing_message(opts.node))
         if opts.sidecar_dir is None:
+            install = asyncio.ensure_future(
+                ensure_sidecar(node=opts.node, progress=lambda text: self._set_state("installing", text))
+            )
+            self._install = install
             try:
-                return await ensure_sidecar(
-                    node=opts.node, progress=lambda text: self._set_state("installing", text)
-                )
+                return await install
+            except asyncio.CancelledError:
+                if self._closing and install.cancelled():
+                    return None
+                raise
             except SidecarInstallError as exc:
                 raise EngineConfigError(exc.code, str(exc)) from exc
+            finally:
+                self._install = None
         if not (opts.sidecar_dir / "sidecar.js").is_file() or not (
             opts.sidecar_dir / "node_modules" / "hyperswarm"
         ).is_dir():
@@ -451,6 +466,8 @@ class HyperswarmEngine:
         """Run one sidecar until it exits; True if it reached 'ready'."""
         start = self._start_options()
         sidecar = await self._sidecar()
+        if sidecar is None:
+            return False
         command = self._command(sidecar)
         env = {**os.environ, **self.options.env}
         if self.options.guarded():

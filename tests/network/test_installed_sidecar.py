@@ -7,14 +7,16 @@ really runs from the cache directory. The real ``npm ci`` runs in tests/install/
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import os
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
-from swarm import hyperswarm
+from swarm import hyperswarm, sidecar_install
 from swarm.hyperswarm import SIDECAR_DIR, HyperswarmEngine, HyperswarmOptions
 from swarm.sidecar_install import ensure_sidecar, lockfile_hash
 from tests.network.conftest import FakeSink, needs_sidecar
@@ -22,8 +24,12 @@ from tests.network.conftest import FakeSink, needs_sidecar
 pytestmark = [needs_sidecar]
 
 FAKE_NPM = f"""#!{sys.executable}
-# `npm ci` stand-in: node_modules is the checkout's, linked
+# `npm ci` stand-in: node_modules is the checkout's, linked (after the gate, if any)
 import os
+gate = os.environ.get("FAKE_NPM_GATE")
+if gate:
+    with open(gate) as f:
+        f.read()
 os.symlink(os.environ["FAKE_NPM_MODULES"], "node_modules")
 """
 
@@ -85,3 +91,27 @@ async def test_no_npm_fails_with_what_to_install(testnet, installed_layout, monk
         assert sink.states[-1] == ("failed", engine.detail)
     finally:
         await engine.close()
+
+
+async def test_closing_during_the_install_stops_npm_at_once(testnet, tmp_path, installed_layout, monkeypatch):
+    """A browser closed while npm runs does not wait for it, and leaves nothing half-done."""
+    monkeypatch.setenv("PEERBROWSER_LOOPBACK_ONLY", "1")
+    packaged, cache = installed_layout
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)  # npm blocks reading it: an install that would never end
+    monkeypatch.setenv("FAKE_NPM_GATE", str(gate))
+    engine = HyperswarmEngine(
+        HyperswarmOptions(network="bootstrap", bootstrap=tuple(testnet), host="127.0.0.1", loopback_only=True)
+    )
+    sink = FakeSink()
+    started = asyncio.ensure_future(engine.start(sink))
+    await sink.until(lambda: any("npm packages" in d for _, d in sink.states), "npm running")
+    (pid,) = sidecar_install._running
+    await engine.close()
+    await started
+    assert engine.state == "closed" and engine.starts == 0
+    assert [s for s, _ in sink.states if s not in ("installing", "closed")] == []
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    target = cache / lockfile_hash(packaged)
+    assert not (target / "node_modules").exists() and not list(target.glob("tmp-*"))
