@@ -1065,10 +1065,13 @@ def test_a_config_file_chooses_the_network_and_the_command_line_wins(
     (tmp_path / "peerbrowser").mkdir()
     (tmp_path / "peerbrowser" / "config.toml").write_text(
         'network = "public"\nbootstrap = ["127.0.0.1:5000"]\ngrace = 7\nlink_timeout = 6\nreachable = true\n'
+        "local_port = 40001\n"
     )
     assert main_module.main(["--headless"]) == 0
     assert (seen[-1].network, seen[-1].bootstrap, seen[-1].grace) == ("public", (("127.0.0.1", 5000),), 7)
-    assert (seen[-1].link_timeout, seen[-1].reachable) == (6, True)
+    assert (seen[-1].link_timeout, seen[-1].reachable, seen[-1].local_port) == (6, True, 40001)
+    assert main_module.main(["--headless", "--local-port", "40002"]) == 0
+    assert seen[-1].local_port == 40002
     assert main_module.main(["--headless", "--network", "none", "--grace", "1", "--link-timeout", "2"]) == 0
     assert (seen[-1].network, seen[-1].grace, seen[-1].link_timeout) == ("none", 1.0, 2.0)
     bad = tmp_path / "bad.toml"
@@ -1078,6 +1081,7 @@ def test_a_config_file_chooses_the_network_and_the_command_line_wins(
         ("[", "TOML"),
         ("reachable = 1", "wrong type"),
         ("link_timeout = 0.1", "between 1 and 600"),
+        ("local_port = 70000", "between 1 and 65535"),
     ]:
         bad.write_text(text)
         assert main_module.main(["--headless", "--config", str(bad)]) == 2
@@ -1097,6 +1101,40 @@ def test_the_engine_follows_the_network_choice() -> None:
     lan = engine_options(BrowserConfig(bootstrap=(("10.0.0.5", 49737),), link_timeout=5, reachable=True))
     assert (lan.link_timeout, lan.reachable) == (5.0, True)
     assert engine_options(BrowserConfig(link_timeout=4)).link_timeout == 4.0
+    assert engine_options(BrowserConfig()).local_port == 49736
+    assert engine_options(BrowserConfig(local_port=40001)).local_port == 40001
+
+
+def test_version_is_the_one_in_browser_init(capsys: pytest.CaptureFixture[str]) -> None:
+    from browser import __version__
+    from browser import main as main_module
+
+    with pytest.raises(SystemExit) as info:
+        main_module.main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"peerbrowser {__version__}"
+    setup_cfg = (REPO / "setup.cfg").read_text()
+    assert "version = attr: browser.__version__" in setup_cfg
+
+
+def test_the_menu_entry_runs_this_installation(tmp_path: Path) -> None:
+    import configparser
+
+    from browser.desktop import exec_argument, install_desktop_entry
+
+    assert exec_argument("/usr/bin/peerbrowser") == "/usr/bin/peerbrowser"
+    assert exec_argument("/home/a b/bin/peerbrowser") == '"/home/a b/bin/peerbrowser"'
+    assert exec_argument('/x/"q"$/p') == '"/x/\\\\"q\\\\"\\\\$/p"'
+    entry = install_desktop_entry({"XDG_DATA_HOME": str(tmp_path)})
+    assert entry == tmp_path / "applications" / "peerbrowser.desktop"
+    desktop = configparser.ConfigParser(interpolation=None)
+    desktop.read(entry)
+    section = desktop["Desktop Entry"]
+    assert section["Exec"] == f"{exec_argument(str(PEERBROWSER))} %U"
+    icon = Path(section["Icon"])
+    assert icon == tmp_path / "icons" / "hicolor" / "scalable" / "apps" / "peerbrowser.svg"
+    assert icon.read_text().startswith("<svg")
+    assert (section["Type"], section["Name"], section["Terminal"]) == ("Application", "Peerbrowser", "false")
 
 
 def test_tab_shows_an_icon_while_loading(window: BrowserWindow, qtbot: Any) -> None:
