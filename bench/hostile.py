@@ -1,0 +1,515 @@
+"""A hostile device against a real browser: ``./run-bench hostile``.
+
+For each attack, a fresh ``peerbrowser --headless`` on a local testnet (127.0.0.1 only,
+loopback guard on) with four tabs in one open swarm (``bench/pages/hostile/tab.html``):
+the quiet pair A and B (A pings B every 10 ms and times the round trips), R (reads every
+message) and S (takes every socket's stream and never reads). In the swarm too: a
+well-behaved outside device (``examples/node-peer/chat.js``) and the attacker
+(``tests/hostile/attacker.js``, written from docs/PROTOCOL.md).
+
+Each run has three phases: **quiet** (``--quiet`` s, no attack: the baseline of the same
+browser), **attack** (``--seconds`` s of one flood), **after** (the attacker leaves; we
+wait until no page has got a connection/close event for 2 s, at most ``--drain-limit``
+s, then ``SETTLE`` s more). Throughout, every ``SAMPLE`` s, the RSS of each process of
+the browser's tree (the browser, its renderers, its other Chromium processes, the
+sidecar), and a DevTools probe (``Runtime.evaluate('1')``) to each tab, timed.
+
+Reported per attack: the quiet pair's median and p99 round trip during the attack
+against the quiet phase's (ratios); memory (tree and per kind: start, peak, after,
+against the quiet phase's growth); each page's connection + close events per second
+(the most in any 1 s of wall time); the slowest probe answer per tab against the
+bound (``PROBE_BOUND``); whether the well-behaved device's link survived and a message
+from it still reached tab A; what the attacker saw (GOODBYE, link closed).
+
+    python -m bench.hostile [--quick] [--attacks a,b,...] [--seconds S] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench import procs, stats
+from bench.devices import START_TIMEOUT, start_testnet
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PAGE = HERE / "pages" / "hostile" / "tab.html"
+ATTACKER = ROOT / "tests" / "hostile" / "attacker.js"
+CHAT = ROOT / "examples" / "node-peer" / "chat.js"
+ROLES = ("A", "B", "R", "S")  # the first tab is the visible one: A's timers run unthrottled
+ATTACKS = ("join-fresh", "join-one", "session", "message-read", "message-stalled")
+SAMPLE = 0.25  # seconds between memory samples and probes
+SETTLE = 5.0  # seconds after the events stopped before "after" is measured
+#: A tab counts as responsive while every probe is answered within this. It is what a
+#: person notices as a stuck tab; the quiet phase's slowest probe is reported beside it
+#: (tens of ms on the project's machine), so the bound is far above the noise.
+PROBE_BOUND = 1.0
+MiB = 2**20
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+# ---- DevTools ---------------------------------------------------------------------------
+
+
+class DevTools:
+    """One page target over the DevTools protocol (127.0.0.1 only)."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.next_id = 0
+        self.waiting: dict[int, asyncio.Future[Any]] = {}
+        self.reader = asyncio.ensure_future(self._read())
+
+    @classmethod
+    async def connect(cls, url: str) -> DevTools:
+        import websockets
+
+        ws = await websockets.connect(url, max_size=None, ping_interval=None)
+        return cls(ws)
+
+    async def _read(self) -> None:
+        with contextlib.suppress(Exception):
+            async for text in self.ws:
+                msg = json.loads(text)
+                fut = self.waiting.pop(msg.get("id", -1), None)
+                if fut is not None and not fut.done():
+                    fut.set_result(msg)
+
+    async def call(self, method: str, **params: Any) -> Any:
+        self.next_id += 1
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.waiting[self.next_id] = fut
+        await self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        msg = await fut
+        if "error" in msg:
+            raise RuntimeError(f"{method}: {msg['error']}")
+        return msg.get("result")
+
+    async def evaluate(self, expression: str) -> Any:
+        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"{expression[:60]}: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    async def close(self) -> None:
+        self.reader.cancel()
+        with contextlib.suppress(Exception):
+            await self.ws.close()
+
+
+def targets(port: int) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5) as resp:
+        found: list[dict[str, Any]] = json.loads(resp.read())
+        return found
+
+
+# ---- lines from child processes ------------------------------------------------------------
+
+
+class Lines:
+    """JSON lines a child prints on stdout, collected by a thread."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.items: list[dict[str, Any]] = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            line = raw.strip()
+            if not line.startswith(b"{"):
+                continue
+            with contextlib.suppress(ValueError), self.cond:
+                self.items.append(json.loads(line))
+                self.cond.notify_all()
+        with self.cond:
+            self.items.append({"event": "exit"})
+            self.cond.notify_all()
+
+    def of(self, event: str) -> list[dict[str, Any]]:
+        with self.cond:
+            return [i for i in self.items if i.get("event") == event]
+
+    async def wait(self, test: Any, timeout: float, what: str) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.cond:
+                found = test(self.items)
+            if found:
+                return found
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"waited {timeout:g} s for {what}")
+            await asyncio.sleep(0.05)
+
+
+# ---- memory -------------------------------------------------------------------------------
+
+
+def kind_of(proc: psutil.Process) -> str:
+    try:
+        cmd = " ".join(proc.cmdline())
+        parent = " ".join(proc.parent().cmdline()) if proc.parent() else ""
+    except psutil.Error:
+        return "gone"
+    if "QtWebEngineProcess" in cmd:
+        # renderers are forked from a zygote and keep its command line
+        zygote_child = "--type=zygote" in cmd and "--type=zygote" in parent
+        return "renderers" if zygote_child or "--type=renderer" in cmd else "chromium"
+    if "node" in Path(cmd.split(" ", 1)[0]).name:
+        return "sidecar"
+    return "browser"
+
+
+class Sampler:
+    """RSS of every process of the browser's tree, by kind, every SAMPLE s (a thread)."""
+
+    def __init__(self, pid: int) -> None:
+        self.root = psutil.Process(pid)
+        self.samples: list[dict[str, Any]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        kinds: dict[int, str] = {}
+        while not self.stop.is_set():
+            sample: dict[str, Any] = {"t": time.time(), "browser": 0, "renderers": 0, "chromium": 0, "sidecar": 0}
+            try:
+                tree = [self.root, *self.root.children(recursive=True)]
+            except psutil.Error:
+                return
+            for p in tree:
+                kind = kinds.get(p.pid) or kinds.setdefault(p.pid, kind_of(p))
+                with contextlib.suppress(psutil.Error):
+                    sample[kind] = sample.get(kind, 0) + p.memory_info().rss
+            sample["tree"] = sum(sample[k] for k in ("browser", "renderers", "chromium", "sidecar"))
+            self.samples.append(sample)
+            self.stop.wait(SAMPLE)
+
+    def between(self, t0: float, t1: float) -> list[dict[str, Any]]:
+        return [s for s in self.samples if t0 <= s["t"] <= t1]
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+
+
+def level(samples: list[dict[str, Any]], key: str) -> float:
+    """The median of a few samples (MiB): a level, not one noisy reading."""
+    return stats.median([s[key] / MiB for s in samples])
+
+
+def memory_summary(s: Sampler, phases: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    q0, q1 = phases["quiet"]
+    a0, a1 = phases["attack"]
+    _, d1 = phases["after"]
+    out: dict[str, Any] = {}
+    for key in ("tree", "browser", "renderers", "chromium", "sidecar"):
+        start = level(s.between(q0, q0 + 1.5), key)
+        quiet_end = level(s.between(q1 - 1.5, q1), key)
+        attack = s.between(a0, phases["drain"][1])
+        peak = max((x[key] / MiB for x in attack), default=float("nan"))
+        after = level(s.between(d1 - 1.5, d1), key)
+        out[key] = {
+            "start_mib": start,
+            "quiet_growth_mib": quiet_end - start,
+            "before_attack_mib": quiet_end,
+            "peak_mib": peak,
+            "peak_growth_mib": peak - quiet_end,
+            "after_mib": after,
+            "after_growth_mib": after - quiet_end,
+        }
+    return out
+
+
+# ---- one attack ------------------------------------------------------------------------------
+
+
+async def prober(tabs: dict[str, DevTools], record: dict[str, list[tuple[float, float]]], stop: asyncio.Event) -> None:
+    """Probe each tab every SAMPLE s; a probe still unanswered counts as it ages."""
+
+    async def one(role: str, dt: DevTools) -> None:
+        while not stop.is_set():
+            t0 = time.time()
+            task = asyncio.ensure_future(dt.evaluate("1"))
+            while not task.done():
+                await asyncio.wait({task}, timeout=SAMPLE)
+                if not task.done():
+                    record[role].append((t0, time.time() - t0))  # still waiting
+            with contextlib.suppress(Exception):
+                task.result()
+            record[role].append((t0, time.time() - t0))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), SAMPLE)
+
+    await asyncio.gather(*(one(r, d) for r, d in tabs.items()))
+
+
+async def run_attack(name: str, bootstrap: list[str], seconds: float, quiet: float, drain_limit: float) -> dict[str, Any]:
+    swarm = f"hostile-{secrets.token_hex(4)}"
+    port = free_port()
+    urls = [f"{PAGE.as_uri()}?role={role}&swarm={swarm}&identity={i + 1}" for i, role in enumerate(ROLES)]
+    env = procs.loopback_env(QT_QPA_PLATFORM="offscreen", QTWEBENGINE_REMOTE_DEBUGGING=f"127.0.0.1:{port}")
+    result: dict[str, Any] = {"attack": name, "seconds": seconds}
+    with procs.Children() as children, tempfile.TemporaryDirectory(prefix="peerbench-hostile-") as home:
+        env["XDG_CONFIG_HOME"] = env["XDG_DATA_HOME"] = env["XDG_CACHE_HOME"] = home
+        peerbrowser = Path(sys.executable).with_name("peerbrowser")
+        cmd = [str(peerbrowser), "--headless", "--bootstrap", ",".join(bootstrap), "--log-level", "warning", *urls]
+        browser = children.start(cmd, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stderr_tail: list[str] = []
+
+        def keep_stderr() -> None:
+            assert browser.stderr is not None
+            for raw in browser.stderr:
+                stderr_tail.append(raw.decode("utf-8", "replace").rstrip())
+                del stderr_tail[:-200]
+
+        threading.Thread(target=keep_stderr, daemon=True).start()
+        node_env = procs.loopback_env(NODE_PATH=str(procs.SIDECAR_DIR / "node_modules"))
+        device = Lines(children.start(
+            procs.node_command(CHAT, "--bootstrap", ",".join(bootstrap), "--swarm", swarm, "--json"),
+            env=node_env, cwd=CHAT.parent,
+        ))  # fmt: skip
+        attacker = Lines(children.start(
+            procs.node_command(ATTACKER, "--bootstrap", ",".join(bootstrap), "--swarm", swarm),
+            env=node_env, cwd=ROOT,
+        ))  # fmt: skip
+        tabs: dict[str, DevTools] = {}
+        sampler: Sampler | None = None
+        stop_probes = asyncio.Event()
+        try:
+            # every tab up, over DevTools
+            deadline = time.monotonic() + START_TIMEOUT
+            while True:
+                if browser.poll() is not None:
+                    raise RuntimeError("the browser exited:\n" + "\n".join(stderr_tail[-30:]))
+                with contextlib.suppress(OSError, ValueError):
+                    pages = [t for t in targets(port) if t.get("type") == "page" and "role=" in t.get("url", "")]
+                    if len(pages) == len(ROLES):
+                        break
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the browser's tabs did not come up")
+                await asyncio.sleep(0.2)
+            for t in pages:
+                role = t["url"].split("role=")[1][0]
+                tabs[role] = await DevTools.connect(t["webSocketDebuggerUrl"])
+            ids: dict[str, str] = {}
+            deadline = time.monotonic() + START_TIMEOUT
+            while len(ids) < len(ROLES):
+                for role, dt in tabs.items():
+                    st = await dt.evaluate("JSON.stringify({id: __pb.id, error: __pb.error, peers: __pb.peers})")
+                    st = json.loads(st)
+                    if st["error"]:
+                        raise RuntimeError(f"tab {role}: {st['error']}")
+                    if st["id"] and len(st["peers"]) >= len(ROLES) - 1:
+                        ids[role] = st["id"]
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the tabs did not all meet: {ids}")
+                await asyncio.sleep(0.2)
+            # the attacker and the device see every tab
+            await attacker.wait(lambda it: {i["id"] for i in it if i.get("event") == "peer"} >= set(ids.values()),
+                                START_TIMEOUT, "the attacker's link to every tab")  # fmt: skip
+            await device.wait(lambda it: {i["id"] for i in it if i.get("event") == "peer"} >= set(ids.values()),
+                              START_TIMEOUT, "the device's link to every tab")  # fmt: skip
+            await tabs["A"].evaluate("__pb.rtt.length")
+            sampler = Sampler(browser.pid)
+            probes: dict[str, list[tuple[float, float]]] = {r: [] for r in ROLES}
+            probe_task = asyncio.ensure_future(prober(tabs, probes, stop_probes))
+            phases: dict[str, tuple[float, float]] = {}
+
+            t = time.time()
+            await asyncio.sleep(quiet)
+            phases["quiet"] = (t, time.time())
+
+            command: dict[str, Any] = {"attack": name, "seconds": seconds}
+            if name.startswith("message"):
+                command = {"attack": "message", "seconds": seconds, "to": [ids["R" if name == "message-read" else "S"]]}
+            t = time.time()
+            procs.send_json(attacker.proc, command)
+            done = await attacker.wait(lambda it: [i for i in it if i.get("event") in ("done", "error")],
+                                       seconds + 120, "the attack to end")  # fmt: skip
+            phases["attack"] = (t, time.time())
+            result["attacker"] = done[0]
+            procs.send_json(attacker.proc, {"leave": True})
+            await attacker.wait(lambda it: [i for i in it if i.get("event") == "exit"], 30, "the attacker to leave")
+
+            # the events the flood caused drain from the pages (or the limit passes)
+            t = time.time()
+            quiet_since = time.time()
+            last = None
+            while time.time() - t < drain_limit:
+                counts = [await dt.evaluate("__pb.connections + __pb.closes") for dt in tabs.values()]
+                if counts != last:
+                    last, quiet_since = counts, time.time()
+                elif time.time() - quiet_since >= 2.0:
+                    break
+                await asyncio.sleep(0.25)
+            phases["drain"] = (t, quiet_since)
+            result["drain_s"] = quiet_since - phases["attack"][1]
+            result["drained"] = time.time() - quiet_since >= 2.0
+            t = time.time()
+            await asyncio.sleep(SETTLE)
+            phases["after"] = (t, time.time())
+
+            # the well-behaved device: still linked, and its words still reach tab A
+            probe_text = f"probe-{secrets.token_hex(3)}"
+            assert device.proc.stdin is not None
+            device.proc.stdin.write(probe_text.encode() + b"\n")
+            device.proc.stdin.flush()
+            got = False
+            t0 = time.time()
+            while time.time() - t0 < 30:
+                if probe_text in (await tabs["A"].evaluate("__pb.texts")):
+                    got = True
+                    break
+                await asyncio.sleep(0.1)
+            result["device"] = {
+                "message_reached_tab_a": got,
+                "links_closed": device.of("closed"),
+            }
+            stop_probes.set()
+            await probe_task
+            sampler.close()
+
+            pages_state = {role: await dt.evaluate("JSON.stringify(__pb)") for role, dt in tabs.items()}
+            result.update(summarise(name, json.loads(pages_state["A"]), {r: json.loads(v) for r, v in pages_state.items()},
+                                    probes, phases))  # fmt: skip
+            result["memory"] = memory_summary(sampler, phases)
+            result["phases"] = {k: [v[0], v[1]] for k, v in phases.items()}
+            result["browser_alive"] = browser.poll() is None
+            result["browser_errors"] = [line for line in stderr_tail if "Traceback" in line or " ERROR " in line][-10:]
+        finally:
+            stop_probes.set()
+            if sampler is not None:
+                sampler.close()
+            for dt in tabs.values():
+                await dt.close()
+    return result
+
+
+def summarise(
+    name: str,
+    a: dict[str, Any],
+    pages: dict[str, dict[str, Any]],
+    probes: dict[str, list[tuple[float, float]]],
+    phases: dict[str, tuple[float, float]],
+) -> dict[str, Any]:
+    q0, q1 = phases["quiet"]
+    a0, a1 = phases["attack"]
+    rtt = [(wall / 1000, ms) for wall, ms in a["rtt"]]
+    quiet = [ms for wall, ms in rtt if q0 + 1 <= wall <= q1]
+    during = [ms for wall, ms in rtt if a0 <= wall <= a1]
+    drain = [ms for wall, ms in rtt if a1 < wall <= phases["drain"][1]]
+    ql, dl = stats.latency(quiet), stats.latency(during)
+    out: dict[str, Any] = {
+        "rtt": {
+            "quiet": ql,
+            "attack": dl,
+            "drain": stats.latency(drain),
+            "median_ratio": stats.ratio(dl["median_ms"], ql["median_ms"]),
+            "p99_ratio": stats.ratio(dl["p99_ms"], ql["p99_ms"]),
+            "pings_sent": a["pings"],
+            "pongs": len(a["rtt"]),
+        },
+    }
+    events: dict[str, Any] = {}
+    for role, page in pages.items():
+        per_s = {int(k): v for k, v in page["events"].items()}
+        window = [v for k, v in per_s.items() if a0 - 1 <= k <= phases["drain"][1] + 1]
+        events[role] = {
+            "max_per_s": max(window, default=0),
+            "connections": page["connections"],
+            "closes": page["closes"],
+            "messages": page["messages"],
+            "last_event_after_attack_s": page["lastEventAt"] / 1000 - a1 if page["lastEventAt"] else None,
+        }
+    out["events"] = events
+    out["events_max_per_s"] = max(e["max_per_s"] for e in events.values())
+    resp: dict[str, Any] = {}
+    for role, recs in probes.items():
+        quiet_max = max((d for t, d in recs if q0 <= t <= q1), default=float("nan"))
+        attack_max = max((d for t, d in recs if t >= a0), default=float("nan"))
+        resp[role] = {"quiet_max_s": quiet_max, "attack_and_after_max_s": attack_max}
+    out["probes"] = resp
+    out["probe_bound_s"] = PROBE_BOUND
+    out["responsive"] = all(r["attack_and_after_max_s"] <= PROBE_BOUND for r in resp.values())
+    return out
+
+
+async def run(attacks: list[str], seconds: float, quiet: float, drain_limit: float) -> dict[str, Any]:
+    results: dict[str, Any] = {"attacks": {}, "seconds": seconds, "quiet_seconds": quiet}
+    with procs.Children() as children:
+        bootstrap = start_testnet(children)
+        for name in attacks:
+            print(f"hostile: {name} ...", file=sys.stderr)
+            try:
+                results["attacks"][name] = await run_attack(name, bootstrap, seconds, quiet, drain_limit)
+            except Exception as exc:  # one attack's failure is reported, the others still run
+                results["attacks"][name] = {"error": f"{type(exc).__name__}: {exc}"}
+            print(f"hostile: {name}: {brief(results['attacks'][name])}", file=sys.stderr)
+    return results
+
+
+def brief(r: dict[str, Any]) -> str:
+    if "error" in r:
+        return r["error"]
+    m = r["memory"]["tree"]
+    return (
+        f"RTT x{r['rtt']['median_ratio']:.1f} median, x{r['rtt']['p99_ratio']:.1f} p99; "
+        f"tree +{m['peak_growth_mib']:.0f} MiB peak, {m['after_growth_mib']:+.0f} after "
+        f"(quiet {m['quiet_growth_mib']:+.0f}); sidecar peak {r['memory']['sidecar']['peak_mib']:.0f} MiB; "
+        f"events {r['events_max_per_s']}/s; responsive {r['responsive']}; drain {r['drain_s']:.1f} s"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="5 s floods")
+    parser.add_argument("--attacks", default=",".join(ATTACKS))
+    parser.add_argument("--seconds", type=float, default=None, help="length of each flood (default 10)")
+    parser.add_argument("--quiet", type=float, default=10.0, help="seconds of the quiet phase")
+    parser.add_argument("--drain-limit", type=float, default=90.0)
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    seconds = args.seconds or (5.0 if args.quick else 10.0)
+    if os.environ.get("PEERBROWSER_LOOPBACK_ONLY") != "1":
+        os.environ["PEERBROWSER_LOOPBACK_ONLY"] = "1"
+    attacks = [a for a in args.attacks.split(",") if a]
+    for a in attacks:
+        if a not in ATTACKS:
+            parser.error(f"unknown attack {a!r} (one of {', '.join(ATTACKS)})")
+    results = asyncio.run(run(attacks, seconds, args.quiet, args.drain_limit))
+    text = json.dumps(results, indent=1, allow_nan=True)
+    if args.out:
+        Path(args.out).write_text(text)
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
