@@ -197,7 +197,13 @@ class Sampler:
     def _run(self) -> None:
         kinds: dict[int, str] = {}
         while not self.stop.is_set():
-            sample: dict[str, Any] = {"t": time.time(), "browser": 0, "renderers": 0, "chromium": 0, "sidecar": 0}
+            sample: dict[str, Any] = {
+                "t": time.time(),
+                "browser": 0,
+                "renderers": 0,
+                "chromium": 0,
+                "sidecar": 0,
+            }
             try:
                 tree = [self.root, *self.root.children(recursive=True)]
             except psutil.Error:
@@ -249,7 +255,9 @@ def memory_summary(s: Sampler, phases: dict[str, tuple[float, float]]) -> dict[s
 # ---- one attack ------------------------------------------------------------------------------
 
 
-async def prober(tabs: dict[str, DevTools], record: dict[str, list[tuple[float, float]]], stop: asyncio.Event) -> None:
+async def prober(
+    tabs: dict[str, DevTools], record: dict[str, list[tuple[float, float]]], stop: asyncio.Event
+) -> None:
     """Probe each tab every SAMPLE s; a probe still unanswered counts as it ages."""
 
     async def one(role: str, dt: DevTools) -> None:
@@ -269,7 +277,9 @@ async def prober(tabs: dict[str, DevTools], record: dict[str, list[tuple[float, 
     await asyncio.gather(*(one(r, d) for r, d in tabs.items()))
 
 
-async def run_attack(name: str, bootstrap: list[str], seconds: float, quiet: float, drain_limit: float) -> dict[str, Any]:
+async def run_attack(
+    name: str, bootstrap: list[str], seconds: float, quiet: float, drain_limit: float
+) -> dict[str, Any]:
     swarm = f"hostile-{secrets.token_hex(4)}"
     port = free_port()
     urls = [f"{PAGE.as_uri()}?role={role}&swarm={swarm}&identity={i + 1}" for i, role in enumerate(ROLES)]
@@ -278,7 +288,15 @@ async def run_attack(name: str, bootstrap: list[str], seconds: float, quiet: flo
     with procs.Children() as children, tempfile.TemporaryDirectory(prefix="peerbench-hostile-") as home:
         env["XDG_CONFIG_HOME"] = env["XDG_DATA_HOME"] = env["XDG_CACHE_HOME"] = home
         peerbrowser = Path(sys.executable).with_name("peerbrowser")
-        cmd = [str(peerbrowser), "--headless", "--bootstrap", ",".join(bootstrap), "--log-level", "warning", *urls]
+        cmd = [
+            str(peerbrowser),
+            "--headless",
+            "--bootstrap",
+            ",".join(bootstrap),
+            "--log-level",
+            "warning",
+            *urls,
+        ]
         browser = children.start(cmd, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
         stderr_tail: list[str] = []
 
@@ -308,7 +326,9 @@ async def run_attack(name: str, bootstrap: list[str], seconds: float, quiet: flo
                 if browser.poll() is not None:
                     raise RuntimeError("the browser exited:\n" + "\n".join(stderr_tail[-30:]))
                 with contextlib.suppress(OSError, ValueError):
-                    pages = [t for t in targets(port) if t.get("type") == "page" and "role=" in t.get("url", "")]
+                    pages = [
+                        t for t in targets(port) if t.get("type") == "page" and "role=" in t.get("url", "")
+                    ]
                     if len(pages) == len(ROLES):
                         break
                 if time.monotonic() > deadline:
@@ -321,7 +341,9 @@ async def run_attack(name: str, bootstrap: list[str], seconds: float, quiet: flo
             deadline = time.monotonic() + START_TIMEOUT
             while len(ids) < len(ROLES):
                 for role, dt in tabs.items():
-                    st = await dt.evaluate("JSON.stringify({id: __pb.id, error: __pb.error, peers: __pb.peers})")
+                    st = await dt.evaluate(
+                        "JSON.stringify({id: __pb.id, error: __pb.error, peers: __pb.peers})"
+                    )
                     st = json.loads(st)
                     if st["error"]:
                         raise RuntimeError(f"tab {role}: {st['error']}")
@@ -347,7 +369,11 @@ async def run_attack(name: str, bootstrap: list[str], seconds: float, quiet: flo
 
             command: dict[str, Any] = {"attack": name, "seconds": seconds}
             if name.startswith("message"):
-                command = {"attack": "message", "seconds": seconds, "to": [ids["R" if name == "message-read" else "S"]]}
+                command = {
+                    "attack": "message",
+                    "seconds": seconds,
+                    "to": [ids["R" if name == "message-read" else "S"]],
+                }
             t = time.time()
             procs.send_json(attacker.proc, command)
             done = await attacker.wait(lambda it: [i for i in it if i.get("event") in ("done", "error")],
@@ -355,7 +381,9 @@ async def run_attack(name: str, bootstrap: list[str], seconds: float, quiet: flo
             phases["attack"] = (t, time.time())
             result["attacker"] = done[0]
             procs.send_json(attacker.proc, {"leave": True})
-            await attacker.wait(lambda it: [i for i in it if i.get("event") == "exit"], 30, "the attacker to leave")
+            await attacker.wait(
+                lambda it: [i for i in it if i.get("event") == "exit"], 30, "the attacker to leave"
+            )
 
             # the events the flood caused drain from the pages (or the limit passes)
             t = time.time()
@@ -401,7 +429,9 @@ async def run_attack(name: str, bootstrap: list[str], seconds: float, quiet: flo
             result["memory"] = memory_summary(sampler, phases)
             result["phases"] = {k: [v[0], v[1]] for k, v in phases.items()}
             result["browser_alive"] = browser.poll() is None
-            result["browser_errors"] = [line for line in stderr_tail if "Traceback" in line or " ERROR " in line][-10:]
+            result["browser_errors"] = [
+                line for line in stderr_tail if "Traceback" in line or " ERROR " in line
+            ][-10:]
         finally:
             stop_probes.set()
             if sampler is not None:
@@ -487,7 +517,9 @@ def brief(r: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="5 s floods")
     parser.add_argument("--attacks", default=",".join(ATTACKS))
     parser.add_argument("--seconds", type=float, default=None, help="length of each flood (default 10)")

@@ -246,6 +246,9 @@ def report(results: dict[str, Any]) -> str:
     if "floods" in results.get("flood", {}):
         parts.append("\n### Long flood\n")
         parts.append(flood_report(results["flood"]))
+    if "attacks" in results.get("hostile", {}):
+        parts.append("\n### A hostile device\n")
+        parts.append(hostile_report(results["hostile"]))
     parts.append("\n### Targets\n")
     parts.append("| target | measured | limit | |\n|---|---|---|---|")
     for tg in results.get("targets", []):
@@ -257,10 +260,72 @@ def report(results: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+HOSTILE_LABELS = {
+    "join-fresh": "JOIN/LEAVE, fresh presences",
+    "join-one": "JOIN/LEAVE of one presence",
+    "session": "SESSION updates (16 KiB)",
+    "message-read": "64 KiB MESSAGEs, CREDIT ignored, page reads",
+    "message-stalled": "64 KiB MESSAGEs to a page that never reads",
+}
+
+
+def hostile_report(hostile: dict[str, Any]) -> str:
+    """Two tables of ``bench.hostile``'s result: latency and events, then memory."""
+    out = [
+        "| attack | sent | quiet pair RTT median / p99 ms (quiet) | \u00d7 quiet (median, p99) "
+        "| events/s per page (max) | slowest probe s (quiet) | responsive | drained after s | attacker's link |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    mem = [
+        "| attack | tree MiB: before \u2192 peak (+growth) \u2192 after | quiet growth (same browser, 10 s) "
+        "| browser + | renderers + | other Chromium + | sidecar: before \u2192 peak \u2192 after |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in hostile.get("attacks", {}).items():
+        label = HOSTILE_LABELS.get(name, name)
+        if "error" in r:
+            out.append(f"| {label} | failed: {r['error']} |||||||")
+            continue
+        a = r["attacker"]
+        sent = ", ".join(
+            f"{k} {_f(v)}" for k, v in a.items() if k in ("cycles", "pairs", "updates", "messages")
+        )
+        if "bytes" in a:
+            sent += f" ({a['bytes'] / 2**20:,.0f} MiB)"
+        rtt = r["rtt"]
+        q, d = rtt["quiet"], rtt["attack"]
+        probes = r["probes"]
+        slow = max(p["attack_and_after_max_s"] for p in probes.values())
+        slow_quiet = max(p["quiet_max_s"] for p in probes.values())
+        link = (
+            "cut: " + a["goodbye"]["code"]
+            if a.get("goodbye")
+            else ("closed" if a.get("linkClosed") else "open")
+        )
+        out.append(
+            f"| {label} | {sent} | {_f(d['median_ms'])} / {_f(d['p99_ms'])} ({_f(q['median_ms'])} / {_f(q['p99_ms'])}) "
+            f"| {_f(rtt['median_ratio'])}, {_f(rtt['p99_ratio'])} | {r['events_max_per_s']:,} "
+            f"| {_f(slow)} ({_f(slow_quiet)}) | {'yes' if r['responsive'] else 'no'} "
+            f"| {_f(r['drain_s'])}{'' if r['drained'] else ' (still going)'} | {link} |"
+        )
+        m = r["memory"]
+        t, sc = m["tree"], m["sidecar"]
+        mem.append(
+            f"| {label} | {t['before_attack_mib']:,.0f} \u2192 {t['peak_mib']:,.0f} (+{t['peak_growth_mib']:,.0f}) "
+            f"\u2192 {t['after_mib']:,.0f} ({t['after_growth_mib']:+,.0f}) | {t['quiet_growth_mib']:+,.0f} "
+            f"| {m['browser']['peak_growth_mib']:+,.0f} | {m['renderers']['peak_growth_mib']:+,.0f} "
+            f"| {m['chromium']['peak_growth_mib']:+,.0f} "
+            f"| {sc['before_attack_mib']:,.0f} \u2192 {sc['peak_mib']:,.0f} \u2192 {sc['after_mib']:,.0f} |"
+        )
+    return "\n".join(out) + "\n\n" + "\n".join(mem)
+
+
 def main() -> int:
     results = json.loads(Path(sys.argv[1]).read_text())
     if "floods" in results:  # the output of `python -m bench.flood` alone
         results = {"flood": results}
+    if "attacks" in results:  # the output of `python -m bench.hostile` alone
+        results = {"hostile": results}
     print(report(results))
     return 0
 

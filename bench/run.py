@@ -1,7 +1,8 @@
 """Run the benchmark suite (or part of it); write one JSON per run and PNG plots beside it.
 
     python -m bench.run [--quick] [--flood-seconds S] [NAME ...]
-                                    NAME: tab_to_tab, devices, scale, flood
+                                    NAME: tab_to_tab, devices, scale, flood, hostile
+                                    (hostile only when named: about 6 minutes)
 
 Every benchmark runs in its own process (the tab-to-tab one inside a network
 namespace of its own, for its WebRTC baseline); the runner collects their
@@ -27,7 +28,9 @@ from bench import plots, report, stats, targets
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-NAMES = ("tab_to_tab", "devices", "scale", "flood")
+NAMES = ("tab_to_tab", "devices", "scale", "flood", "hostile")
+#: What a run with no names runs: hostile (bench/hostile.py) only when named.
+DEFAULT = ("tab_to_tab", "devices", "scale", "flood")
 
 
 def webrtc_prefix() -> tuple[list[str], str | None]:
@@ -74,7 +77,7 @@ def run_one(name: str, quick: bool, run_id: str, flood_seconds: float | None = N
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "names", nargs="*", metavar="NAME", help="any of " + ", ".join(NAMES) + " (default: all)"
+        "names", nargs="*", metavar="NAME", help="any of " + ", ".join(NAMES) + " (default: all but hostile)"
     )
     parser.add_argument("--quick", action="store_true", help="a short run (fewer repetitions)")
     parser.add_argument(
@@ -89,7 +92,10 @@ def main() -> int:
         path = Path(args.replot)
         old: dict[str, Any] = json.loads(path.read_text())
         return finish(old, path)
-    names = args.names or list(NAMES)
+    for name in args.names:
+        if name not in NAMES:
+            parser.error(f"unknown benchmark {name!r} (one of {', '.join(NAMES)})")
+    names = args.names or list(DEFAULT)
     RESULTS.mkdir(exist_ok=True)
     run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + ("-quick" if args.quick else "")
     results: dict[str, Any] = {"run_id": run_id, "quick": args.quick, "machine": stats.machine_info()}
@@ -108,6 +114,8 @@ def finish(results: dict[str, Any], out: Path) -> int:
         print(f"bench: wrote {path}", file=sys.stderr)
     if "floods" in results.get("flood", {}):
         print(report.flood_report(results["flood"]), file=sys.stderr)
+    if "attacks" in results.get("hostile", {}):
+        print(report.hostile_report(results["hostile"]), file=sys.stderr)
     for t in results["targets"]:
         if t["met"] is None:
             continue  # a benchmark of this target was not run

@@ -143,4 +143,23 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
             False,
         )
     )
+    # issue 17: what one 10 s flood of a hostile device may cost (bench/hostile.py)
+    for name, r in results.get("hostile", {}).get("attacks", {}).items():
+        if "error" in r:
+            continue
+        tree = r["memory"]["tree"]
+        out += [
+            Target(f"hostile.{name}.rtt_median", f"{name}: quiet pair's median RTT x quiet",
+                   _get(r, "rtt", "median_ratio"), 2, False),
+            Target(f"hostile.{name}.rtt_p99", f"{name}: quiet pair's p99 RTT x quiet",
+                   _get(r, "rtt", "p99_ratio"), 5, False),
+            Target(f"hostile.{name}.memory_peak", f"{name}: process tree's peak growth (MiB)",
+                   _get(tree, "peak_growth_mib"), 200, False),
+            Target(f"hostile.{name}.memory_after", f"{name}: tree's growth after it, minus the quiet phase's (MiB)",
+                   _get(tree, "after_growth_mib") - _get(tree, "quiet_growth_mib"), 20, False),
+            Target(f"hostile.{name}.events", f"{name}: connection + close events per second per page",
+                   float(r["events_max_per_s"]), 1000, False),
+            Target(f"hostile.{name}.probe", f"{name}: slowest probe answer of any tab (s)",
+                   max(p["attack_and_after_max_s"] for p in r["probes"].values()), r["probe_bound_s"], False),
+        ]  # fmt: skip
     return out
