@@ -160,6 +160,26 @@ class SidecarTransport:
         self.generation = generation
         self.closed = False
         self._engine = engine
+        #: Bytes the sidecar sent while the core paused reading (at most the sidecar's
+        #: ACK_HIGH plus one Hyperswarm message: it stops reading this connection then).
+        self._backlog: deque[bytes] = deque()
+        self._paused = False
+
+    def pause_reading(self) -> None:
+        """The core is behind on this link: hold its bytes and stop acknowledging them,
+        so that the sidecar stops reading the connection (docs/SIDECAR.md)."""
+        self._paused = True
+
+    def resume_reading(self) -> None:
+        """Hand the held bytes to the core, in order, and read on."""
+        if not self._paused:
+            return
+        self._paused = False
+        self._engine._resumed(self)
+
+    @property
+    def reading_paused(self) -> bool:
+        return self._paused
 
     def write(self, data: bytes) -> None:
         if not self.closed and data:
@@ -228,6 +248,9 @@ class HyperswarmEngine:
         self._generation = 0
         self._stdin: asyncio.StreamWriter | None = None
         self._outq: list[_Outgoing] = []
+        #: Bytes of 'data' frames the core has taken, per connection, to acknowledge.
+        self._acks: dict[int, int] = {}
+        self._stats_waiters: list[asyncio.Future[dict[str, Any]]] = []
         self._flush_scheduled = False
         self._draining = False
         self._supervisor: asyncio.Task[None] | None = None
@@ -320,6 +343,15 @@ class HyperswarmEngine:
     async def left(self, topic: bytes) -> None:
         """Wait until the sidecar has stopped announcing ``topic``."""
         await self._left[self._check_topic(topic)].wait()
+
+    async def sidecar_stats(self) -> dict[str, Any]:
+        """What the sidecar holds: ``unacked`` (bytes sent to us, not acknowledged yet),
+        ``conns`` (per connection id: ``unacked``, ``held`` (bytes waiting in its
+        stream while not read), ``reading``), ``rss`` and ``arrayBuffers`` (bytes)."""
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._stats_waiters.append(future)
+        self._send_control("stats")
+        return await future
 
     # ---- supervision ----------------------------------------------------------
 
@@ -495,6 +527,7 @@ class HyperswarmEngine:
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         self._stdin = proc.stdin
         self._outq.clear()
+        self._acks.clear()
         self._draining = False
         stderr_task = asyncio.create_task(self._read_stderr(proc.stderr))
         self._send_control("start", start)
@@ -518,6 +551,11 @@ class HyperswarmEngine:
         finally:
             self._stdin = None
             self._outq.clear()
+            self._acks.clear()
+            for future in self._stats_waiters:
+                if not future.done():
+                    future.set_exception(ConnectionError("the sidecar exited"))
+            self._stats_waiters.clear()
             # stdout closed: the sidecar is exiting, give it a moment before a kill
             grace = 0.0 if self._fatal is not None and self._fatal[0] == "ERR_FRAME" else 3.0
             await self._stop_process(proc, grace=grace)
@@ -578,6 +616,11 @@ class HyperswarmEngine:
             elif kind == "fatal":
                 self._fatal = (str(args[0]), str(args[1]))
                 log.error("sidecar fatal %s: %s", args[0], args[1])
+            elif kind == "stats":
+                waiters, self._stats_waiters = self._stats_waiters, []
+                for future in waiters:
+                    if not future.done():
+                        future.set_result(dict(args[0]))
             elif kind == "log":
                 log.log(logging.WARNING if args[0] == "warn" else logging.INFO, "%s", args[1])
             else:
@@ -636,23 +679,47 @@ class HyperswarmEngine:
         entry = self._links.get(conn_id)
         if entry is None:
             return
+        transport, link = entry
+        if transport._paused or transport._backlog:
+            transport._backlog.append(data)
+            return
+        self._deliver(transport, link, data)
+
+    def _deliver(self, transport: SidecarTransport, link: LinkSink, data: bytes) -> None:
+        """The core takes ``data``; the sidecar hears so with the loop turn's other frames."""
         try:
-            entry[1].data_received(data)
+            link.data_received(data)
         except Exception:
-            log.exception("the core failed on data from %r", entry[0])
+            log.exception("the core failed on data from %r", transport)
+        if transport.generation == self._generation:
+            self._acks[transport.conn_id] = self._acks.get(transport.conn_id, 0) + len(data)
+            self._schedule_flush()
+
+    def _resumed(self, transport: SidecarTransport) -> None:
+        backlog = transport._backlog
+        while backlog and not transport._paused:
+            entry = self._links.get(transport.conn_id)
+            if entry is None or entry[0] is not transport:
+                backlog.clear()
+                return
+            self._deliver(transport, entry[1], backlog.popleft())
 
     def _on_close(self, conn_id: int, code: str | None, message: str) -> None:
+        self._acks.pop(conn_id, None)
         entry = self._links.pop(conn_id, None)
         if entry is None:
             return
         transport, link = entry
         transport.closed = True
+        transport._backlog.clear()
         self._notify_lost(link, code or "ERR_CONNECTION_CLOSED", message)
 
     def _lose_links(self, code: str, reason: str) -> None:
         links, self._links = self._links, {}
+        self._acks.clear()
         for transport, link in links.values():
             transport.closed = True
+            transport._backlog.clear()
             self._notify_lost(link, code, reason)
 
     @staticmethod
@@ -683,8 +750,10 @@ class HyperswarmEngine:
         return topic
 
     def _close_link(self, transport: SidecarTransport) -> None:
+        transport._backlog.clear()
         if transport.generation == self._generation:
             self._links.pop(transport.conn_id, None)
+            self._acks.pop(transport.conn_id, None)
             self._send_control("end", transport.conn_id)
 
     def _send_control(self, *frame: Any) -> None:
@@ -720,12 +789,15 @@ class HyperswarmEngine:
     def _flush(self) -> None:
         self._flush_scheduled = False
         stdin = self._stdin
-        if self._draining or not self._outq or stdin is None:
+        if self._draining or not (self._outq or self._acks) or stdin is None:
             return
         if stdin.is_closing():
             self._outq.clear()
+            self._acks.clear()
             return
-        chunks: list[bytes] = []
+        # acknowledgements first: they let the sidecar read on
+        chunks = [encode_frame("ack", conn_id, n) for conn_id, n in self._acks.items()]
+        self._acks.clear()
         for item in self._outq:
             if isinstance(item, _Writes):
                 chunks.append(encode_frame("write", item.conn_id, b"".join(item.parts)))
@@ -746,5 +818,5 @@ class HyperswarmEngine:
             pass
         finally:
             self._draining = False
-            if self._outq and self._stdin is stdin:
+            if (self._outq or self._acks) and self._stdin is stdin:
                 self._schedule_flush()

@@ -24,6 +24,24 @@ const kDeferred = Symbol('deferred dial')
 const MIN_KEEPALIVE = 250
 const SHUTDOWN_GRACE = 1500 // on shutdown, how long connections get to close cleanly
 
+// Reading is paced by Python (docs/SIDECAR.md, "Backpressure"). Python acknowledges the
+// bytes of the 'data' frames its core has taken ('ack'); a connection stops being read
+// while more than ACK_HIGH of its bytes are unacknowledged, and is read again below
+// ACK_LOW; every connection stops while more than TOTAL_HIGH are unacknowledged in all,
+// until TOTAL_LOW. A stopped connection's peer is not held back by the transport (a UDX
+// stream has no receive window: what arrives is buffered here), so a connection that
+// piles up more than HOLD_LIMIT while stopped, or the one holding the most when all of
+// them hold more than TOTAL_HOLD_LIMIT, is destroyed (ERR_PEER_OVERRUN): a peer that
+// follows the link protocol's flow control never sends that much unasked.
+const MiB = 1024 * 1024
+const ACK_HIGH = 4 * MiB
+const ACK_LOW = 1 * MiB
+const TOTAL_HIGH = 32 * MiB
+const TOTAL_LOW = 16 * MiB
+const HOLD_LIMIT = 32 * MiB
+const TOTAL_HOLD_LIMIT = 128 * MiB
+const HOLD_CHECK = 50 // ms between checks of what stopped connections hold
+
 // Frames own fd 1. Anything a library prints goes to stderr instead.
 const stdout = openStdout()
 Object.defineProperty(process, 'stdout', { configurable: true, get: () => process.stderr })
@@ -89,7 +107,7 @@ const out = new Output(stdout)
 const log = (level, message) => out.send(['log', level, String(message)])
 const report = (code, message, extra = null) => out.send(['error', code, String(message), extra])
 
-const conns = new Map() // conn id -> NoiseSecretStream
+const conns = new Map() // conn id -> Conn
 const topics = new Map() // topic hex -> discovery session
 let nextConnId = 1
 let swarm = null
@@ -98,17 +116,144 @@ let started = false
 let linkTimeout = 0 // ms of silence after which a connection is dropped (0: UDX's own)
 let shuttingDown = false
 
-out.onpause = () => {
-  for (const conn of conns.values()) conn.pause()
+// ---- reading, paced by Python's acknowledgements ----------------------------------------
+
+let unacked = 0 // bytes sent to Python in 'data' frames and not acknowledged yet, in all
+let allStopped = false // over TOTAL_HIGH: every connection waits
+let holdTimer = null
+let holdWarned = false
+
+// One connection and what its reading owes Python.
+class Conn {
+  constructor(id, stream) {
+    this.id = id
+    this.stream = stream
+    this.unacked = 0
+    this.stopped = false // over ACK_HIGH
+    this.reading = true // what the stream was last told
+    this.overrun = false // destroyed for holding too much
+  }
+
+  // Bytes that arrived and wait in the stream's buffers while it is not read.
+  held() {
+    const raw = this.stream.rawStream
+    const a = raw && raw._readableState ? raw._readableState.buffered : undefined
+    const b = this.stream._readableState ? this.stream._readableState.buffered : undefined
+    if (typeof a !== 'number' || typeof b !== 'number') {
+      if (!holdWarned) log('warn', 'this hyperswarm hides its stream buffers; a flooding peer is not cut')
+      holdWarned = true
+      return 0
+    }
+    return a + b
+  }
+
+  // Read or not, as the pipe, this connection's and the total acknowledgements say.
+  update() {
+    const read = !(this.stopped || allStopped || out.paused)
+    if (read === this.reading) return
+    this.reading = read
+    if (read) this.stream.resume()
+    else {
+      this.stream.pause()
+      watchHolds()
+    }
+  }
 }
-out.onresume = () => {
-  for (const conn of conns.values()) conn.resume()
+
+function received(c, data) {
+  c.unacked += data.byteLength
+  unacked += data.byteLength
+  out.send(['data', c.id, data])
+  if (c.unacked > ACK_HIGH && !c.stopped) {
+    c.stopped = true
+    c.update()
+  }
+  if (unacked > TOTAL_HIGH && !allStopped) {
+    allStopped = true
+    updateAll()
+  }
 }
+
+function acked(id, nbytes) {
+  const c = conns.get(id)
+  if (!c || !(nbytes > 0)) return
+  const n = Math.min(nbytes, c.unacked)
+  c.unacked -= n
+  unacked -= n
+  if (c.stopped && c.unacked <= ACK_LOW) {
+    c.stopped = false
+    c.update()
+  }
+  if (allStopped && unacked <= TOTAL_LOW) {
+    allStopped = false
+    updateAll()
+  }
+}
+
+function forget(c) {
+  unacked -= c.unacked
+  c.unacked = 0
+  if (allStopped && unacked <= TOTAL_LOW) {
+    allStopped = false
+    updateAll()
+  }
+}
+
+function updateAll() {
+  for (const c of conns.values()) c.update()
+}
+
+// While some connection is not read, what piles up in it is bounded.
+function watchHolds() {
+  if (holdTimer) return
+  holdTimer = setInterval(checkHolds, HOLD_CHECK)
+}
+
+function checkHolds() {
+  let total = 0
+  let biggest = null
+  let any = false
+  for (const c of conns.values()) {
+    if (c.reading || c.overrun) continue
+    any = true
+    const held = c.held()
+    if (held > HOLD_LIMIT) {
+      overrun(c, held, `the peer sent ${held} bytes while this device was not reading (limit ${HOLD_LIMIT})`)
+      continue
+    }
+    total += held
+    if (!biggest || held > biggest.held) biggest = { c, held }
+  }
+  if (biggest && total > TOTAL_HOLD_LIMIT) {
+    overrun(biggest.c, biggest.held, `connections not being read held ${total} bytes (limit ${TOTAL_HOLD_LIMIT}); this one the most`)
+  }
+  if (!any) {
+    clearInterval(holdTimer)
+    holdTimer = null
+  }
+}
+
+function overrun(c, held, message) {
+  c.overrun = true
+  log('warn', `connection ${c.id} destroyed: ${message}`)
+  c.stream.destroy(Object.assign(new Error(message), { code: 'ERR_PEER_OVERRUN', held }))
+}
+
+function stats() {
+  const each = {}
+  for (const c of conns.values()) each[c.id] = { unacked: c.unacked, held: c.held(), reading: c.reading }
+  const mem = process.memoryUsage()
+  return { unacked, allStopped, conns: each, rss: mem.rss, arrayBuffers: mem.arrayBuffers }
+}
+
+out.onpause = updateAll
+out.onresume = updateAll
 
 function onConnection(conn) {
   const id = nextConnId++
   let lastError = null
-  conns.set(id, conn)
+  const c = new Conn(id, conn)
+  conns.set(id, c)
   conn.on('error', (err) => {
     lastError = err
   })
@@ -121,10 +266,11 @@ function onConnection(conn) {
     raw && raw.remotePort ? raw.remotePort : null,
     !!conn.isInitiator
   ])
-  conn.on('data', (data) => out.send(['data', id, data]))
+  conn.on('data', (data) => received(c, data))
   conn.on('end', () => conn.end()) // the remote ended: finish closing our side too
   conn.on('close', () => {
     conns.delete(id)
+    forget(c)
     const code = lastError ? lastError.code || 'ERR_CONNECTION' : null
     const message = lastError ? lastError.message : 'connection closed'
     out.send(['close', id, code, message])
@@ -135,7 +281,7 @@ function onConnection(conn) {
     conn.setKeepAlive(Math.max(MIN_KEEPALIVE, Math.floor(linkTimeout / 4)))
     conn.setTimeout(linkTimeout)
   }
-  if (out.paused) conn.pause()
+  c.update()
 }
 
 async function start(opts) {
@@ -215,8 +361,9 @@ function leave(topic) {
 }
 
 function endConn(id) {
-  const conn = conns.get(id)
-  if (!conn) return
+  const c = conns.get(id)
+  if (!c) return
+  const conn = c.stream
   conn.end()
   setTimeout(() => conn.destroy(), END_GRACE).unref()
 }
@@ -243,15 +390,19 @@ async function handle(frame) {
     case 'leave':
       return leave(toTopic(args[0]))
     case 'write': {
-      const conn = conns.get(args[0])
-      if (conn) conn.write(toBuffer(args[1]))
+      const c = conns.get(args[0])
+      if (c) c.stream.write(toBuffer(args[1]))
       return
     }
+    case 'ack':
+      return acked(args[0], args[1])
+    case 'stats':
+      return out.send(['stats', stats()])
     case 'end':
       return endConn(args[0])
     case 'destroy': {
-      const conn = conns.get(args[0])
-      if (conn) conn.destroy()
+      const c = conns.get(args[0])
+      if (c) c.stream.destroy()
       return
     }
     default:
@@ -267,7 +418,7 @@ function toTopic(bin) {
 
 // End every connection (the peers see a clean close), destroying what lingers.
 async function endAll(grace) {
-  const open = [...conns.values()]
+  const open = [...conns.values()].map((c) => c.stream)
   const closed = open.map((conn) => new Promise((resolve) => conn.once('close', resolve)))
   for (const conn of open) conn.end()
   let timer

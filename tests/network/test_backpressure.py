@@ -1,0 +1,103 @@
+"""Backpressure from the core down to the transport (docs/SIDECAR.md, "Backpressure").
+
+The driver acknowledges the bytes the core has taken; the sidecar stops reading a
+connection whose unacknowledged bytes pass its bound. The peer is not held back by the
+transport (a UDX stream has no receive window), so what it keeps sending piles up in the
+stopped connection, and past the sidecar's hold limit the connection is destroyed.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from swarm.hyperswarm import HyperswarmEngine
+
+from .conftest import FakeLink, needs_sidecar
+from .test_engine import linked
+
+pytestmark = needs_sidecar
+
+MiB = 1024 * 1024
+#: The sidecar's bounds (swarm/sidecar/sidecar.js).
+ACK_HIGH = 4 * MiB
+HOLD_LIMIT = 32 * MiB
+#: Python coalesces writes into frames of at most this, and each arrives as one piece.
+WRITE_CHUNK = 4 * MiB
+
+
+async def stats_of(engine: HyperswarmEngine, link: FakeLink) -> dict[str, object]:
+    stats = await engine.sidecar_stats()
+    conn: dict[str, object] = stats["conns"].get(str(link.transport.conn_id)) or {}
+    return {**stats, "conn": conn}
+
+
+async def test_a_core_that_stops_taking_data_stops_the_sidecar_reading_and_loses_nothing(make_device, topic):
+    reader, sink_r = await make_device()
+    writer, sink_w = await make_device()
+    other, sink_o = await make_device()
+    for engine in (reader, writer, other):
+        engine.join(topic)
+    link_r, link_w = await linked((reader, sink_r), (writer, sink_w))
+    link_ro, link_o = await linked((reader, sink_r), (other, sink_o))
+
+    link_r.transport.pause_reading()
+    chunks = [secrets.token_bytes(MiB) for _ in range(24)]
+    for chunk in chunks:
+        link_w.transport.write(chunk)
+    total = sum(map(len, chunks))
+
+    # every byte reached the reader's sidecar, which stopped reading that connection:
+    # what it sent up and nobody acknowledged stays within its bound; the rest waits
+    # in the connection
+    async def arrived() -> dict[str, object] | None:
+        s = await stats_of(reader, link_r)
+        conn = s["conn"]
+        assert isinstance(conn, dict)
+        return s if conn and not conn["reading"] and conn["unacked"] + conn["held"] >= total else None
+
+    stats = None
+    while stats is None:
+        stats = await arrived()  # each look is a round trip to the sidecar
+    conn = stats["conn"]
+    assert isinstance(conn, dict)
+    assert conn["unacked"] <= ACK_HIGH + WRITE_CHUNK
+    assert not link_r.data  # the core took nothing
+
+    # meanwhile another device's bytes still reach the core
+    word = secrets.token_bytes(512 * 1024)
+    link_o.transport.write(word)
+    await sink_r.until(lambda: bytes(link_ro.data) == word, "the other device's bytes")
+
+    link_r.transport.resume_reading()
+    await sink_r.until(lambda: len(link_r.data) >= total, "all 24 MiB once the core reads again")
+    assert bytes(link_r.data) == b"".join(chunks)  # in order, none lost, none twice
+    settled = await stats_of(reader, link_r)
+    assert settled["unacked"] == 0 and settled["conn"] == {"unacked": 0, "held": 0, "reading": True}
+    assert link_r.alive and link_ro.alive
+
+
+async def test_a_peer_that_keeps_writing_while_the_core_takes_nothing_is_cut(make_device, topic):
+    reader, sink_r = await make_device()
+    writer, sink_w = await make_device()
+    other, sink_o = await make_device()
+    for engine in (reader, writer, other):
+        engine.join(topic)
+    link_r, link_w = await linked((reader, sink_r), (writer, sink_w))
+    link_ro, link_o = await linked((reader, sink_r), (other, sink_o))
+
+    link_r.transport.pause_reading()
+    for _ in range(48):  # the hold limit, plus what may wait unacknowledged, plus 8 MiB
+        link_w.transport.write(secrets.token_bytes(MiB))
+
+    await sink_r.until(lambda: link_r.lost, "the flooding connection to be cut")
+    code, reason = link_r.lost
+    assert code == "ERR_PEER_OVERRUN", reason
+    assert "while this device was not reading" in reason
+    # what the sidecar held for it is gone with it; the other link is untouched
+    stats = await reader.sidecar_stats()
+    assert stats["unacked"] == 0
+    assert str(link_r.transport.conn_id) not in stats["conns"]
+    word = secrets.token_bytes(1024)
+    link_o.transport.write(word)
+    await sink_r.until(lambda: bytes(link_ro.data) == word, "the other device's bytes")
+    assert link_ro.alive
