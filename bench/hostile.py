@@ -277,6 +277,21 @@ async def prober(
     await asyncio.gather(*(one(r, d) for r, d in tabs.items()))
 
 
+async def heap_sampler(tabs: dict[str, DevTools], record: dict[str, list[dict[str, Any]]], stop: asyncio.Event) -> None:
+    """Each tab's JS heap (used, total) every second, when the tab answers."""
+
+    async def one(role: str, dt: DevTools) -> None:
+        while not stop.is_set():
+            t = time.time()
+            with contextlib.suppress(Exception):
+                usage = await dt.call("Runtime.getHeapUsage")
+                record[role].append({"t": t, "used": usage["usedSize"], "total": usage["totalSize"]})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+
+    await asyncio.gather(*(one(r, d) for r, d in tabs.items()))
+
+
 async def run_attack(
     name: str, bootstrap: list[str], seconds: float, quiet: float, drain_limit: float
 ) -> dict[str, Any]:
@@ -361,6 +376,8 @@ async def run_attack(
             sampler = Sampler(browser.pid)
             probes: dict[str, list[tuple[float, float]]] = {r: [] for r in ROLES}
             probe_task = asyncio.ensure_future(prober(tabs, probes, stop_probes))
+            heaps: dict[str, list[dict[str, Any]]] = {r: [] for r in ROLES}
+            heap_task = asyncio.ensure_future(heap_sampler(tabs, heaps, stop_probes))
             phases: dict[str, tuple[float, float]] = {}
 
             t = time.time()
@@ -421,6 +438,22 @@ async def run_attack(
             }
             stop_probes.set()
             await probe_task
+            await heap_task
+            # what of the renderers' growth is JS heap, live or garbage (a full GC), and
+            # what is outside it
+            result["heap"] = {"samples": heaps, "end": {}}
+            for role, dt in tabs.items():
+                before = await dt.call("Runtime.getHeapUsage")
+                await dt.call("HeapProfiler.collectGarbage")
+                after = await dt.call("Runtime.getHeapUsage")
+                counters = await dt.call("Memory.getDOMCounters")
+                result["heap"]["end"][role] = {
+                    "used_mib": before["usedSize"] / MiB,
+                    "total_mib": before["totalSize"] / MiB,
+                    "used_after_gc_mib": after["usedSize"] / MiB,
+                    "total_after_gc_mib": after["totalSize"] / MiB,
+                    "dom_counters": counters,
+                }
             sampler.close()
 
             pages_state = {role: await dt.evaluate("JSON.stringify(__pb)") for role, dt in tabs.items()}
