@@ -231,7 +231,7 @@ def level(samples: list[dict[str, Any]], key: str) -> float:
 
 def memory_summary(s: Sampler, phases: dict[str, tuple[float, float]]) -> dict[str, Any]:
     q0, q1 = phases["quiet"]
-    a0, a1 = phases["attack"]
+    a0, _ = phases["attack"]
     _, d1 = phases["after"]
     out: dict[str, Any] = {}
     for key in ("tree", "browser", "renderers", "chromium", "sidecar"):
@@ -277,7 +277,9 @@ async def prober(
     await asyncio.gather(*(one(r, d) for r, d in tabs.items()))
 
 
-async def heap_sampler(tabs: dict[str, DevTools], record: dict[str, list[dict[str, Any]]], stop: asyncio.Event) -> None:
+async def heap_sampler(
+    tabs: dict[str, DevTools], record: dict[str, list[dict[str, Any]]], stop: asyncio.Event
+) -> None:
     """Each tab's JS heap (used, total) every second, when the tab answers."""
 
     async def one(role: str, dt: DevTools) -> None:
@@ -357,7 +359,8 @@ async def run_attack(
             while len(ids) < len(ROLES):
                 for role, dt in tabs.items():
                     st = await dt.evaluate(
-                        "JSON.stringify({id: __pb.id, error: __pb.error, peers: __pb.peers})"
+                        "window.__pb ? JSON.stringify({id: __pb.id, error: __pb.error, peers: __pb.peers})"
+                        " : JSON.stringify({id: null, error: null, peers: {}})"  # its script has not run yet
                     )
                     st = json.loads(st)
                     if st["error"]:
@@ -367,11 +370,13 @@ async def run_attack(
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"the tabs did not all meet: {ids}")
                 await asyncio.sleep(0.2)
+
             # the attacker and the device see every tab
-            await attacker.wait(lambda it: {i["id"] for i in it if i.get("event") == "peer"} >= set(ids.values()),
-                                START_TIMEOUT, "the attacker's link to every tab")  # fmt: skip
-            await device.wait(lambda it: {i["id"] for i in it if i.get("event") == "peer"} >= set(ids.values()),
-                              START_TIMEOUT, "the device's link to every tab")  # fmt: skip
+            def sees_every_tab(items: list[dict[str, Any]]) -> bool:
+                return {i["id"] for i in items if i.get("event") == "peer"} >= set(ids.values())
+
+            await attacker.wait(sees_every_tab, START_TIMEOUT, "the attacker's link to every tab")
+            await device.wait(sees_every_tab, START_TIMEOUT, "the device's link to every tab")
             await tabs["A"].evaluate("__pb.rtt.length")
             sampler = Sampler(browser.pid)
             probes: dict[str, list[tuple[float, float]]] = {r: [] for r in ROLES}
@@ -454,11 +459,16 @@ async def run_attack(
                     "total_after_gc_mib": after["totalSize"] / MiB,
                     "dom_counters": counters,
                 }
+            # the renderers' RSS once their JS heaps hold only what is live
+            await asyncio.sleep(1.0)
+            tree = psutil.Process(browser.pid).children(recursive=True)
+            renderers = [p for p in tree if kind_of(p) == "renderers"]
+            result["heap"]["renderers_rss_after_gc_mib"] = sum(p.memory_info().rss for p in renderers) / MiB
             sampler.close()
 
             pages_state = {role: await dt.evaluate("JSON.stringify(__pb)") for role, dt in tabs.items()}
-            result.update(summarise(name, json.loads(pages_state["A"]), {r: json.loads(v) for r, v in pages_state.items()},
-                                    probes, phases))  # fmt: skip
+            states = {r: json.loads(v) for r, v in pages_state.items()}
+            result.update(summarise(name, states["A"], states, probes, phases))
             result["memory"] = memory_summary(sampler, phases)
             result["phases"] = {k: [v[0], v[1]] for k, v in phases.items()}
             result["browser_alive"] = browser.poll() is None

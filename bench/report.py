@@ -273,7 +273,8 @@ def hostile_report(hostile: dict[str, Any]) -> str:
     """Two tables of ``bench.hostile``'s result: latency and events, then memory."""
     out = [
         "| attack | sent | quiet pair RTT median / p99 ms (quiet) | \u00d7 quiet (median, p99) "
-        "| events/s per page (max) | slowest probe s (quiet) | responsive | drained after s | attacker's link |",
+        "| events/s per page (max) | slowest probe s (quiet) | responsive | drained after s "
+        "| attacker's link |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     mem = [
@@ -303,7 +304,8 @@ def hostile_report(hostile: dict[str, Any]) -> str:
             else ("closed" if a.get("linkClosed") else "open")
         )
         out.append(
-            f"| {label} | {sent} | {_f(d['median_ms'])} / {_f(d['p99_ms'])} ({_f(q['median_ms'])} / {_f(q['p99_ms'])}) "
+            f"| {label} | {sent} | {_f(d['median_ms'])} / {_f(d['p99_ms'])} "
+            f"({_f(q['median_ms'])} / {_f(q['p99_ms'])}) "
             f"| {_f(rtt['median_ratio'])}, {_f(rtt['p99_ratio'])} | {r['events_max_per_s']:,} "
             f"| {_f(slow)} ({_f(slow_quiet)}) | {'yes' if r['responsive'] else 'no'} "
             f"| {_f(r['drain_s'])}{'' if r['drained'] else ' (still going)'} | {link} |"
@@ -311,7 +313,8 @@ def hostile_report(hostile: dict[str, Any]) -> str:
         m = r["memory"]
         t, sc = m["tree"], m["sidecar"]
         mem.append(
-            f"| {label} | {t['before_attack_mib']:,.0f} \u2192 {t['peak_mib']:,.0f} (+{t['peak_growth_mib']:,.0f}) "
+            f"| {label} | {t['before_attack_mib']:,.0f} \u2192 {t['peak_mib']:,.0f} "
+            f"(+{t['peak_growth_mib']:,.0f}) "
             f"\u2192 {t['after_mib']:,.0f} ({t['after_growth_mib']:+,.0f}) | {t['quiet_growth_mib']:+,.0f} "
             f"| {m['browser']['peak_growth_mib']:+,.0f} | {m['renderers']['peak_growth_mib']:+,.0f} "
             f"| {m['chromium']['peak_growth_mib']:+,.0f} "

@@ -155,7 +155,7 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
                    _get(r, "rtt", "p99_ratio"), 5, False),
             Target(f"hostile.{name}.memory_peak", f"{name}: process tree's peak growth (MiB)",
                    _get(tree, "peak_growth_mib"), 200, False),
-            Target(f"hostile.{name}.memory_after", f"{name}: tree's growth after it, minus the quiet phase's (MiB)",
+            Target(f"hostile.{name}.memory_after", f"{name}: tree's growth after, less the quiet one (MiB)",
                    _get(tree, "after_growth_mib") - _get(tree, "quiet_growth_mib"), 20, False),
             Target(f"hostile.{name}.events", f"{name}: connection + close events per second per page",
                    float(r["events_max_per_s"]), 1000, False),
