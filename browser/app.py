@@ -135,7 +135,7 @@ class Session:
         from browser.qt_wait import destroyed
 
         if self.window is not None:
-            pages = [tab.page for tab in self.window.tabs()]
+            pages = [tab.page for tab in self.window.tabs()] + self.window.devtools.pages()
             self.window.shutdown()
             if not await destroyed(pages, SHUTDOWN_TIMEOUT):
                 log.warning("pages were not deleted within %g s", SHUTDOWN_TIMEOUT)

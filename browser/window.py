@@ -19,6 +19,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from browser.devtools import DevToolsDock, install_context_menu
 from browser.panel import PeerSocketPanel
 from browser.scheme import START_URL
 from browser.tab import Tab
@@ -88,6 +89,9 @@ class BrowserWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.panel)
         self.resizeDocks([self.panel], [480], Qt.Orientation.Horizontal)
         self.panel.hide()
+        self.devtools = DevToolsDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.devtools)
+        self.devtools.hide()
 
         style = self.style()
         assert style is not None
@@ -135,9 +139,10 @@ class BrowserWindow(QMainWindow):
         assert panel_action is not None
         panel_action.setText("PeerSocket panel")
         panel_action.setObjectName("toggle-panel")
-        panel_action.setShortcuts([QKeySequence("F12"), QKeySequence("Ctrl+Shift+P")])
+        panel_action.setShortcuts([QKeySequence("Ctrl+Shift+P")])
         self.addAction(panel_action)
         self.actions_by_name["toggle-panel"] = panel_action
+        self._action("toggle-devtools", "DevTools", self.devtools.toggle, "F12", "Ctrl+Shift+I")
 
     def _build_toolbar(self) -> None:
         toolbar = QToolBar("Navigation")
@@ -167,6 +172,8 @@ class BrowserWindow(QMainWindow):
         self.identity_menu = identity_menu(self, self.new_tab, self.next_free_identity)
         toolbar.addWidget(menu_button(self.identity_menu, "identity-button"))
         toolbar.addAction(a["toggle-panel"])
+        a["toggle-devtools"].setToolTip("DevTools for this tab (F12, Ctrl+Shift+I)")
+        toolbar.addAction(a["toggle-devtools"])
         self.addToolBar(toolbar)
 
     # -- tabs --------------------------------------------------------------------
@@ -215,6 +222,7 @@ class BrowserWindow(QMainWindow):
         tab.page.linkHovered.connect(self._on_link_hovered)
         tab.page.windowCloseRequested.connect(lambda tab=tab: self.close_tab_object(tab))
         tab.page.newWindowRequested.connect(self._on_new_window_requested)
+        install_context_menu(tab.view, self.devtools)
         index = self.tab_widget.addTab(tab.view, tab.label())
         if not background:
             self.tab_widget.setCurrentIndex(index)
@@ -279,6 +287,7 @@ class BrowserWindow(QMainWindow):
             return
         self._shut_down = True
         self.panel.detach()
+        self.devtools.shutdown()
         for tab in list(self._tabs.values()):
             self.close_tab_object(tab)
 
@@ -299,6 +308,7 @@ class BrowserWindow(QMainWindow):
 
     def _on_current_changed(self, _index: int) -> None:
         tab = self.current_tab()
+        self.devtools.follow(tab.page if tab is not None else None)
         if tab is None:
             return
         self._show_url(tab)

@@ -90,7 +90,7 @@ def window_factory(
 
     yield make
     for window in windows:
-        pages = [tab.page for tab in window.tabs()]
+        pages = [tab.page for tab in window.tabs()] + window.devtools.pages()
         _delete_and_wait(qtbot, pages, window.shutdown)
         _delete_and_wait(qtbot, [window], window.deleteLater)
 

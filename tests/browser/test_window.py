@@ -188,9 +188,10 @@ def test_keyboard_shortcuts(window: BrowserWindow, open_tab: Callable[..., Tab],
     with qtbot.waitSignal(first.page.loadFinished, timeout=LOAD_TIMEOUT_MS):
         press(qtbot, target, Qt.Key.Key_R, ctrl)
 
-    press(qtbot, target, Qt.Key.Key_F12, Qt.KeyboardModifier.NoModifier)
+    shift = Qt.KeyboardModifier.ShiftModifier
+    press(qtbot, target, Qt.Key.Key_P, ctrl | shift)
     assert window.panel.isVisible()
-    press(qtbot, target, Qt.Key.Key_F12, Qt.KeyboardModifier.NoModifier)
+    press(qtbot, target, Qt.Key.Key_P, ctrl | shift)
     assert not window.panel.isVisible()
 
 
