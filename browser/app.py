@@ -15,6 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from browser import remote_debugging
 from browser.config import BrowserConfig
 from browser.env import prepare_environment
 from browser.scheme import register_scheme
@@ -22,6 +23,8 @@ from browser.scheme import register_scheme
 log = logging.getLogger("peerbrowser.browser")
 
 SHUTDOWN_TIMEOUT = 10.0
+#: Tabs past which Target.createTarget (remote debugging) opens no more.
+MAX_TABS_FOR_CDP = 256
 
 #: A task run inside the browser session; its int result becomes the exit code.
 SessionTask = Callable[["Session"], Awaitable[int]]
@@ -34,6 +37,7 @@ def run(config: BrowserConfig, task: SessionTask | None = None, *, offscreen: bo
     process gets SIGTERM / SIGINT; with one, until the task returns.
     """
     prepare_environment(offscreen=offscreen)
+    upstream = remote_debugging.configure(config.remote_debugging_port)
     register_scheme()
     import PyQt6.QtWebEngineWidgets  # noqa: F401  (must precede QApplication)
     import qasync
@@ -55,15 +59,18 @@ def run(config: BrowserConfig, task: SessionTask | None = None, *, offscreen: bo
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        code: int = loop.run_until_complete(Session(config).run(task))
+        code: int = loop.run_until_complete(Session(config, upstream).run(task))
     return code
 
 
 class Session:
     """The objects of one run, and their start-up and shutdown."""
 
-    def __init__(self, config: BrowserConfig) -> None:
+    def __init__(self, config: BrowserConfig, debugging_upstream: int | None = None) -> None:
         self.config = config
+        #: The port of QtWebEngine's own CDP endpoint (``remote_debugging.configure``).
+        self.debugging_upstream = debugging_upstream
+        self.cdp: Any = None
         self.core: Any = None
         self.profile: Any = None
         self.window: Any = None
@@ -96,6 +103,8 @@ class Session:
                 self.window.new_tab(target, self.config.identity)
             if self.window.tabs():
                 self.window.tab_widget.setCurrentIndex(0)
+            if self.config.remote_debugging_port is not None and not await self._start_cdp_front():
+                return 2
             # Headless runs use the offscreen platform: the window is shown (so pages
             # lay out and paint) but there is no screen to show it on.
             self.window.show()
@@ -121,6 +130,49 @@ class Session:
         print(f"peerbrowser: interrupted ({self.stop_reason})", file=sys.stderr)
         return 1
 
+    async def _start_cdp_front(self) -> bool:
+        """Listen for automation tools on 127.0.0.1 (``--remote-debugging-port``)."""
+        from browser.cdp_front import CdpFront, Upstream
+
+        assert self.debugging_upstream is not None and self.config.remote_debugging_port is not None
+        front = CdpFront(
+            self.config.remote_debugging_port,
+            Upstream(self.debugging_upstream),
+            self._open_tab_for_cdp,
+            lambda: self.stop("Browser.close over remote debugging"),
+        )
+        try:
+            await front.start()
+        except OSError as exc:
+            msg = f"cannot listen on 127.0.0.1:{self.config.remote_debugging_port} for remote debugging"
+            log.error("%s: %s", msg, exc.strerror or exc)
+            print(f"peerbrowser: {msg}: {exc.strerror or exc}", file=sys.stderr)
+            return False
+        self.cdp = front
+        log.warning(
+            "remote debugging on %s (127.0.0.1 only; QtWebEngine's endpoint behind it: 127.0.0.1:%d): %s",
+            front.url,
+            self.debugging_upstream,
+            remote_debugging.EXPOSES,
+        )
+        return True
+
+    def _open_tab_for_cdp(self, url: str, background: bool) -> str:
+        """Target.createTarget: a tab (the window's default identity) and its DevTools id."""
+        from PyQt6.QtCore import QUrl
+
+        from browser.cdp_front import CdpError
+
+        if self.window is None:
+            raise CdpError("the browser is shutting down")
+        if len(self.window.tabs()) >= MAX_TABS_FOR_CDP:
+            raise CdpError(f"{MAX_TABS_FOR_CDP} tabs are open: close some first")
+        qurl = QUrl(url)
+        if not qurl.isValid() or qurl.isRelative():
+            raise CdpError(f"Invalid url: {url!r}", -32602)
+        tab = self.window.new_tab(qurl, background=background)
+        return str(tab.page.devToolsId())
+
     def _install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -134,6 +186,9 @@ class Session:
         from browser.core_factory import close_core
         from browser.qt_wait import destroyed
 
+        if self.cdp is not None:
+            cdp, self.cdp = self.cdp, None
+            await cdp.close()
         if self.window is not None:
             pages = [tab.page for tab in self.window.tabs()] + self.window.devtools.pages()
             self.window.shutdown()

@@ -31,6 +31,8 @@ class BrowserConfig:
     reachable: bool = False
     #: UDP port of the local network's bootstrap node (None: the default, 49736).
     local_port: int | None = None
+    #: CDP for automation tools on 127.0.0.1:PORT (0: any free port); None: off.
+    remote_debugging_port: int | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -74,6 +76,7 @@ FILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "link_timeout": (int, float),
     "reachable": bool,
     "local_port": int,
+    "remote_debugging_port": int,
 }
 
 
@@ -82,7 +85,8 @@ def load_config_file(path: Path) -> dict[str, object]:
 
     ``network = "local" | "public" | "none"``, ``bootstrap = ["HOST:PORT", ...]``,
     ``grace = SECONDS``, ``identity = N``, ``link_timeout = SECONDS``,
-    ``reachable = true``, ``local_port = PORT``. Command-line options win over it.
+    ``reachable = true``, ``local_port = PORT``, ``remote_debugging_port = PORT``.
+    Command-line options win over it.
     """
     try:
         with path.open("rb") as f:
@@ -103,6 +107,13 @@ def load_config_file(path: Path) -> dict[str, object]:
     if "link_timeout" in data:
         try:
             check_link_timeout(data["link_timeout"])
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+    if "remote_debugging_port" in data:
+        from browser.remote_debugging import check_port
+
+        try:
+            check_port(data["remote_debugging_port"])
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
     if "bootstrap" in data:

@@ -59,6 +59,15 @@ def _link_timeout(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _remote_debugging_port(text: str) -> int:
+    from browser.remote_debugging import check_port
+
+    try:
+        return check_port(int(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _bootstrap(text: str) -> tuple[tuple[str, int], ...]:
     try:
         return parse_bootstrap(text)
@@ -129,9 +138,19 @@ def build_parser() -> argparse.ArgumentParser:
         "instead of holepunching (connections form in under a second)",
     )
     parser.add_argument(
+        "--remote-debugging-port",
+        type=_remote_debugging_port,
+        default=None,
+        metavar="PORT",
+        help="serve the Chrome DevTools Protocol on 127.0.0.1:PORT for automation tools "
+        "(puppeteer-core, Playwright; 0: any free port, logged). Any process on this machine "
+        "can then drive every tab and its PeerSocket",
+    )
+    parser.add_argument(
         "--config",
         metavar="PATH",
-        help="a TOML file with network / bootstrap / grace / identity / link_timeout / reachable "
+        help="a TOML file with network / bootstrap / grace / identity / link_timeout / reachable / "
+        "remote_debugging_port "
         "(default: $XDG_CONFIG_HOME/peerbrowser/config.toml when it exists)",
     )
     parser.add_argument(
@@ -200,6 +219,11 @@ def main(argv: list[str] | None = None) -> int:
         link_timeout=args.link_timeout if args.link_timeout is not None else settings.get("link_timeout"),  # type: ignore[arg-type]
         reachable=bool(args.reachable or settings.get("reachable", False)),
         local_port=args.local_port if args.local_port is not None else settings.get("local_port"),  # type: ignore[arg-type]
+        remote_debugging_port=(
+            args.remote_debugging_port
+            if args.remote_debugging_port is not None
+            else settings.get("remote_debugging_port")  # type: ignore[arg-type]
+        ),
     )
     if not config.headless and not _can_show_a_window():
         print(
