@@ -22,8 +22,10 @@ if [ "$(cat "$venv/.peerbrowser-stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 # Node packages: the Hyperswarm sidecar, the reference peer outside the browser, and
-# the automation example (puppeteer-core / playwright-core: they download no browser).
-for pkg in "$root/swarm/sidecar" "$root/examples/node-peer" "$root/examples/automation"; do
+# the automation example (puppeteer-core / playwright-core: they download no browser)
+# and the TypeScript example (typescript, for the type tests).
+for pkg in "$root/swarm/sidecar" "$root/examples/node-peer" "$root/examples/automation" \
+  "$root/examples/typescript"; do
   [ -f "$pkg/package-lock.json" ] || continue
   if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
     want="$(stamp_of "$pkg/package-lock.json")"
