@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -154,6 +154,16 @@ class Cdp:
             self.received.append(message)
             if message.get("id") == command_id:
                 return dict(message)
+
+    def wait_event(self, matches: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        """The first event received (before or now) that ``matches``."""
+        seen = 0
+        while True:
+            for message in self.received[seen:]:
+                if "method" in message and matches(message):
+                    return message
+            seen = len(self.received)
+            self.received.append(json.loads(self.ws.recv(timeout=START_TIMEOUT)))
 
     def events(self, method: str) -> list[dict[str, Any]]:
         return [m for m in self.received if m.get("method") == method]

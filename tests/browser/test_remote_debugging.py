@@ -184,6 +184,28 @@ def test_target_create_target_opens_a_tab_announced_before_the_answer() -> None:
         assert len([t for t in browser.get_json("/json/list") if t["type"] == "page"]) == 2
 
 
+def test_window_open_in_a_page_opens_a_tab_over_plain_cdp() -> None:
+    """The route that needs nothing of the front: a page's window.open() is a new tab."""
+    with remote_browser(CHAT) as browser:
+        (page,) = [t for t in browser.get_json("/json/list") if t["type"] == "page"]
+        watcher = Cdp(browser.get_json("/json/version")["webSocketDebuggerUrl"])
+        driver = Cdp(page["webSocketDebuggerUrl"])
+        try:
+            watcher.send("Target.setDiscoverTargets", {"discover": True})
+            result = driver.send("Runtime.evaluate", {"expression": "!!window.open('peerapp://chat/?identity=2')"})
+            assert result["result"]["result"]["value"] is True
+            event = watcher.wait_event(
+                lambda m: m["method"] in ("Target.targetCreated", "Target.targetInfoChanged")
+                and m["params"]["targetInfo"]["type"] == "page"
+                and m["params"]["targetInfo"]["url"] == "peerapp://chat/?identity=2"
+            )
+            opened = event["params"]["targetInfo"]["targetId"]
+            assert opened in {t["id"] for t in browser.get_json("/json/list")}
+        finally:
+            driver.close()
+            watcher.close()
+
+
 def test_browser_close_ends_the_browser_cleanly() -> None:
     with remote_browser(CHAT) as browser:
         cdp = Cdp(browser.get_json("/json/version")["webSocketDebuggerUrl"])

@@ -102,12 +102,14 @@ async function main (): Promise<void> {
     show(err.code === 'ERR_TOO_MANY' ? 'too many swarms open' : `could not join: ${err.message}`)
     return
   }
-  const me = swarm.getLoopback()
-  const profile: Profile = { name: params.get('name') ?? `peer ${me.info.id.slice(0, 4)}`, identity }
-  await me.setSessionData(profile)
-  show(`joined ${swarm.type} swarm ${swarm.id ?? ''} as ${profile.name} (${swarm.readyState})`)
+  // Listen before the first await: `connection` events (one per peer already there)
+  // are dispatched right after joinSwarm() resolves.
   swarm.addEventListener('connection', ({ socket }) => { void listen(socket) })
   swarm.onclose = (evt) => show(`left the room (${evt.code})`)
+  const me = swarm.getLoopback()
+  const profile: Profile = { name: params.get('name') ?? `peer ${me.info.id.slice(0, 4)}`, identity }
+  show(`joined ${swarm.type} swarm ${swarm.id ?? ''} as ${profile.name} (${swarm.readyState})`)
+  await me.setSessionData(profile)
 
   const form = document.querySelector('form')
   const input = document.querySelector<HTMLInputElement>('#message')
