@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import socket
 from collections.abc import MutableMapping
+
+from browser.env import FLAGS_VAR
 
 log = logging.getLogger("peerbrowser.remote")
 
 REMOTE_DEBUGGING_VAR = "QTWEBENGINE_REMOTE_DEBUGGING"
 LOOPBACK = "127.0.0.1"
+ALLOW_ORIGINS = "--remote-allow-origins"
+DEVTOOLS_ORIGIN = "devtools://devtools"
 EXPOSES = "any process on this machine can drive every tab and its PeerSocket (swarms, peers, messages)"
 
 
@@ -80,4 +85,10 @@ def configure(port: int | None, environ: MutableMapping[str, str] | None = None)
         )
     upstream = free_loopback_port()
     env[REMOTE_DEBUGGING_VAR] = f"{LOOPBACK}:{upstream}"
+    # QtWebEngine adds --remote-allow-origins=* unless the flag is given: then a web page
+    # that learned the endpoint's port and a target id could drive a tab. Tools (and the
+    # front) send no Origin; Chrome's own DevTools send devtools://devtools.
+    flags = env.get(FLAGS_VAR, "")
+    if not any(f.split("=", 1)[0] == ALLOW_ORIGINS for f in shlex.split(flags)):
+        env[FLAGS_VAR] = f"{flags} {ALLOW_ORIGINS}={DEVTOOLS_ORIGIN}".strip()
     return upstream

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import subprocess
 from pathlib import Path
@@ -53,9 +54,13 @@ def test_the_flag_puts_qtwebengine_on_a_free_loopback_port(caplog: pytest.LogCap
     assert upstream is not None and upstream != 9222
     assert env == {
         "PATH": "/bin",
-        "QTWEBENGINE_CHROMIUM_FLAGS": "--user-flag",
+        # QtWebEngine would otherwise allow WebSocket connections from every origin
+        "QTWEBENGINE_CHROMIUM_FLAGS": "--user-flag --remote-allow-origins=devtools://devtools",
         "QTWEBENGINE_REMOTE_DEBUGGING": f"127.0.0.1:{upstream}",
     }
+    env = {"QTWEBENGINE_CHROMIUM_FLAGS": "--remote-allow-origins=http://mine"}
+    remote_debugging.configure(9222, env)
+    assert env["QTWEBENGINE_CHROMIUM_FLAGS"] == "--remote-allow-origins=http://mine"  # the user's choice
     with socket.socket() as s:  # nothing listens there yet: QtWebEngine can
         s.bind(("127.0.0.1", upstream))
     env = {"QTWEBENGINE_REMOTE_DEBUGGING": "0.0.0.0:9333"}
@@ -137,6 +142,13 @@ def test_web_pages_and_rebound_names_are_refused() -> None:
         with pytest.raises(InvalidStatus) as refused:
             Cdp(ws_url, origin="https://attacker.example")
         assert refused.value.response.status_code == 403
+        # QtWebEngine's own endpoint, behind the front, refuses web pages too
+        upstream = int(browser.wait_for_line(re.compile(r"behind it: 127\.0\.0\.1:(\d+)")).group(1))
+        behind = ws_url.replace(f":{browser.port}/", f":{upstream}/")
+        with pytest.raises(InvalidStatus) as refused:
+            Cdp(behind, origin="https://attacker.example")
+        assert refused.value.response.status_code == 403
+        Cdp(behind).close()  # tools send no Origin
         assert len([t for t in browser.get_json("/json/list") if t["type"] == "page"]) == 1
 
 
