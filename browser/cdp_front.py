@@ -16,6 +16,7 @@ of its own), and answers those few browser-level commands itself:
 - ``Browser.setDownloadBehavior`` is accepted and changes nothing (Peerbrowser
   does not download files).
 - ``Browser.close`` ends the browser session, as it ends Chrome.
+- ``Target.createBrowserContext`` fails with a message that says why (one profile).
 
 It refuses what would let a web page reach it: requests whose ``Host`` is not a
 loopback name (DNS rebinding), and requests with an ``Origin`` (a page's
@@ -57,6 +58,11 @@ MAX_CLIENTS = 32
 UPSTREAM_TIMEOUT = 10.0
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]"})
 TRUSTED_ORIGINS = frozenset({"devtools://devtools"})
+ONE_CONTEXT = (
+    "Peerbrowser has one browser context (its off-the-record profile): open tabs in the "
+    "default context; separate peers are separate debug identities (?identity=N, "
+    "PeerSocket.setDebugIdentity)"
+)
 UNREACHABLE = "QtWebEngine's DevTools endpoint is not reachable"
 PROXIED_PATHS = ("/json", "/json/list", "/json/version", "/json/protocol")
 PROXIED_PREFIXES = ("/json/activate/", "/json/close/")
@@ -187,6 +193,7 @@ class CdpFront:
             "Target.createTarget": self._create_target,
             "Browser.setDownloadBehavior": self._set_download_behavior,
             "Browser.close": self._browser_close,
+            "Target.createBrowserContext": self._create_browser_context,
         }
 
     @property
@@ -375,10 +382,7 @@ class CdpFront:
         if not isinstance(url, str):
             raise CdpError("Invalid parameters: url must be a string", -32602)
         if params.get("browserContextId") is not None:
-            raise CdpError(
-                "Peerbrowser has one browser context (its off-the-record profile): "
-                "open tabs in the default context"
-            )
+            raise CdpError(ONE_CONTEXT)
         target_id = self._open_tab(url or "about:blank", bool(params.get("background", False)))
         log.info("remote debugging opened a tab: %s", url or "about:blank")
         # As in Chrome, the client hears of the new page (attachedToTarget when it
@@ -391,6 +395,9 @@ class CdpFront:
             except TimeoutError:
                 log.warning("QtWebEngine sent no %s for the new tab %s", event, target_id)
         return {"targetId": target_id}
+
+    async def _create_browser_context(self, params: dict[str, Any], link: _Link) -> dict[str, Any]:
+        raise CdpError(ONE_CONTEXT)  # QtWebEngine's own answer: "Failed to create browser context."
 
     async def _set_download_behavior(self, params: dict[str, Any], link: _Link) -> dict[str, Any]:
         # Peerbrowser saves no downloads whatever the behaviour; accepting it lets

@@ -186,6 +186,8 @@ def test_target_create_target_opens_a_tab_announced_before_the_answer() -> None:
             ] == {}
             error = cdp.send("Target.createTarget", {"url": "about:blank", "browserContextId": "other"})["error"]
             assert "one browser context" in error["message"]
+            error = cdp.send("Target.createBrowserContext")["error"]
+            assert "one browser context" in error["message"] and "debug identities" in error["message"]
             error = cdp.send("Target.createTarget", {"url": 42})["error"]
             assert error["code"] == -32602
             # a command the front does not answer goes to QtWebEngine as it is
