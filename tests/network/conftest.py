@@ -10,6 +10,7 @@ import secrets
 import selectors
 import shutil
 import subprocess
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -48,15 +49,29 @@ def loopback_env() -> dict[str, str]:
 
 
 def read_json_line(proc: subprocess.Popen[bytes], timeout: float = HANG_GUARD) -> Any:
-    """First stdout line of a helper process, as JSON (hang-guarded)."""
+    """Next stdout line of a helper process, as JSON (hang-guarded).
+
+    Reads the pipe itself (``os.read``), keeping what follows the line for the
+    next call: ``proc.stdout.readline()`` would buffer two lines that arrive
+    together, and a later wait on the pipe would never see the second one.
+    """
     assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    # bytes read past the last line returned, kept on the process object itself
+    pending: bytearray = getattr(proc, "unread_stdout", None) or bytearray()
+    loop_deadline = time.monotonic() + timeout
     with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        if not sel.select(timeout):
-            raise RuntimeError(f"{proc.args!r} printed nothing")
-    line = proc.stdout.readline()
-    if not line:
-        raise RuntimeError(f"{proc.args!r} exited with {proc.wait()}")
+        sel.register(fd, selectors.EVENT_READ)
+        while b"\n" not in pending:
+            left = loop_deadline - time.monotonic()
+            if left <= 0 or not sel.select(left):
+                raise RuntimeError(f"{proc.args!r} printed nothing")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise RuntimeError(f"{proc.args!r} exited with {proc.wait()}")
+            pending += chunk
+    line, _, rest = bytes(pending).partition(b"\n")
+    proc.unread_stdout = bytearray(rest)  # type: ignore[attr-defined]
     return json.loads(line)
 
 
