@@ -230,6 +230,8 @@ class DevToolsDock(QDockWidget):
             self.view.setObjectName("devtools-view")
             self.page = DevToolsFrontPage(self._profile, self.view)
             self.view.setPage(self.page)
+            # the ✕ in DevTools' own toolbar
+            self.page.windowCloseRequested.connect(self.hide)
             log.debug("DevTools front end created")
         if self.widget() is not self.view:
             self.setWidget(self.view)

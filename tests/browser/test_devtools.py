@@ -245,3 +245,18 @@ def test_shutdown_with_devtools_open_deletes_the_front_end_and_its_profile(
     window.shutdown()
     qtbot.waitUntil(lambda: len(gone) == 2, timeout=LOAD_TIMEOUT_MS)
     assert gone == ["page", "profile"]
+
+
+def test_the_close_button_of_devtools_own_toolbar_closes_the_dock(
+    window: BrowserWindow, open_tab: Callable[..., Tab], qtbot: Any, js: Callable[..., Any]
+) -> None:
+    tab = open_tab(window)
+    window.devtools.show_for(tab.page)
+    qtbot.waitUntil(lambda: front_loaded(window, js), timeout=LOAD_TIMEOUT_MS)
+    front = window.devtools.page
+    assert front is not None
+    # what DevTools' ✕ calls on its host
+    qtbot.waitUntil(lambda: js(front, "typeof InspectorFrontendHost === 'object'") is True)
+    js(front, "InspectorFrontendHost.closeWindow(), true")
+    qtbot.waitUntil(lambda: not window.devtools.isVisible())
+    assert tab.page.devToolsPage() is None
