@@ -1,8 +1,10 @@
 """The browser's one off-the-record profile and the scripts injected into pages.
 
 Every top-level page gets, at document creation and in the main world,
-``qwebchannel.js`` (from Qt's resources) followed by ``js/peersocket.js``.
-Sub-frames get nothing: the PeerSocket API is for the page a user opened.
+``qwebchannel.js`` (from Qt's resources) followed by ``js/peersocket.js`` (built from
+the modules in ``js/peersocket/`` by ``js/build.mjs`` and checked in: running the
+browser needs no Node.js). Sub-frames get nothing: the PeerSocket API is for the page
+a user opened.
 """
 
 from __future__ import annotations
@@ -33,18 +35,28 @@ def read_qwebchannel_js() -> str:
         file.close()
 
 
+def read_peersocket_js(js_dir: Path | None = None) -> str | None:
+    """The PeerSocket page API's script, or None (logged) when it is missing.
+
+    The one place that reads it. ``js_dir`` defaults to the installed ``js`` package.
+    """
+    peersocket = paths.peersocket_js(js_dir)
+    if not peersocket.is_file():
+        log.warning("%s not found: pages get no PeerSocket API", peersocket)
+        return None
+    return peersocket.read_text(encoding="utf-8")
+
+
 def page_scripts(js_dir: Path | None = None) -> list[QWebEngineScript]:
     """Build every script the browser injects. The only place that makes one.
 
-    ``js_dir`` defaults to the installed ``js`` package; a missing
-    ``peersocket.js`` is skipped (logged), so pages get only the channel.
+    ``js_dir`` as for ``read_peersocket_js``; without ``peersocket.js`` pages get
+    only the channel.
     """
     sources: list[tuple[str, str]] = [("qwebchannel", read_qwebchannel_js())]
-    peersocket = paths.peersocket_js(js_dir)
-    if peersocket.is_file():
-        sources.append(("peersocket", peersocket.read_text(encoding="utf-8")))
-    else:
-        log.warning("%s not found: pages get no PeerSocket API", peersocket)
+    peersocket = read_peersocket_js(js_dir)
+    if peersocket is not None:
+        sources.append(("peersocket", peersocket))
     scripts = []
     for name, source in sources:
         script = QWebEngineScript()

@@ -21,10 +21,11 @@ if [ "$(cat "$venv/.peerbrowser-stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$venv/.peerbrowser-stamp"
 fi
 
-# Node packages: the Hyperswarm sidecar, the reference peer outside the browser, and
-# the automation example (puppeteer-core / playwright-core: they download no browser)
-# and the TypeScript example (typescript, for the type tests).
-for pkg in "$root/swarm/sidecar" "$root/examples/node-peer" "$root/examples/automation" \
+# Node packages: the Hyperswarm sidecar, the reference peer outside the browser, the
+# build of js/peersocket.js (esbuild; the browser itself only reads the built file), the
+# automation example (puppeteer-core / playwright-core: they download no browser) and
+# the TypeScript example (typescript, for the type tests).
+for pkg in "$root/swarm/sidecar" "$root/examples/node-peer" "$root/js" "$root/examples/automation" \
   "$root/examples/typescript"; do
   [ -f "$pkg/package-lock.json" ] || continue
   if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then

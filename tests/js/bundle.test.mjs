@@ -1,0 +1,90 @@
+// The built script (js/peersocket.js) as a page gets it, run in a fresh V8 context with a
+// stand-in for Qt's QWebChannel: what it shows the page, and one join and message through
+// the channel. Run by tests/js/test_node.py. The real pages are in tests/bridge.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import vm from 'node:vm';
+import { encode } from '../../js/peersocket/codec.js';
+
+const SOURCE = readFileSync(new URL('../../js/peersocket.js', import.meta.url), 'utf8');
+const API = ['PeerSocket', 'PeerSocketInfo', 'PeerSocketSwarm'];
+
+// A context whose global is `window`, with the web APIs the script uses and a channel
+// that records every batch the script sends.
+function page () {
+  const sent = [];
+  let deliver = null;
+  const bridge = {
+    send (text) { sent.push(JSON.parse(text)); },
+    events: { connect (fn) { deliver = fn; } }
+  };
+  const context = vm.createContext({
+    TextEncoder, TextDecoder, EventTarget, Event, DOMException, atob, btoa, queueMicrotask,
+    setTimeout, console, ReadableStream, WritableStream,
+    qt: { webChannelTransport: {} },
+    QWebChannel: function QWebChannel (transport, ready) { ready({ objects: { peersocket: bridge } }); }
+  });
+  vm.runInContext('globalThis.window = globalThis', context);
+  const names = () => vm.runInContext('Object.getOwnPropertyNames(globalThis)', context);
+  const before = names();
+  const run = () => new vm.Script(SOURCE, { filename: 'peersocket.js' }).runInContext(context);
+  return { context, sent, before, names, run, deliver: (items) => deliver(JSON.stringify(items)) };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+test('the script adds PeerSocket, PeerSocketSwarm and PeerSocketInfo to window, and nothing else', () => {
+  const p = page();
+  p.run();
+  assert.deepEqual(Array.from(p.names()).filter((n) => !p.before.includes(n)).sort(), API);
+  for (const name of API) {
+    const d = Object.getOwnPropertyDescriptor(p.context, name);
+    assert.equal(typeof d.value, 'function', name);
+    assert.deepEqual([d.writable, d.enumerable, d.configurable], [false, false, false], name);
+  }
+  assert.throws(() => vm.runInContext("'use strict'; window.PeerSocket = 1", p.context), { name: 'TypeError' });
+});
+
+test('the channel says hello first, once, even when the script runs twice', async () => {
+  const p = page();
+  p.run();
+  const first = p.context.PeerSocket;
+  p.run();
+  await settle();
+  assert.equal(p.context.PeerSocket, first);
+  assert.equal(p.sent.length, 1);
+  assert.equal(p.sent[0].length, 1);
+  assert.equal(p.sent[0][0][0], 'hello');
+  assert.match(p.sent[0][0][1], /^[a-z0-9]+$/);
+});
+
+test('joinSwarm and a message go through the channel', async () => {
+  const p = page();
+  p.run();
+  const joined = p.context.PeerSocket.joinSwarm({ id: 'room' });
+  await settle();
+  const [op, req, id] = p.sent[1][0];
+  assert.deepEqual([op, id], ['join', 'room']);
+  const self = 'ab'.repeat(32);
+  p.deliver([['r', req, true, { handle: 1, type: 'open', id: 'room', loopback: { id: self, loopback: true }, sockets: [] }]]);
+  const swarm = await joined;
+  assert.ok(swarm instanceof p.context.PeerSocketSwarm);
+  assert.deepEqual([swarm.type, swarm.id, swarm.readyState], ['open', 'room', 'joined']);
+  const loopback = swarm.getLoopback();
+  assert.ok(loopback.info instanceof p.context.PeerSocketInfo);
+  assert.equal(loopback.info.id, self);
+
+  const got = [];
+  loopback.onmessage = (e) => got.push(e.message);
+  const value = { type: 'text', text: 'ü日本', bin: new Uint8Array([1, 2, 3]) };
+  const bytes = encode(value, 1 << 20, 'm');
+  p.deliver([['m', 1, self, Buffer.from(bytes).toString('base64')]]);
+  await settle();
+  assert.equal(got.length, 1);
+  assert.equal(got[0].text, 'ü日本');
+  assert.deepEqual(Array.from(got[0].bin), [1, 2, 3]);
+  await settle();
+  assert.deepEqual(p.sent.at(-1), [['ack', [[1, self, bytes.length]]]]); // read: the writer gets its window back
+});
