@@ -162,26 +162,32 @@
   // peersocket/codec.js
   var textEncoder = new TextEncoder();
   var textDecoder = new TextDecoder("utf-8", { fatal: true });
+  var objectProto = Object.prototype;
+  var SHORT_STRING = 16;
+  var KEEP_BUFFER = 64 * 1024;
   var Writer = class {
-    constructor(limit, what) {
-      this.buf = new Uint8Array(256);
+    constructor() {
+      this.buf = new Uint8Array(4096);
       this.view = new DataView(this.buf.buffer);
       this.len = 0;
-      this.limit = limit;
-      this.what = what;
+      this.limit = 0;
+      this.what = "";
+      this.stack = [];
     }
+    // room for `n` more bytes, within the limit
     ensure(n) {
       const need = this.len + n;
-      if (need > this.limit) {
-        throw makeError("RangeError", `${this.what} is over the ${this.limit}-byte limit once encoded`, "ERR_TOO_LARGE");
-      }
-      if (need <= this.buf.length) return;
-      let size = this.buf.length * 2;
-      while (size < need) size *= 2;
-      const next = new Uint8Array(size);
+      if (need > this.limit) throw this.tooLarge();
+      if (need > this.buf.length) this.grow(need);
+    }
+    grow(need) {
+      const next = new Uint8Array(Math.max(this.buf.length * 2, need));
       next.set(this.buf.subarray(0, this.len));
       this.buf = next;
       this.view = new DataView(next.buffer);
+    }
+    tooLarge() {
+      return makeError("RangeError", `${this.what} is over the ${this.limit}-byte limit once encoded`, "ERR_TOO_LARGE");
     }
     u8(v) {
       this.ensure(1);
@@ -207,18 +213,29 @@
       this.buf.set(b, this.len);
       this.len += b.length;
     }
-    result() {
-      return this.buf.slice(0, this.len);
+  };
+  var spare = null;
+  var Unsupported = class {
+    constructor(value, why) {
+      this.value = value;
+      this.why = why;
+      this.path = [];
+    }
+    toError(what) {
+      let path = "";
+      for (const step of this.path) path += typeof step === "number" ? `[${step}]` : `.${step}`;
+      return makeError(
+        "TypeError",
+        `${what}: ${describe(this.value)} at ${path || "the top level"} cannot be sent` + (this.why ? ` (${this.why})` : " (only null, booleans, numbers, strings, arrays, plain objects, Uint8Array and ArrayBuffer)"),
+        "ERR_UNSUPPORTED_VALUE"
+      );
     }
   };
-  function unsupported(what, path, v, why) {
-    return makeError(
-      "TypeError",
-      `${what}: ${describe(v)} at ${path || "the top level"} cannot be sent` + (why ? ` (${why})` : " (only null, booleans, numbers, strings, arrays, plain objects, Uint8Array and ArrayBuffer)"),
-      "ERR_UNSUPPORTED_VALUE"
-    );
+  function within(e, step) {
+    if (e instanceof Unsupported) e.path.unshift(step);
+    return e;
   }
-  function encodeValue(w, v, path, seen, depth) {
+  function encodeValue(w, v, depth) {
     if (v === null) return w.u8(192);
     switch (typeof v) {
       case "boolean":
@@ -230,11 +247,9 @@
       case "object":
         break;
       default:
-        throw unsupported(w.what, path, v);
+        throw new Unsupported(v);
     }
-    if (depth > MAX_DEPTH) {
-      throw unsupported(w.what, path, v, `nested deeper than ${MAX_DEPTH} levels`);
-    }
+    if (depth > MAX_DEPTH) throw new Unsupported(v, `nested deeper than ${MAX_DEPTH} levels`);
     if (v instanceof Uint8Array || v instanceof ArrayBuffer) {
       const b = v instanceof Uint8Array ? v : new Uint8Array(v);
       if (b.length < 256) {
@@ -249,9 +264,12 @@
       }
       return w.bytes(b);
     }
-    if (seen.has(v)) throw unsupported(w.what, path, v, "it contains itself: cycles cannot be sent");
+    const stack = w.stack;
+    for (let d = 0; d < depth; d++) {
+      if (stack[d] === v) throw new Unsupported(v, "it contains itself: cycles cannot be sent");
+    }
     if (Array.isArray(v)) {
-      seen.add(v);
+      stack[depth] = v;
       const n2 = v.length;
       if (n2 < 16) w.u8(144 | n2);
       else if (n2 < 65536) {
@@ -262,15 +280,19 @@
         w.u32(n2);
       }
       for (let i = 0; i < n2; i++) {
-        if (!(i in v)) throw unsupported(w.what, `${path}[${i}]`, void 0, "arrays must not have holes");
-        encodeValue(w, v[i], `${path}[${i}]`, seen, depth + 1);
+        if (!(i in v)) throw within(new Unsupported(void 0, "arrays must not have holes"), i);
+        try {
+          encodeValue(w, v[i], depth + 1);
+        } catch (e) {
+          throw within(e, i);
+        }
       }
-      seen.delete(v);
+      stack[depth] = null;
       return;
     }
     const proto = Object.getPrototypeOf(v);
-    if (proto !== Object.prototype && proto !== null) throw unsupported(w.what, path, v);
-    seen.add(v);
+    if (proto !== objectProto && proto !== null) throw new Unsupported(v);
+    stack[depth] = v;
     const keys = Object.keys(v);
     const n = keys.length;
     if (n < 16) w.u8(128 | n);
@@ -281,11 +303,16 @@
       w.u8(223);
       w.u32(n);
     }
-    for (const k of keys) {
+    for (let i = 0; i < n; i++) {
+      const k = keys[i];
       encodeString(w, k);
-      encodeValue(w, v[k], `${path}.${k}`, seen, depth + 1);
+      try {
+        encodeValue(w, v[k], depth + 1);
+      } catch (e) {
+        throw within(e, k);
+      }
     }
-    seen.delete(v);
+    stack[depth] = null;
   }
   function encodeNumber(w, v) {
     if (Number.isInteger(v) && !Object.is(v, -0) && Math.abs(v) <= Number.MAX_SAFE_INTEGER) {
@@ -329,26 +356,72 @@
     w.u8(203);
     w.f64(v);
   }
-  function encodeString(w, s) {
-    const b = textEncoder.encode(s);
-    const n = b.length;
-    if (n < 32) w.u8(160 | n);
+  function headerSize(n) {
+    return n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5;
+  }
+  function writeStringHeader(buf, view, at, n) {
+    if (n < 32) buf[at] = 160 | n;
     else if (n < 256) {
-      w.u8(217);
-      w.u8(n);
+      buf[at] = 217;
+      buf[at + 1] = n;
     } else if (n < 65536) {
-      w.u8(218);
-      w.u16(n);
+      buf[at] = 218;
+      view.setUint16(at + 1, n);
     } else {
-      w.u8(219);
-      w.u32(n);
+      buf[at] = 219;
+      view.setUint32(at + 1, n);
     }
-    w.bytes(b);
+  }
+  function encodeString(w, s) {
+    const n = s.length;
+    if (n <= SHORT_STRING) {
+      const head2 = headerSize(n);
+      w.ensure(head2 + n);
+      const buf = w.buf;
+      let p = w.len + head2;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 127) break;
+        buf[p++] = c;
+      }
+      if (i === n) {
+        writeStringHeader(buf, w.view, w.len, n);
+        w.len = p;
+        return;
+      }
+    }
+    const head = headerSize(n * 3);
+    const room = Math.min(n * 3, w.limit - w.len - 1);
+    if (room < n) throw w.tooLarge();
+    if (w.len + head + room > w.buf.length) w.grow(w.len + head + room);
+    const { read, written } = textEncoder.encodeInto(s, w.buf.subarray(w.len + head, w.len + head + room));
+    if (read < n) throw w.tooLarge();
+    const exact = headerSize(written);
+    if (w.len + exact + written > w.limit) throw w.tooLarge();
+    if (exact < head) w.buf.copyWithin(w.len + exact, w.len + head, w.len + head + written);
+    writeStringHeader(w.buf, w.view, w.len, written);
+    w.len += exact + written;
   }
   function encode(value, limit, what) {
-    const w = new Writer(limit, what);
-    encodeValue(w, value, "", /* @__PURE__ */ new Set(), 0);
-    return w.result();
+    const w = spare || new Writer();
+    spare = null;
+    w.len = 0;
+    w.limit = limit;
+    w.what = what;
+    try {
+      encodeValue(w, value, 0);
+      if (w.len < w.buf.length) return w.buf.slice(0, w.len);
+      const out = w.buf;
+      w.buf = new Uint8Array(4096);
+      w.view = new DataView(w.buf.buffer);
+      return out;
+    } catch (e) {
+      throw e instanceof Unsupported ? e.toError(what) : e;
+    } finally {
+      w.stack.length = 0;
+      if (w.buf.length <= KEEP_BUFFER) spare = w;
+    }
   }
   var Reader = class {
     constructor(bytes) {
@@ -381,16 +454,32 @@
       this.p += n;
       return x;
     }
-    // no copy: for bytes that are decoded at once (strings)
-    view(n) {
+    str(n) {
       this.need(n);
-      const x = this.b.subarray(this.p, this.p + n);
+      const b = this.b;
+      const start = this.p;
       this.p += n;
-      return x;
+      if (n <= SHORT_STRING) {
+        let s = "";
+        let i = start;
+        const end = start + n;
+        for (; i < end; i++) {
+          const c = b[i];
+          if (c > 127) break;
+          s += String.fromCharCode(c);
+        }
+        if (i === end) return s;
+      }
+      try {
+        return textDecoder.decode(b.subarray(start, start + n));
+      } catch (e) {
+        throw new Error("invalid UTF-8 in a msgpack string");
+      }
     }
   };
+  var SAFE = BigInt(Number.MAX_SAFE_INTEGER);
   function big(x) {
-    return x <= BigInt(Number.MAX_SAFE_INTEGER) && x >= BigInt(-Number.MAX_SAFE_INTEGER) ? Number(x) : x;
+    return x <= SAFE && x >= -SAFE ? Number(x) : x;
   }
   function decodeValue(r, depth) {
     if (depth > MAX_DEPTH + 1) throw new Error("msgpack value nested too deeply");
@@ -399,7 +488,7 @@
     if (t >= 224) return t - 256;
     if ((t & 240) === 128) return decodeMap(r, t & 15, depth);
     if ((t & 240) === 144) return decodeArray(r, t & 15, depth);
-    if ((t & 224) === 160) return textDecoder.decode(r.view(t & 31));
+    if ((t & 224) === 160) return r.str(t & 31);
     switch (t) {
       case 192:
         return null;
@@ -462,11 +551,11 @@
         return big(x);
       }
       case 217:
-        return textDecoder.decode(r.view(r.u8()));
+        return r.str(r.u8());
       case 218:
-        return textDecoder.decode(r.view(r.u16()));
+        return r.str(r.u16());
       case 219:
-        return textDecoder.decode(r.view(r.u32()));
+        return r.str(r.u32());
       case 220:
         return decodeArray(r, r.u16(), depth);
       case 221:
@@ -481,8 +570,8 @@
   }
   function decodeArray(r, n, depth) {
     if (n > r.b.length - r.p) throw new Error("truncated msgpack array");
-    const out = new Array(n);
-    for (let i = 0; i < n; i++) out[i] = decodeValue(r, depth + 1);
+    const out = [];
+    for (let i = 0; i < n; i++) out.push(decodeValue(r, depth + 1));
     return out;
   }
   function decodeMap(r, n, depth) {
@@ -491,7 +580,12 @@
     for (let i = 0; i < n; i++) {
       const k = decodeValue(r, depth + 1);
       if (typeof k !== "string") throw new Error("msgpack map keys must be strings");
-      Object.defineProperty(out, k, { value: decodeValue(r, depth + 1), enumerable: true, writable: true, configurable: true });
+      const value = decodeValue(r, depth + 1);
+      if (k in objectProto) {
+        Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+      } else {
+        out[k] = value;
+      }
     }
     return out;
   }
