@@ -473,7 +473,7 @@
       try {
         return textDecoder.decode(b.subarray(start, start + n));
       } catch (e) {
-        throw new Error("invalid UTF-8 in a msgpack string");
+        throw new Error("invalid UTF-8 in a msgpack string", { cause: e });
       }
     }
   };

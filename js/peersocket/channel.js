@@ -119,7 +119,6 @@ function connect () {
     setTimeout(connect, connectTries < 100 ? 0 : 50);
     return;
   }
-  // eslint-disable-next-line no-new
   new QWebChannelCtor(transport, (ch) => {
     const bridge = ch.objects.peersocket;
     if (!bridge) { console.error('PeerSocket: this browser offers no peersocket bridge'); return; }

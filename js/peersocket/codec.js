@@ -250,7 +250,7 @@ class Reader {
     try {
       return textDecoder.decode(b.subarray(start, start + n));
     } catch (e) {
-      throw new Error('invalid UTF-8 in a msgpack string');
+      throw new Error('invalid UTF-8 in a msgpack string', { cause: e });
     }
   }
 }
