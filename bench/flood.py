@@ -44,7 +44,7 @@ from bench import stats
 
 MiB = 1024 * 1024
 WINDOW = 1 * MiB  # swarm/limits.py WINDOW: unread bytes per socket and direction
-MAX_QUEUED = 16 * MiB  # js/peersocket.js MAX_QUEUED: what a page's socket queues past the window
+MAX_QUEUED = 16 * MiB  # js/peersocket/limits.js MAX_QUEUED: what a page's socket queues past the window
 BINARY_BYTES = 64 * 1024
 MODES = ("read", "slow", "stalled")
 SAMPLE_S = 0.5

@@ -23,9 +23,9 @@ from bench import stats
 
 ROOT = Path(__file__).resolve().parents[2]
 PATCHES = (
-    (
-        "    swarms: new Map(), // handle -> PeerSocketSwarm\n",
-        "    swarms: new Map(), // handle -> PeerSocketSwarm\n"
+    (  # anchors in the built js/peersocket.js (esbuild's formatting)
+        "    swarms: /* @__PURE__ */ new Map(),\n",
+        "    swarms: /* @__PURE__ */ new Map(),\n"
         "    early: new Map(), // handle -> items before its swarm\n",
     ),
     (
