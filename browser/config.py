@@ -33,6 +33,14 @@ class BrowserConfig:
     local_port: int | None = None
     #: CDP for automation tools on 127.0.0.1:PORT (0: any free port); None: off.
     remote_debugging_port: int | None = None
+    #: The answer for origins with no decision ("ask", "allow", "deny"); None: the
+    #: mode's own (ask with a window, allow headless). See browser/permissions.py.
+    peers_permission: str | None = None
+    #: Per-origin decisions from the command line and from the config file (pinned).
+    site_permissions: dict[str, str] = field(default_factory=dict)
+    config_permissions: dict[str, str] = field(default_factory=dict)
+    #: "hide": pages see socket.info.host / .port as null (the window still shows them).
+    peer_addresses: str = "show"
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -67,6 +75,8 @@ def default_config_path() -> Path:
     return Path(base) / "peerbrowser" / "config.toml"
 
 
+PEER_ADDRESSES = ("show", "hide")
+
 #: What a config file may set, and the type each value must have.
 FILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "network": str,
@@ -77,7 +87,27 @@ FILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "reachable": bool,
     "local_port": int,
     "remote_debugging_port": int,
+    "peers_permission": str,
+    "peer_addresses": str,
+    "permissions": dict,
 }
+
+
+def _check_privacy_settings(path: Path, data: dict[str, object]) -> None:
+    """``peers_permission``, ``peer_addresses`` and ``[permissions]`` (normalized in place)."""
+    from browser.permissions import ANSWERS, check_decisions
+
+    if "peers_permission" in data and data["peers_permission"] not in ANSWERS:
+        raise ValueError(f'{path}: peers_permission must be "ask", "allow" or "deny"')
+    if "peer_addresses" in data and data["peer_addresses"] not in PEER_ADDRESSES:
+        raise ValueError(f'{path}: peer_addresses must be "show" or "hide"')
+    if "permissions" in data:
+        table = data["permissions"]
+        assert isinstance(table, dict)
+        try:
+            data["permissions"] = check_decisions(table)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
 
 
 def load_config_file(path: Path) -> dict[str, object]:
@@ -85,8 +115,10 @@ def load_config_file(path: Path) -> dict[str, object]:
 
     ``network = "local" | "public" | "none"``, ``bootstrap = ["HOST:PORT", ...]``,
     ``grace = SECONDS``, ``identity = N``, ``link_timeout = SECONDS``,
-    ``reachable = true``, ``local_port = PORT``, ``remote_debugging_port = PORT``.
-    Command-line options win over it.
+    ``reachable = true``, ``local_port = PORT``, ``remote_debugging_port = PORT``,
+    ``peers_permission = "ask" | "allow" | "deny"``,
+    ``peer_addresses = "show" | "hide"`` and a ``[permissions]`` table of
+    ``"ORIGIN" = "allow" | "deny"``. Command-line options win over it.
     """
     try:
         with path.open("rb") as f:
@@ -116,6 +148,7 @@ def load_config_file(path: Path) -> dict[str, object]:
             check_port(data["remote_debugging_port"])
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
+    _check_privacy_settings(path, data)
     if "bootstrap" in data:
         bootstrap = data["bootstrap"]
         assert isinstance(bootstrap, list)

@@ -75,6 +75,15 @@ def _bootstrap(text: str) -> tuple[tuple[str, int], ...]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _site_permission(text: str) -> tuple[str, str]:
+    from browser.permissions import parse_site_permission
+
+    try:
+        return parse_site_permission(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="peerbrowser",
@@ -145,6 +154,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the Chrome DevTools Protocol on 127.0.0.1:PORT for automation tools "
         "(puppeteer-core, Playwright; 0: any free port, logged). Any process on this machine "
         "can then drive every tab and its PeerSocket",
+    )
+    parser.add_argument(
+        "--peers-permission",
+        choices=("ask", "allow", "deny"),
+        default=None,
+        help="the answer for sites with no decision when a page asks to connect to peers "
+        "(default: ask with a window, allow with --headless / --demo-headless)",
+    )
+    parser.add_argument(
+        "--site-permission",
+        type=_site_permission,
+        action="append",
+        default=[],
+        metavar="ORIGIN=allow|deny",
+        help="the decision for one site, over the config file and saved decisions (repeatable)",
+    )
+    parser.add_argument(
+        "--peer-addresses",
+        choices=("show", "hide"),
+        default=None,
+        help="hide: pages see socket.info.host and .port as null (the window still shows "
+        "them); default show",
     )
     parser.add_argument(
         "--config",
@@ -224,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.remote_debugging_port is not None
             else settings.get("remote_debugging_port")  # type: ignore[arg-type]
         ),
+        peers_permission=args.peers_permission or settings.get("peers_permission"),  # type: ignore[arg-type]
+        site_permissions=dict(args.site_permission),
+        config_permissions=dict(settings.get("permissions", {})),  # type: ignore[call-overload]
+        peer_addresses=args.peer_addresses or settings.get("peer_addresses", "show"),  # type: ignore[arg-type]
     )
     if not config.headless and not _can_show_a_window():
         print(
