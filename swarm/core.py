@@ -189,6 +189,29 @@ class SwarmCore:
     def close_handle(self, handle: SwarmHandle) -> None:
         self._close_handle(handle, CLOSE_NORMAL, "swarm.close() was called")
 
+    def close_origin(self, origin: str, code: int, reason: str) -> int:
+        """Close every swarm of ``origin`` now, in every tab, and leave them.
+
+        Each of its handles gets ``SwarmClosed(code, reason)`` (its page sees the
+        swarm and its sockets close with that code), and each of its presences
+        leaves every swarm at once, with no grace period: peers see its sockets
+        close. Used when the user revokes the origin's permission (code 1008,
+        "permission revoked") or disconnects it. Returns the number of handles
+        closed.
+        """
+        handles = [h for h in self._handles.values() if h.presence.origin == origin]
+        memberships = [
+            m for p in list(self.presences.values()) if p.origin == origin for m in p.memberships.values()
+        ]
+        for handle in handles:
+            self._close_handle(handle, code, reason, linger=False)
+        for membership in memberships:
+            self._leave(membership)
+        if handles or memberships:
+            log.info("%s: %d swarm object(s) closed, %d membership(s) left: %s",
+                     origin, len(handles), len(memberships), reason)
+        return len(handles)
+
     def write(self, handle: SwarmHandle, socket: Socket, payload: bytes) -> None:
         """Send one message. The page keeps within the socket's window (see
         ``limits.WINDOW``); past ``limits.MAX_INFLIGHT`` unread bytes this refuses."""
@@ -286,29 +309,7 @@ class SwarmCore:
 
     def snapshot(self) -> dict[str, Any]:
         """Everything a person may want to see, as plain data."""
-        presences = []
-        for presence in self.presences.values():
-            swarms = []
-            for m in presence.memberships.values():
-                sockets = [m.loopback, *m.sockets.values()]
-                swarms.append(
-                    {
-                        "type": m.key.kind,
-                        "name": m.key.name if m.key.kind == "open" else None,
-                        "topic": m.topic.hex(),
-                        "tabs": len({h.owner for h in m.handles}),
-                        "state": "joined" if m.grace_timer is None else "leaving",
-                        "sockets": [_socket_info(s) for s in sockets],
-                    }
-                )
-            presences.append(
-                {
-                    "origin": presence.origin,
-                    "identity": presence.identity,
-                    "id": presence.id_hex,
-                    "swarms": swarms,
-                }
-            )
+        presences = [_presence_info(p) for p in self.presences.values()]
         links = [
             {
                 "remote": link.remote_key.hex(),
@@ -324,6 +325,10 @@ class SwarmCore:
             "device": {"engine": {"state": state, "detail": detail}, "links": links},
             "presences": presences,
         }
+
+    def origin_snapshot(self, origin: str) -> list[dict[str, Any]]:
+        """The presences of one origin, as in ``snapshot()["presences"]`` (the peers indicator)."""
+        return [_presence_info(p) for p in self.presences.values() if p.origin == origin]
 
     # --- EngineSink ------------------------------------------------------------------------
 
@@ -387,7 +392,9 @@ class SwarmCore:
         if first and self.engine is not None:
             self.engine.join(topic)
 
-    def _close_handle(self, handle: SwarmHandle, code: int, reason: str) -> None:
+    def _close_handle(self, handle: SwarmHandle, code: int, reason: str, *, linger: bool = True) -> None:
+        """Close one tab's handle; its membership lingers for the grace period when it
+        was the last handle (``linger``), else it leaves now."""
         if handle.closed:
             return
         handle.closed = True
@@ -402,7 +409,7 @@ class SwarmCore:
                 self._credit_later(socket)
         self._emit(handle, SwarmClosed(code, reason))
         if not membership.handles and membership.active:
-            if self.grace > 0 and not self.closed:
+            if linger and self.grace > 0 and not self.closed:
                 membership.grace_timer = self.loop.call_later(self.grace, self._grace_expired, membership)
             else:
                 self._leave(membership)
@@ -749,6 +756,22 @@ class SwarmCore:
                 callback()
             except Exception:
                 log.exception("a core observer raised")
+
+
+def _presence_info(presence: Presence) -> dict[str, Any]:
+    swarms = []
+    for m in presence.memberships.values():
+        swarms.append(
+            {
+                "type": m.key.kind,
+                "name": m.key.name if m.key.kind == "open" else None,
+                "topic": m.topic.hex(),
+                "tabs": len({h.owner for h in m.handles}),
+                "state": "joined" if m.grace_timer is None else "leaving",
+                "sockets": [_socket_info(s) for s in (m.loopback, *m.sockets.values())],
+            }
+        )
+    return {"origin": presence.origin, "identity": presence.identity, "id": presence.id_hex, "swarms": swarms}
 
 
 def _socket_info(socket: Socket) -> dict[str, Any]:

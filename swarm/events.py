@@ -13,6 +13,7 @@ CLOSE_NORMAL = 1000  # socket.close() by this side or the peer
 CLOSE_GOING_AWAY = 1001  # the peer left the swarm, or its device shut down cleanly
 CLOSE_ABNORMAL = 1006  # the link to the peer's device was lost
 CLOSE_PROTOCOL = 1002  # the peer's device broke the protocol
+CLOSE_POLICY = 1008  # the user revoked the origin's permission to connect to peers
 
 
 @dataclass(slots=True)
