@@ -31,6 +31,13 @@ _JS_LEVELS = {
 }
 
 
+#: Tabs being torn down, kept until Qt has deleted them. PyQt6's deleteLater()
+#: drops a wrapper's link to its Qt parent, so to Python a closing tab is only a
+#: reference cycle; collected, it would take its page (owned by Python) with it at
+#: once, mid-load and in no order with its view, and QtWebEngine crashes.
+_closing: set[Tab] = set()
+
+
 class BrowserPage(QWebEnginePage):
     """A page whose console messages go to the ``peerbrowser.js`` logger."""
 
@@ -147,6 +154,9 @@ class Tab(QObject):
         self.page.urlChanged.disconnect(self._emit_label)
         self.page.triggerAction(QWebEnginePage.WebAction.Stop)
         self.bridge = None  # the bridge sees the page's destroyed() signal
+        _closing.add(self)
+        self.destroyed.connect(lambda *_: _closing.discard(self))
+        # deleted in this order: the page before its view, the tab (and its hold) last
         self.page.deleteLater()
         self.view.deleteLater()
         self.deleteLater()
