@@ -106,10 +106,11 @@ class QtSession:
 
     async def peer_tab(self, identity: int, path: str = "peer.html", *, window: Any = None) -> Any:
         """A tab running as ``identity``; its own window unless ``window`` is given."""
+        from browser.site_permissions import SitePermissions
         from browser.window import BrowserWindow
 
         if window is None:
-            window = BrowserWindow(self.profile, self.core)
+            window = BrowserWindow(self.profile, self.core, permissions=SitePermissions.allow_all())
             window.resize(800, 600)
             window.show()
             self.windows.append(window)

@@ -121,9 +121,10 @@ async def memory_per_tab(session: Any, k: int) -> dict[str, Any]:
     """PSS/RSS of the whole browser tree as tabs are added, k of each kind in turn:
     blank tabs (about:blank), plain pages without PeerSocket (a profile that injects
     only qwebchannel.js), and PeerSocket tabs that joined a swarm."""
+    from browser.site_permissions import SitePermissions
     from browser.window import BrowserWindow
 
-    window = BrowserWindow(session.profile, session.core)
+    window = BrowserWindow(session.profile, session.core, permissions=SitePermissions.allow_all())
     window.show()
     session.windows.append(window)
     await session.blank_tab(window)

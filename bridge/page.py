@@ -10,6 +10,14 @@ the page sends. Handles belong to the document that made them: a new
 document (reload, navigation), a navigation to another origin, or the page
 going away releases them, and the core's grace period keeps the presence in
 its swarms across a reload.
+
+Every ``join`` first passes the page's permission gate (``bridge/consent.py``):
+the core hears of it only once the gate allows it, so a join that is refused
+or still waiting has made no presence and announced nothing. A join waiting
+for the user gets its reply when the answer comes; if the document goes away
+first, the question is withdrawn and nothing is joined. With
+``hide_addresses`` the page sees every ``socket.info.host`` / ``.port`` as
+null (``_socket_json``, the one place a socket is described to the page).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from PyQt6.QtWebChannel import QWebChannel
 from PyQt6.QtWebEngineCore import QWebEnginePage
 
 from bridge import wire
+from bridge.consent import MAX_PENDING_JOINS, Gate, PeerRequest, RefuseAll, Ticket, permission_denied
 from bridge.origin import origin_of
 from swarm.core import SwarmCore
 from swarm.errors import PeerSocketError
@@ -54,10 +63,20 @@ class Document:
         self.identity = identity
         self.used = False  # any PeerSocket call made: the identity is fixed
         self.handles: dict[int, SwarmHandle] = {}
+        self.pending: dict[int, PendingJoin] = {}  # req -> a join waiting for its permission
         self.alive = True
 
     def __repr__(self) -> str:
         return f"<Document {self.origin} #{self.identity}>"
+
+
+class PendingJoin:
+    """A ``join`` the gate has not answered yet."""
+
+    def __init__(self, req: int, key: SwarmKey) -> None:
+        self.req = req
+        self.key = key
+        self.ticket: Ticket | None = None
 
 
 class PageBridge(QObject):
@@ -68,10 +87,20 @@ class PageBridge(QObject):
     #: The page's debug identity changed (setDebugIdentity, or a new document).
     identityChanged = pyqtSignal(int)
 
-    def __init__(self, page: QWebEnginePage, core: SwarmCore | None, identity: int | None = None) -> None:
+    def __init__(
+        self,
+        page: QWebEnginePage,
+        core: SwarmCore | None,
+        identity: int | None = None,
+        *,
+        gate: Gate | None = None,
+        hide_addresses: bool = False,
+    ) -> None:
         super().__init__(page)
         self._page = page
         self._core = core
+        self._gate: Gate = gate if gate is not None else RefuseAll()
+        self._hide_addresses = hide_addresses
         self.default_identity = identity or 0
         self._doc: Document | None = None
         self._out: list[list[Any]] = []
@@ -121,6 +150,11 @@ class PageBridge(QObject):
         if doc is None:
             return
         doc.alive = False
+        pending = list(doc.pending.values())
+        doc.pending.clear()
+        for join in pending:  # withdrawn: the document that asked is gone
+            if join.ticket is not None:
+                join.ticket.cancel()
         if self._core is not None and not self._core.closed:
             self._core.release(doc)
         doc.handles.clear()
@@ -149,6 +183,9 @@ class PageBridge(QObject):
                 continue
             if op.name == "ack":
                 self._ack(op.args)
+                continue
+            if op.name == "join":
+                self._request_join(op)
                 continue
             try:
                 result = self._dispatch(op)
@@ -196,9 +233,7 @@ class PageBridge(QObject):
             self.identityChanged.emit(n)
             return None
         doc.used = True
-        core = self._require_core()
-        if op.name == "join":
-            return self._join(core, doc, op.args[0])
+        self._require_core()
         handle = self._handle(doc, op.args[0])
         if op.name == "leave":
             handle.close()
@@ -217,8 +252,44 @@ class PageBridge(QObject):
             return None
         raise PeerSocketError.invalid_argument(f"unknown operation {op.name!r}")  # pragma: no cover
 
-    def _join(self, core: SwarmCore, doc: Document, swarm_id: object) -> dict[str, Any]:
-        key = SwarmKey.for_origin(doc.origin) if swarm_id is None else SwarmKey.open(swarm_id)
+    def _request_join(self, op: wire.Op) -> None:
+        """Check the join, then ask the gate; the reply follows its answer."""
+        assert op.req is not None
+        try:
+            doc = self._document()
+            doc.used = True
+            self._require_core()
+            swarm_id = op.args[0]
+            key = SwarmKey.for_origin(doc.origin) if swarm_id is None else SwarmKey.open(swarm_id)
+            if len(doc.pending) >= MAX_PENDING_JOINS:
+                raise PeerSocketError.too_many("joinSwarm() calls waiting for permission", MAX_PENDING_JOINS)
+        except PeerSocketError as err:
+            self._queue(["r", op.req, False, err.to_dict()])
+            return
+        join = PendingJoin(op.req, key)
+        doc.pending[op.req] = join
+        request = PeerRequest(doc.origin, key.name if key.kind == "open" else None)
+        ticket = self._gate.request(request, lambda allowed, why: self._answered(doc, join, allowed, why))
+        if doc.pending.get(op.req) is join:  # not answered at once: waiting for the user
+            join.ticket = ticket
+
+    def _answered(self, doc: Document, join: PendingJoin, allowed: bool, why: str) -> None:
+        """The gate answered ``join``: join now, or refuse it (``NotAllowedError``)."""
+        if doc.pending.get(join.req) is not join:
+            return  # withdrawn meanwhile
+        del doc.pending[join.req]
+        if not doc.alive or self._detached or doc is not self._doc:
+            return
+        try:
+            if not allowed:
+                raise permission_denied(doc.origin, why)
+            result = self._join(self._require_core(), doc, join.key)
+        except PeerSocketError as err:
+            self._queue(["r", join.req, False, err.to_dict()])
+        else:
+            self._queue(["r", join.req, True, result])
+
+    def _join(self, core: SwarmCore, doc: Document, key: SwarmKey) -> dict[str, Any]:
         handle = core.join(doc.origin, doc.identity, key, doc, self._listener(doc))
         doc.handles[handle.id] = handle
         return {
@@ -226,8 +297,19 @@ class PageBridge(QObject):
             "type": key.kind,
             "id": key.name if key.kind == "open" else None,
             "self": handle.presence.id_hex,
-            "loopback": _socket_json(handle.loopback),
-            "sockets": [_socket_json(s) for s in handle.sockets()],
+            "loopback": self._socket_json(handle.loopback),
+            "sockets": [self._socket_json(s) for s in handle.sockets()],
+        }
+
+    def _socket_json(self, socket: Socket) -> dict[str, Any]:
+        """A socket as the page sees it (``socket.info`` and more): the one place."""
+        address = None if self._hide_addresses else socket.address
+        return {
+            "id": socket.id_hex,
+            "host": address[0] if address else None,
+            "port": address[1] if address else None,
+            "loopback": socket.loopback,
+            "session": wire.b64(socket.session_data),
         }
 
     def _handle(self, doc: Document, value: object) -> SwarmHandle:
@@ -261,7 +343,7 @@ class PageBridge(QObject):
                 # until now has its reply queued before this, and no later one is in it
                 self._queue(["d", h, event.socket.id_hex, event.socket.inflight])
             elif isinstance(event, Connection):
-                self._queue(["c", h, _socket_json(event.socket)])
+                self._queue(["c", h, self._socket_json(event.socket)])
             elif isinstance(event, SessionData):
                 self._queue(["s", h, event.socket.id_hex, wire.b64(event.data)])
             elif isinstance(event, SocketClosed):
@@ -294,20 +376,19 @@ class PageBridge(QObject):
             self.events.emit(wire.dumps(out))
 
 
-def _socket_json(socket: Socket) -> dict[str, Any]:
-    address = socket.address
-    return {
-        "id": socket.id_hex,
-        "host": address[0] if address else None,
-        "port": address[1] if address else None,
-        "loopback": socket.loopback,
-        "session": wire.b64(socket.session_data),
-    }
+def attach_page(
+    page: QWebEnginePage,
+    core: SwarmCore | None,
+    identity: int | None = None,
+    *,
+    gate: Gate | None = None,
+    hide_addresses: bool = False,
+) -> PageBridge:
+    """Create the page's bridge and register it on the page's QWebChannel.
 
-
-def attach_page(page: QWebEnginePage, core: SwarmCore | None, identity: int | None = None) -> PageBridge:
-    """Create the page's bridge and register it on the page's QWebChannel."""
-    bridge = PageBridge(page, core, identity)
+    ``gate`` answers whether the page's origin may join (none: nothing may).
+    """
+    bridge = PageBridge(page, core, identity, gate=gate, hide_addresses=hide_addresses)
     channel = page.webChannel()
     if channel is None:
         channel = QWebChannel(page)

@@ -63,6 +63,35 @@ def run(config: BrowserConfig, task: SessionTask | None = None, *, offscreen: bo
     return code
 
 
+def site_permissions(config: BrowserConfig, file: Any = None) -> Any:
+    """The window's ``SitePermissions`` for this run (browser/permissions.py says how
+    the command line, the config file and the saved decisions combine)."""
+    from browser import paths
+    from browser.permission_file import PermissionFile, default_permissions_path
+    from browser.permissions import PermissionPolicy, check_answer, default_answer
+    from browser.scheme import SCHEME
+    from browser.site_permissions import SitePermissions
+
+    file = file if file is not None else PermissionFile(default_permissions_path())
+    cli = check_answer(config.peers_permission) if config.peers_permission is not None else None
+    answer = default_answer(cli, None, headless=config.headless)
+    apps = paths.apps_dir()
+    built_in = [f"{SCHEME}://{d.name}" for d in sorted(apps.iterdir()) if d.is_dir()] if apps.is_dir() else []
+    policy = PermissionPolicy(
+        answer,
+        command_line=config.site_permissions,  # type: ignore[arg-type]
+        config=config.config_permissions,  # type: ignore[arg-type]
+        saved=file.load(),
+        built_in=built_in,
+    )
+    if config.headless and answer == "ask":
+        log.warning("peers_permission is 'ask' but no one can answer in a headless run: sites are refused")
+    log.info("site permissions: %s (sites with no decision: %s)", file.path, answer)
+    return SitePermissions(
+        policy, file, can_ask=not config.headless, hide_addresses=config.peer_addresses == "hide"
+    )
+
+
 class Session:
     """The objects of one run, and their start-up and shutdown."""
 
@@ -95,7 +124,7 @@ class Session:
             self.core = build_core(self.config)
             await start_core(self.core)
             self.profile = make_profile()
-            self.window = BrowserWindow(self.profile, self.core)
+            self.window = BrowserWindow(self.profile, self.core, permissions=site_permissions(self.config))
             self.window.closed.connect(lambda: self.stop("window closed"))
             # A task (the headless demo) opens its own tabs; a plain run shows the start page.
             for url in self.config.urls or ((None,) if task is None else ()):

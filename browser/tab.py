@@ -4,7 +4,10 @@ The bridge hook ``bridge.page.attach_page(page, core, identity)`` is called
 once per page, right after the page and its channel exist and before the
 first URL loads. It may register its object on ``page.webChannel()`` itself;
 if it returns a QObject that is not registered yet, the tab registers it
-under the name ``peersocket``.
+under the name ``peersocket``. With the window's ``SitePermissions`` the tab
+passes its bridge a permission gate (``gate=``) and the address privacy
+setting (``hide_addresses=``), and shows the permission bar above its page:
+``tab.widget`` (the bar, then the view) is what the tab bar holds.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ from PyQt6.QtCore import QObject, QUrl, pyqtSignal
 from PyQt6.QtWebChannel import QWebChannel
 from PyQt6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 from PyQt6.QtWebEngineWidgets import QWebEngineView
+from PyQt6.QtWidgets import QVBoxLayout, QWidget
 
 from bridge import page as bridge_page
+from browser.permission_bar import PermissionBar
+from browser.site_permissions import SitePermissions
 
 log = logging.getLogger("peerbrowser.tab")
 js_log = logging.getLogger("peerbrowser.js")
@@ -68,25 +74,40 @@ class Tab(QObject):
         core: Any,
         identity: int | None = None,
         parent: QObject | None = None,
+        *,
+        permissions: SitePermissions | None = None,
     ) -> None:
         super().__init__(parent)
         self.identity = identity
         self.progress = 0
+        self.widget = QWidget()
+        self.widget.setObjectName("tab")
         self.view = QWebEngineView()
         self.page = BrowserPage(profile, None)
         self.view.setPage(self.page)
+        self.permission_bar = PermissionBar(permissions, self) if permissions is not None else None
+        layout = QVBoxLayout(self.widget)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        if self.permission_bar is not None:
+            layout.addWidget(self.permission_bar)
+        layout.addWidget(self.view, 1)
+        self.widget.setFocusProxy(self.view)
         self.channel = QWebChannel(self.page)
         self.page.setWebChannel(self.channel)
-        self.bridge = self._attach_bridge(core, identity)
+        self.bridge = self._attach_bridge(core, identity, permissions)
         self.page.titleChanged.connect(self._emit_label)
         self.page.urlChanged.connect(self._emit_label)
         self._closed = False
 
     # -- bridge ---------------------------------------------------------------
 
-    def _attach_bridge(self, core: Any, identity: int | None) -> Any:
+    def _attach_bridge(self, core: Any, identity: int | None, permissions: SitePermissions | None) -> Any:
+        options: dict[str, Any] = {}
+        if permissions is not None:
+            options = {"gate": permissions.gate(self), "hide_addresses": permissions.hide_addresses}
         try:
-            obj = bridge_page.attach_page(self.page, core, identity)
+            obj = bridge_page.attach_page(self.page, core, identity, **options)
         except Exception:
             log.exception("bridge.attach_page failed; this tab has no PeerSocket API")
             return None
@@ -153,10 +174,13 @@ class Tab(QObject):
         self.page.titleChanged.disconnect(self._emit_label)
         self.page.urlChanged.disconnect(self._emit_label)
         self.page.triggerAction(QWebEnginePage.WebAction.Stop)
+        if self.permission_bar is not None:
+            self.permission_bar.detach()
         self.bridge = None  # the bridge sees the page's destroyed() signal
         _closing.add(self)
         self.destroyed.connect(lambda *_: _closing.discard(self))
         # deleted in this order: the page before its view, the tab (and its hold) last
         self.page.deleteLater()
         self.view.deleteLater()
+        self.widget.deleteLater()
         self.deleteLater()

@@ -11,6 +11,7 @@ from PyQt6.QtWebEngineCore import QWebEngineNewWindowRequest, QWebEnginePage, QW
 from PyQt6.QtWidgets import (
     QLineEdit,
     QMainWindow,
+    QMenu,
     QProgressBar,
     QStyle,
     QTabWidget,
@@ -19,9 +20,13 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from bridge.origin import origin_of
 from browser.devtools import DevToolsDock, install_context_menu
 from browser.panel import PeerSocketPanel
+from browser.peers_indicator import PeersIndicator
+from browser.permissions_dialog import SitePermissionsDialog
 from browser.scheme import START_URL
+from browser.site_permissions import SitePermissions
 from browser.tab import Tab
 from browser.urls import url_from_input
 from browser.widgets import MiddleClickCloser, identity_menu, menu_button
@@ -47,11 +52,19 @@ class BrowserWindow(QMainWindow):
         core: Any = None,
         default_identity: int | None = None,
         parent: QWidget | None = None,
+        *,
+        permissions: SitePermissions | None = None,
     ) -> None:
         super().__init__(parent)
         self.profile = profile
         self.core = core
         self.default_identity = default_identity
+        # Which sites may connect to peers; without one given: ask, remember nothing on disk.
+        self.permissions = permissions if permissions is not None else SitePermissions(parent=self)
+        if self.permissions.core is None:
+            self.permissions.core = core
+        self.permissions.problem.connect(self._show_problem)
+        self.permissions_dialog: SitePermissionsDialog | None = None
         self._tabs: dict[QWidget, Tab] = {}
         self._shut_down = False
         self.setWindowTitle(APP_NAME)
@@ -98,6 +111,9 @@ class BrowserWindow(QMainWindow):
         self._loading_icon = style.standardIcon(QStyle.StandardPixmap.SP_BrowserReload)
         self.actions_by_name: dict[str, QAction] = {}
         self._build_actions()
+        self.peers_indicator = PeersIndicator(
+            self.address_bar, core, self.permissions, self._current_origin, self.show_site_permissions
+        )
         self._build_toolbar()
         self._update_navigation()
 
@@ -143,6 +159,7 @@ class BrowserWindow(QMainWindow):
         self.addAction(panel_action)
         self.actions_by_name["toggle-panel"] = panel_action
         self._action("toggle-devtools", "DevTools", self.devtools.toggle, "F12", "Ctrl+Shift+I")
+        self._action("site-permissions", "Site permissions…", self.show_site_permissions)
 
     def _build_toolbar(self) -> None:
         toolbar = QToolBar("Navigation")
@@ -174,7 +191,16 @@ class BrowserWindow(QMainWindow):
         toolbar.addAction(a["toggle-panel"])
         a["toggle-devtools"].setToolTip("DevTools for this tab (F12, Ctrl+Shift+I)")
         toolbar.addAction(a["toggle-devtools"])
+        toolbar.addWidget(menu_button(self._main_menu(), "main-menu-button"))
         self.addToolBar(toolbar)
+
+    def _main_menu(self) -> QMenu:
+        menu = QMenu("Menu", self)
+        menu.setObjectName("main-menu")
+        a = self.actions_by_name
+        for name in ("new-tab", "site-permissions", "toggle-panel", "toggle-devtools", "quit"):
+            menu.addAction(a[name])
+        return menu
 
     # -- tabs --------------------------------------------------------------------
 
@@ -211,8 +237,8 @@ class BrowserWindow(QMainWindow):
         """
         if identity is None:
             identity = self.default_identity
-        tab = Tab(self.profile, self.core, identity, self)
-        self._tabs[tab.view] = tab
+        tab = Tab(self.profile, self.core, identity, self, permissions=self.permissions)
+        self._tabs[tab.widget] = tab
         tab.labelChanged.connect(lambda _text, tab=tab: self._update_label(tab))
         tab.page.loadProgress.connect(lambda value, tab=tab: self._on_progress(tab, value))
         tab.page.loadStarted.connect(lambda tab=tab: self._on_progress(tab, 0))
@@ -223,7 +249,7 @@ class BrowserWindow(QMainWindow):
         tab.page.windowCloseRequested.connect(lambda tab=tab: self.close_tab_object(tab))
         tab.page.newWindowRequested.connect(self._on_new_window_requested)
         install_context_menu(tab.view, self.devtools)
-        index = self.tab_widget.addTab(tab.view, tab.label())
+        index = self.tab_widget.addTab(tab.widget, tab.label())
         if not background:
             self.tab_widget.setCurrentIndex(index)
         qurl = QUrl(START_URL if url is None else url)
@@ -247,10 +273,10 @@ class BrowserWindow(QMainWindow):
 
     def close_tab_object(self, tab: Tab) -> None:
         """Remove ``tab`` and tear it down. The last tab is replaced by a start page."""
-        if tab.view not in self._tabs:
+        if tab.widget not in self._tabs:
             return
-        del self._tabs[tab.view]
-        index = self.tab_widget.indexOf(tab.view)
+        del self._tabs[tab.widget]
+        index = self.tab_widget.indexOf(tab.widget)
         if index >= 0:
             self.tab_widget.removeTab(index)
         tab.close()
@@ -279,6 +305,32 @@ class BrowserWindow(QMainWindow):
         tab.view.setFocus()
         return True
 
+    # -- site permissions -----------------------------------------------------------
+
+    def _current_origin(self) -> str | None:
+        tab = self.current_tab()
+        if tab is None or tab.page.url().isEmpty():
+            return None
+        return origin_of(tab.page.url())
+
+    def show_site_permissions(self) -> SitePermissionsDialog:
+        """The "Site permissions" dialog (not modal), on the current tab's site."""
+        if self.permissions_dialog is None:
+            self.permissions_dialog = SitePermissionsDialog(self.permissions, self)
+        dialog = self.permissions_dialog
+        origin = self._current_origin()
+        if origin is not None:
+            dialog.select(origin)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
+    def _show_problem(self, message: str) -> None:
+        status = self.statusBar()
+        if status is not None:
+            status.showMessage(message, 10000)
+
     # -- shutdown -------------------------------------------------------------------
 
     def shutdown(self) -> None:
@@ -288,6 +340,10 @@ class BrowserWindow(QMainWindow):
         self._shut_down = True
         self.panel.detach()
         self.devtools.shutdown()
+        self.peers_indicator.detach()
+        if self.permissions_dialog is not None:
+            self.permissions_dialog.detach()
+            self.permissions_dialog.close()
         for tab in list(self._tabs.values()):
             self.close_tab_object(tab)
 
@@ -309,6 +365,7 @@ class BrowserWindow(QMainWindow):
     def _on_current_changed(self, _index: int) -> None:
         tab = self.current_tab()
         self.devtools.follow(tab.page if tab is not None else None)
+        self.peers_indicator.refresh()
         if tab is None:
             return
         self._show_url(tab)
@@ -317,7 +374,7 @@ class BrowserWindow(QMainWindow):
         self._update_navigation()
 
     def _update_label(self, tab: Tab) -> None:
-        index = self.tab_widget.indexOf(tab.view)
+        index = self.tab_widget.indexOf(tab.widget)
         if index < 0:
             return
         label = tab.label()
@@ -333,7 +390,7 @@ class BrowserWindow(QMainWindow):
 
     def _on_progress(self, tab: Tab, value: int) -> None:
         tab.progress = value
-        index = self.tab_widget.indexOf(tab.view)
+        index = self.tab_widget.indexOf(tab.widget)
         if index >= 0:
             self.tab_widget.setTabIcon(index, self._loading_icon if value < 100 else QIcon())
         if tab is self.current_tab():
@@ -350,6 +407,7 @@ class BrowserWindow(QMainWindow):
 
     def _on_url_changed(self, tab: Tab) -> None:
         if tab is self.current_tab():
+            self.peers_indicator.refresh()
             self._show_url(tab)
             self._update_navigation()
 

@@ -50,6 +50,7 @@ type PeerSocketErrorCode =
   | 'ERR_TOO_MANY'
   | 'ERR_BUFFER_FULL'
   | 'ERR_OPAQUE_ORIGIN'
+  | 'ERR_PERMISSION_DENIED'
   | 'ERR_DEBUG_IDENTITY_LOCKED'
   | 'ERR_NOT_LOOPBACK'
   | 'ERR_LOOPBACK_CLOSE'
@@ -73,8 +74,9 @@ interface PeerSocketError extends Error {
 
 /**
  * Close codes: 1000 closed by `close()` (either side), 1001 the peer left the swarm or
- * its device shut down, 1002 the peer's device broke the protocol, 1006 the link to the
- * peer's device was lost.
+ * its device shut down (or the user disconnected this site), 1002 the peer's device broke
+ * the protocol, 1006 the link to the peer's device was lost, 1008 the user revoked this
+ * site's permission to connect to peers.
  */
 interface PeerSocketCloseInfo {
   readonly code: number;
@@ -128,7 +130,8 @@ interface PeerSocketSwarmEventMap {
 interface PeerSocketInfo {
   /** The peer presence's public key (64 hex characters); the page's own on the loopback socket. */
   readonly id: string;
-  /** The peer device's address, `null` for peers on this device (or when hidden). */
+  /** The peer device's address, `null` for peers on this device (or when the browser
+   * hides addresses from pages: `--peer-addresses hide`). */
   readonly host: string | null;
   readonly port: number | null;
 }
@@ -249,7 +252,11 @@ interface PeerSocketConstructor {
   readonly prototype: PeerSocket;
   /** Sockets come from swarms: `new PeerSocket()` throws `TypeError`. */
   new (mustNotBeCalled: never): never;
-  /** Joins an open swarm (`{id}`) or the page's origin swarm; `connection` events follow. */
+  /**
+   * Joins an open swarm (`{id}`) or the page's origin swarm; `connection` events follow.
+   * Needs the origin's permission to connect to peers: it may wait for the user's answer,
+   * and rejects with `NotAllowedError` (`ERR_PERMISSION_DENIED`) when refused.
+   */
   joinSwarm(opts?: PeerSocketJoinOptions | null): Promise<PeerSocketSwarm>;
   /** Runs this document as debug identity `n` (0 to 2^31-1); before any other PeerSocket call. */
   setDebugIdentity(n: number): void;

@@ -29,6 +29,7 @@ from PyQt6.QtCore import QObject, QUrl  # noqa: E402
 from PyQt6.QtWebEngineCore import QWebEngineProfile  # noqa: E402
 
 from browser.profile import make_profile  # noqa: E402
+from browser.site_permissions import SitePermissions  # noqa: E402
 from browser.window import BrowserWindow  # noqa: E402
 
 LOAD_TIMEOUT_MS = 20_000
@@ -83,6 +84,9 @@ def window_factory(
     windows: list[BrowserWindow] = []
 
     def make(core: Any = None, profile: QWebEngineProfile | None = None, **kwargs: Any) -> BrowserWindow:
+        # Every site may connect to peers unless a test says otherwise (tests of the
+        # permission itself pass their own ``permissions``).
+        kwargs.setdefault("permissions", SitePermissions.allow_all())
         window = BrowserWindow(profile or profile_factory(), core, **kwargs)
         windows.append(window)
         window.show()

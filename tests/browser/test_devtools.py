@@ -117,14 +117,14 @@ def test_devtools_follow_tab_switches_and_closes(
     qtbot.waitUntil(lambda: inspecting(window, second))
     front = window.devtools.page
 
-    window.tab_widget.setCurrentWidget(first.view)
+    window.tab_widget.setCurrentWidget(first.widget)
     qtbot.waitUntil(lambda: inspecting(window, first))
     assert window.devtools.page is front  # one front end, re-pointed
     qtbot.waitUntil(lambda: front_loaded(window, js), timeout=LOAD_TIMEOUT_MS)
 
     # a tab closed in the background changes nothing
     third = open_tab(window, "peerapp://start/")
-    window.tab_widget.setCurrentWidget(first.view)
+    window.tab_widget.setCurrentWidget(first.widget)
     qtbot.waitUntil(lambda: inspecting(window, first))
     window.close_tab_object(third)
     assert inspecting(window, first)

@@ -312,3 +312,27 @@ def test_flags_and_config_reach_the_browser_config(
         with pytest.raises(SystemExit):
             main_module.main(bad)
         assert "peerbrowser: error" in capsys.readouterr().err
+
+
+def test_a_run_combines_flags_config_saved_decisions_and_built_in_apps(qapp: Any, tmp_path: Path) -> None:
+    from browser.app import site_permissions
+
+    file = PermissionFile(tmp_path / "permissions.json")
+    file.save({"https://a.example": "allow", "https://b.example": "allow", "https://c.example": "deny"})
+    config = BrowserConfig(
+        site_permissions={"https://a.example": "deny"},
+        config_permissions={"https://b.example": "deny"},
+    )
+    permissions = site_permissions(config, file)
+    answers = {o: permissions.answer_for(o) for o in ("https://a.example", "https://b.example", "https://c.example")}
+    assert answers == {"https://a.example": "deny", "https://b.example": "deny", "https://c.example": "deny"}
+    assert permissions.answer_for("https://new.example") == "ask" and permissions.can_ask
+    for app in ("chat", "board", "proposal", "start"):
+        assert permissions.answer_for(f"peerapp://{app}") == "allow"
+    assert not permissions.hide_addresses
+    headless = site_permissions(BrowserConfig(headless=True, peer_addresses="hide"), file)
+    assert headless.answer_for("https://new.example") == "allow" and not headless.can_ask
+    assert headless.hide_addresses
+    denying = site_permissions(BrowserConfig(headless=True, peers_permission="deny"), file)
+    assert denying.answer_for("https://new.example") == "deny"
+    assert denying.answer_for("peerapp://chat") == "allow"

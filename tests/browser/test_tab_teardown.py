@@ -26,6 +26,7 @@ def close_loaded_tab(window: BrowserWindow, qtbot: Any, order: list[str]) -> Non
     qtbot.waitUntil(lambda: tab.page.url().toString() == "peerapp://chat/", timeout=LOAD_TIMEOUT_MS)
     tab.page.destroyed.connect(lambda *_: order.append("page"))
     tab.view.destroyed.connect(lambda *_: order.append("view"))
+    tab.widget.destroyed.connect(lambda *_: order.append("widget"))
     window.close_tab_object(tab)
 
 
@@ -35,5 +36,5 @@ def test_a_closed_tab_waits_for_qt_to_delete_it_in_order(window: BrowserWindow, 
     close_loaded_tab(window, qtbot, order)
     gc.collect()
     assert order == []  # nothing deleted by the collector
-    qtbot.waitUntil(lambda: len(order) == 2, timeout=LOAD_TIMEOUT_MS)
-    assert order == ["page", "view"]
+    qtbot.waitUntil(lambda: len(order) == 3, timeout=LOAD_TIMEOUT_MS)
+    assert order == ["page", "view", "widget"]

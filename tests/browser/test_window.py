@@ -118,7 +118,7 @@ def test_tabs_open_close_and_switch(window: BrowserWindow, open_tab: Callable[..
     assert window.current_tab() is a
     window.switch_tab(-1)
     assert window.current_tab() is c
-    window.close_tab(window.tab_widget.indexOf(b.view))
+    window.close_tab(window.tab_widget.indexOf(b.widget))
     assert window.tabs() == [a, c]
     window.close_current_tab()
     assert window.tabs() == [a]
@@ -152,7 +152,7 @@ def test_middle_click_closes_the_tab(window: BrowserWindow, open_tab: Callable[.
     a = open_tab(window, "peerapp://start/")
     b = open_tab(window, "peerapp://chat/")
     bar = window.tab_widget.tabBar()
-    rect = bar.tabRect(window.tab_widget.indexOf(a.view))
+    rect = bar.tabRect(window.tab_widget.indexOf(a.widget))
     qtbot.mouseClick(bar, Qt.MouseButton.MiddleButton, pos=rect.center())
     assert window.tabs() == [b]
 
@@ -323,7 +323,7 @@ def test_bridge_object_is_registered_and_its_identity_signal_followed(
     calls: list[tuple[Any, Any, Any]] = []
     bridges: list[FakeBridge] = []
 
-    def attach_page(page: Any, core: Any, identity: int | None) -> FakeBridge:
+    def attach_page(page: Any, core: Any, identity: int | None, **options: Any) -> FakeBridge:
         calls.append((page, core, identity))
         bridges.append(FakeBridge())
         return bridges[-1]
@@ -348,7 +348,7 @@ def test_bridge_that_registers_itself_is_not_registered_twice(
 ) -> None:
     keep: list[QObject] = []
 
-    def attach_page(page: Any, core: Any, identity: int | None) -> QObject:
+    def attach_page(page: Any, core: Any, identity: int | None, **options: Any) -> QObject:
         obj = FakeBridge()
         page.webChannel().registerObject("peersocket", obj)
         keep.append(obj)
