@@ -76,7 +76,8 @@ def site_permissions(config: BrowserConfig, file: Any = None) -> Any:
     cli = check_answer(config.peers_permission) if config.peers_permission is not None else None
     answer = default_answer(cli, None, headless=config.headless)
     apps = paths.apps_dir()
-    built_in = [f"{SCHEME}://{d.name}" for d in sorted(apps.iterdir()) if d.is_dir()] if apps.is_dir() else []
+    hosts = sorted(d.name for d in apps.iterdir() if d.is_dir()) if apps.is_dir() else []
+    built_in = [f"{SCHEME}://{host}" for host in hosts if not host.startswith(("_", "."))]
     policy = PermissionPolicy(
         answer,
         command_line=config.site_permissions,  # type: ignore[arg-type]
