@@ -261,6 +261,8 @@ class PageBridge(QObject):
             self._require_core()
             swarm_id = op.args[0]
             key = SwarmKey.for_origin(doc.origin) if swarm_id is None else SwarmKey.open(swarm_id)
+            if op.req in doc.pending:  # only a page calling the channel itself does this
+                raise PeerSocketError.invalid_argument(f"request {op.req} is already waiting for an answer")
             if len(doc.pending) >= MAX_PENDING_JOINS:
                 raise PeerSocketError.too_many("joinSwarm() calls waiting for permission", MAX_PENDING_JOINS)
         except PeerSocketError as err:

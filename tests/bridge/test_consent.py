@@ -305,12 +305,19 @@ def test_a_page_cannot_answer_its_own_question_nor_go_around_it(
         (6, False, "ERR_INVALID_ARGUMENT"),
         (7, False, "ERR_INVALID_ARGUMENT"),
     ]
+    # a request id reused while its join waits: refused, never a second question
+    events.clear()
+    for _ in range(100):
+        attacker.bridge.send(json.dumps([["join", 4000, "other"]]))
+    qtbot.waitUntil(lambda: len(answers("r")) == 99, timeout=LOAD_TIMEOUT_MS)
+    assert {r[3]["message"] for r in answers("r")} == {"request 4000 is already waiting for an answer"}
+    assert len(permissions.pending()) == 2
     # every member the channel publishes, called with every kind of wrong argument
     assert js(attacker, RAW_ATTACK) is True
     qtbot.waitUntil(lambda: bool(js(attacker, "window.rawDone")), timeout=LOAD_TIMEOUT_MS)
     # still waiting for the user, who alone can answer; nothing joined, nothing decided
     assert join_result(js, attacker) is None
-    assert [p.origin for p in permissions.pending()] == [ALPHA]
+    assert [p.origin for p in permissions.pending()] == [ALPHA, ALPHA]
     assert not attacker.permission_bar.isHidden()
     assert permissions.policy.saved() == {} and permissions.answer_for(ALPHA) == "ask"
     assert core.presences == {}
