@@ -62,6 +62,7 @@ class PeerRow:
 @dataclass(frozen=True)
 class SwarmRow:
     name: str  # "open swarm 'room'" or "origin swarm"
+    topic: str
     identity: int
     state: str  # "joined", or "leaving" (in its grace period)
     peers: list[PeerRow]
@@ -84,6 +85,15 @@ class OriginSummary:
     @property
     def peers(self) -> int:
         return len(self.peer_ids)
+
+    @property
+    def topics(self) -> int:
+        """Distinct swarms (two identities of the origin in one swarm count once)."""
+        return len({s.topic for s in self.swarms})
+
+    @property
+    def identities(self) -> list[int]:
+        return sorted({s.identity for s in self.swarms})
 
     @property
     def received(self) -> int:
@@ -117,7 +127,8 @@ def summarize(origin: str, presences: Iterable[Mapping[str, Any]]) -> OriginSumm
                     )
                 )
             name = f"open swarm '{swarm['name']}'" if swarm.get("type") == "open" else "origin swarm"
-            swarms.append(SwarmRow(name, identity, str(swarm.get("state", "")), peers))
+            state = str(swarm.get("state", ""))
+            swarms.append(SwarmRow(name, str(swarm.get("topic")), identity, state, peers))
     return OriginSummary(origin, swarms, frozenset(peer_ids))
 
 
@@ -176,10 +187,12 @@ class PeersPopover(QFrame):
     def show_summary(self, summary: OriginSummary, permission: str) -> None:
         self.origin = summary.origin
         self.title.setText(summary.origin)
-        swarms = len(summary.swarms)
+        swarms = summary.topics
+        identities = summary.identities
+        who = f" (identities {', '.join(f'#{n}' for n in identities)})" if len(identities) > 1 else ""
         self.status.setText(
-            f"{permission}. {count_text(summary, False)} in {swarms} swarm{'s' if swarms != 1 else ''}; "
-            f"messages in {summary.received}, out {summary.sent}."
+            f"{permission}. {count_text(summary, False)} in {swarms} swarm{'s' if swarms != 1 else ''}"
+            f"{who}; messages in {summary.received}, out {summary.sent}."
         )
         self.tree.clear()
         for swarm in summary.swarms:

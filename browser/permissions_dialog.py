@@ -26,6 +26,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from browser.permission_file import MemoryPermissionFile
 from browser.permissions import ALLOW, DENY, Decision, Entry
 from browser.site_permissions import SitePermissions
 
@@ -97,12 +98,16 @@ class SitePermissionsDialog(QDialog):
             return
         selected = self.selected()
         policy = self._permissions.policy
-        where = self._permissions.file.path
+        file = self._permissions.file
+        kept = (
+            "last for this run only"
+            if isinstance(file, MemoryPermissionFile)
+            else f"are saved in {file.path}"
+        )
         self.intro.setText(
             "Sites that may connect to peers (PeerSocket.joinSwarm). Sites with no decision: "
             f"{DEFAULTS[policy.default]}. The built-in peerapp:// apps are allowed. "
-            f"Decisions made here are saved in {where}; the command line and the config "
-            "file set the others."
+            f"Decisions made here {kept}; the command line and the config file set the others."
         )
         self.entries = policy.entries()
         self.table.setRowCount(len(self.entries))
