@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QMenu
 
 from browser.permission_file import MemoryPermissionFile
 from browser.permissions import PermissionPolicy
@@ -250,6 +251,8 @@ def test_the_dialog_lists_decisions_and_changes_them(
     click(qtbot, asked(qtbot, a).allow_button)
     assert settled(qtbot, js, a)["ok"]
     js(a, "T.swarms.j.addEventListener('close', (e) => { window.CLOSED = [e.code, e.reason] }); true")
+    menu = browser.findChild(QMenu, "main-menu")
+    assert "Site permissions…" in [action.text() for action in menu.actions()]
     browser.actions_by_name["site-permissions"].trigger()  # the menu's "Site permissions…"
     dialog = browser.permissions_dialog
     qtbot.waitUntil(dialog.isVisible, timeout=LOAD_TIMEOUT_MS)
