@@ -41,7 +41,8 @@ async def read_line() -> str:
 
 def make_core(bootstrap: list[str], sidecar_dir: str | None = None) -> Any:
     from swarm.core import SwarmCore
-    from swarm.hyperswarm import HyperswarmEngine, HyperswarmOptions
+    from swarm.hyperswarm import HyperswarmEngine
+    from swarm.sidecar_options import HyperswarmOptions
 
     for node in bootstrap:
         if not node.startswith("127.0.0.1:"):

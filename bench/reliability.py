@@ -28,8 +28,9 @@ from typing import Any
 
 from swarm.core import SwarmCore
 from swarm.events import Connection, HandleEvent, Message, SocketClosed
-from swarm.hyperswarm import SIDECAR_DIR, HyperswarmEngine, HyperswarmOptions
+from swarm.hyperswarm import HyperswarmEngine
 from swarm.presence import SwarmHandle
+from swarm.sidecar_options import SIDECAR_DIR, HyperswarmOptions
 from swarm.topics import SwarmKey
 
 RESULTS = Path(__file__).resolve().parent / "results"

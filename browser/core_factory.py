@@ -29,7 +29,7 @@ _start_tasks: set[asyncio.Task[None]] = set()
 
 def engine_options(config: BrowserConfig) -> Any:
     """The Hyperswarm engine options for ``config``, or None for no network."""
-    from swarm.hyperswarm import HyperswarmOptions
+    from swarm.sidecar_options import HyperswarmOptions
 
     if config.network == "none":
         return None

@@ -15,8 +15,8 @@ import signal
 import subprocess
 import sys
 
-from swarm.hyperswarm import DEFAULT_LOCAL_PORT, dht_node_command
 from swarm.sidecar_install import SidecarInstallError, ensure_sidecar_sync
+from swarm.sidecar_options import DEFAULT_LOCAL_PORT, dht_node_command
 
 
 def dht_command(argv: list[str]) -> int:

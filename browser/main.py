@@ -24,7 +24,7 @@ from browser.config import (
     load_config_file,
     parse_bootstrap,
 )
-from swarm.hyperswarm import DEFAULT_LOCAL_PORT
+from swarm.sidecar_options import DEFAULT_LOCAL_PORT
 
 log = logging.getLogger("peerbrowser.browser")
 

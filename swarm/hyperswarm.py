@@ -23,31 +23,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import shutil
 from collections import deque
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from swarm.engine import EngineSink, LinkSink
-from swarm.netguard import NetGuardError, allowed_host, source_address
 from swarm.sidecar_frames import Frame, FrameDecoder, FrameError, encode_frame
-from swarm.sidecar_install import (
-    PACKAGED_DIR,
-    SidecarInstallError,
-    ensure_sidecar,
-    node_missing_message,
+from swarm.sidecar_install import SidecarInstallError, ensure_sidecar
+from swarm.sidecar_options import (
+    CONFIG_ERRORS,
+    EngineConfigError,
+    HyperswarmOptions,
+    check_installed,
+    check_network,
+    node_path,
+    sidecar_command,
+    sidecar_env,
+    start_options,
 )
 
 log = logging.getLogger(__name__)
-
-#: The sidecar's sources as packaged (in a checkout, with its own node_modules).
-SIDECAR_DIR = PACKAGED_DIR
-#: The embedded local network's bootstrap port (see docs/SIDECAR.md).
-DEFAULT_LOCAL_PORT = 49736
-NETWORKS = ("local", "bootstrap", "public")
 
 #: Writes to one connection are coalesced into frames of at most this size. One
 #: frame becomes one Hyperswarm message, and those must stay under 16 MiB.
@@ -55,88 +50,6 @@ WRITE_CHUNK = 4 * 1024 * 1024
 #: Above this many bytes buffered for the sidecar's stdin, wait for the pipe to drain.
 STDIN_HIGH_WATER = 8 * 1024 * 1024
 READ_CHUNK = 256 * 1024
-#: Sidecar fatal codes that a restart cannot fix.
-CONFIG_ERRORS = frozenset(
-    {"ERR_BAD_NETWORK", "ERR_BAD_BOOTSTRAP", "ERR_LOOPBACK_GUARD", "ERR_MODULE_NOT_FOUND"}
-)
-
-
-class EngineConfigError(Exception):
-    """The engine cannot run as configured (no restart will help)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-@dataclass(frozen=True)
-class HyperswarmOptions:
-    """How to run the sidecar and which network it joins."""
-
-    #: 'local': an embedded network on 127.0.0.1 shared by the browsers on this machine;
-    #: 'bootstrap': the HOST:PORT nodes in ``bootstrap``; 'public': the public HyperDHT.
-    network: str = "local"
-    bootstrap: tuple[str, ...] = ()
-    #: Address the DHT binds to. Default: 127.0.0.1 for 'local' (and whenever
-    #: loopback-only), 0.0.0.0 otherwise.
-    host: str | None = None
-    #: UDP port of the 'local' network's bootstrap node.
-    local_port: int = DEFAULT_LOCAL_PORT
-    #: UDP port of the device's own DHT node (default: any free port).
-    port: int | None = None
-    #: 32 bytes: derive the device key pair from it (default: a fresh one each start).
-    seed: bytes | None = None
-    #: The Node.js binary, a name looked up on PATH or a path.
-    node: str = "node"
-    #: Run the sidecar from this directory, which must have its node_modules (tests,
-    #: benchmarks). None: the packaged one, in place in a checkout, else installed in
-    #: the user's cache on first use (``swarm/sidecar_install.py``).
-    sidecar_dir: Path | None = None
-    #: Preload the loopback guard. None: on when env PEERBROWSER_LOOPBACK_ONLY=1.
-    loopback_only: bool | None = None
-    #: Delays before successive restarts; the last one repeats.
-    restart_delays: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 5.0)
-    #: Restarts in a row without reaching 'ready' before giving up ('failed').
-    max_restarts: int = 8
-    #: How long ``start()`` waits for the first 'ready' (a hang guard; then it returns
-    #: and the engine keeps trying in the background).
-    start_timeout: float = 30.0
-    #: Extra environment for the sidecar.
-    env: Mapping[str, str] = field(default_factory=dict)
-    #: Seconds between re-announcing joined topics (None: 60 s on local and
-    #: bootstrap networks, Hyperswarm's own 10 minutes on the public one).
-    refresh_interval: float | None = None
-    #: Seconds of silence after which a link is dropped, with keep-alives every quarter
-    #: of it (None: the UDX stream's own timeout, about 18 s after packets stop).
-    link_timeout: float | None = None
-    #: 'bootstrap' networks: every peer reaches this device directly (a LAN without NAT,
-    #: a test network), so peers dial it rather than holepunch.
-    reachable: bool = False
-
-    def guarded(self) -> bool:
-        if self.loopback_only is not None:
-            return self.loopback_only
-        return os.environ.get("PEERBROWSER_LOOPBACK_ONLY") == "1"
-
-
-def dht_node_command(
-    host: str = "127.0.0.1",
-    port: int = DEFAULT_LOCAL_PORT,
-    *,
-    node: str = "node",
-    sidecar_dir: Path = SIDECAR_DIR,
-) -> list[str]:
-    """The command line of a standalone HyperDHT bootstrap node (for ``peerbrowser dht``).
-
-    It prints ``{"bootstrap": "HOST:PORT"}`` once listening; devices then use
-    ``HyperswarmOptions(network="bootstrap", bootstrap=("HOST:PORT",))``. The loopback
-    guard is preloaded when PEERBROWSER_LOOPBACK_ONLY=1.
-    """
-    args = [node]
-    if os.environ.get("PEERBROWSER_LOOPBACK_ONLY") == "1":
-        args += ["-r", str(sidecar_dir / "loopback-guard.cjs")]
-    return [*args, str(sidecar_dir / "dht-bootstrap.js"), "--host", host, "--port", str(port)]
-
 
 class SidecarTransport:
     """One Hyperswarm connection, as the core sees it (implements ``Transport``)."""
@@ -401,12 +314,8 @@ class HyperswarmEngine:
         None when the engine was closed during the install (which close() cancels).
         """
         opts = self.options
-        if opts.network not in NETWORKS:
-            raise EngineConfigError(
-                "ERR_BAD_NETWORK", f"network must be one of {NETWORKS}, not {opts.network!r}"
-            )
-        if shutil.which(opts.node) is None:
-            raise EngineConfigError("ERR_NODE_MISSING", node_missing_message(opts.node))
+        check_network(opts)
+        node_path(opts)
         if opts.sidecar_dir is None:
             install = asyncio.ensure_future(
                 ensure_sidecar(node=opts.node, progress=lambda text: self._set_state("installing", text))
@@ -422,88 +331,17 @@ class HyperswarmEngine:
                 raise EngineConfigError(exc.code, str(exc)) from exc
             finally:
                 self._install = None
-        if not (opts.sidecar_dir / "sidecar.js").is_file() or not (
-            opts.sidecar_dir / "node_modules" / "hyperswarm"
-        ).is_dir():
-            raise EngineConfigError(
-                "ERR_SIDECAR_MISSING",
-                f"the Hyperswarm sidecar is not installed in {opts.sidecar_dir}: run "
-                "`npm ci` there (scripts/bootstrap.sh does it). "
-                "Pages keep working on this device without it.",
-            )
+        check_installed(opts.sidecar_dir)
         return opts.sidecar_dir
-
-    def _command(self, sidecar: Path) -> list[str]:
-        opts = self.options
-        node = shutil.which(opts.node)
-        if node is None:
-            raise EngineConfigError("ERR_NODE_MISSING", node_missing_message(opts.node))
-        args = [node]
-        if opts.guarded():
-            args += ["-r", str(sidecar / "loopback-guard.cjs")]
-        return [*args, str(sidecar / "sidecar.js")]
-
-    def _start_options(self) -> dict[str, Any]:
-        opts = self.options
-        guarded = opts.guarded()
-        host = opts.host
-        if host is None and guarded and opts.network == "bootstrap" and opts.bootstrap:
-            # loopback, or in a test's namespace the address that reaches its bootstrap
-            # node (the only other address the guard allows there)
-            host = source_address(opts.bootstrap[0])
-        if host is None and (guarded or opts.network == "local"):
-            host = "127.0.0.1"
-        if guarded:
-            if opts.network == "public":
-                raise EngineConfigError(
-                    "ERR_LOOPBACK_GUARD",
-                    "network 'public' is refused while PEERBROWSER_LOOPBACK_ONLY=1",
-                )
-            try:
-                bad = [b for b in opts.bootstrap if not allowed_host(b.rpartition(":")[0])]
-                bad_host = host is not None and not allowed_host(host)
-            except NetGuardError as exc:
-                raise EngineConfigError("ERR_LOOPBACK_GUARD", str(exc)) from exc
-            if bad or bad_host:
-                raise EngineConfigError(
-                    "ERR_LOOPBACK_GUARD",
-                    f"loopback only: refusing bootstrap {bad} / host {host!r}",
-                )
-        if opts.network == "bootstrap" and not opts.bootstrap:
-            raise EngineConfigError("ERR_BAD_BOOTSTRAP", "network 'bootstrap' needs at least one HOST:PORT")
-        if opts.seed is not None and len(opts.seed) != 32:
-            raise EngineConfigError("ERR_BAD_SEED", "seed must be 32 bytes")
-        start: dict[str, Any] = {
-            "network": opts.network,
-            "bootstrap": list(opts.bootstrap),
-            "localPort": opts.local_port,
-        }
-        if host is not None:
-            start["host"] = host
-        if opts.port is not None:
-            start["port"] = opts.port
-        if opts.seed is not None:
-            start["seed"] = opts.seed
-        if opts.refresh_interval is not None:
-            start["refreshInterval"] = int(opts.refresh_interval * 1000)
-        if opts.reachable:
-            start["reachable"] = True
-        if opts.link_timeout is not None:
-            if not opts.link_timeout >= 1:
-                raise EngineConfigError("ERR_BAD_TIMEOUT", "link_timeout must be at least 1 s")
-            start["linkTimeout"] = int(opts.link_timeout * 1000)
-        return start
 
     async def _run_once(self) -> bool:
         """Run one sidecar until it exits; True if it reached 'ready'."""
-        start = self._start_options()
+        start = start_options(self.options)
         sidecar = await self._sidecar()
         if sidecar is None:
             return False
-        command = self._command(sidecar)
-        env = {**os.environ, **self.options.env}
-        if self.options.guarded():
-            env["PEERBROWSER_LOOPBACK_ONLY"] = "1"
+        command = sidecar_command(self.options, sidecar)
+        env = sidecar_env(self.options)
         self._fatal = None
         self._stderr_tail.clear()
         self.public_key = None

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from swarm.hyperswarm import SIDECAR_DIR, HyperswarmEngine, HyperswarmOptions
+from swarm.hyperswarm import HyperswarmEngine
+from swarm.sidecar_options import SIDECAR_DIR, HyperswarmOptions
 
 GUARD = SIDECAR_DIR / "loopback-guard.cjs"
 HANG_GUARD = 60.0  # seconds; only so that a broken test fails instead of hanging

@@ -27,9 +27,10 @@ from typing import Any
 
 from swarm.core import SwarmCore
 from swarm.events import Connection, HandleEvent, Message, SessionData, SocketClosed
-from swarm.hyperswarm import HyperswarmEngine, HyperswarmOptions
+from swarm.hyperswarm import HyperswarmEngine
 from swarm.netguard import allowed_host
 from swarm.presence import SwarmHandle
+from swarm.sidecar_options import HyperswarmOptions
 from swarm.topics import SwarmKey
 
 

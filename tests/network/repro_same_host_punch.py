@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 
-from swarm.hyperswarm import SIDECAR_DIR
+from swarm.sidecar_options import SIDECAR_DIR
 from tests.network.netns import Lab
 from tests.network.processes import REPO
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from swarm.hyperswarm import HyperswarmEngine, HyperswarmOptions
+from swarm.hyperswarm import HyperswarmEngine
+from swarm.sidecar_options import HyperswarmOptions
 
 from .conftest import HANG_GUARD, needs_sidecar
 

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import msgpack
 import pytest
 
-from swarm.hyperswarm import SIDECAR_DIR
 from swarm.protocol import Frame
+from swarm.sidecar_options import SIDECAR_DIR
 from tests.network.conftest import GUARD, needs_sidecar
 from tests.network.netns import Lab
 from tests.network.processes import REPO, DeviceProc, Proc

@@ -6,7 +6,8 @@ import asyncio
 import socket
 import subprocess
 
-from swarm.hyperswarm import HyperswarmEngine, HyperswarmOptions, dht_node_command
+from swarm.hyperswarm import HyperswarmEngine
+from swarm.sidecar_options import HyperswarmOptions, dht_node_command
 
 from .conftest import (
     FakeSink,

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from swarm.hyperswarm import SIDECAR_DIR
 from swarm.sidecar_frames import FrameDecoder, FrameError, encode_frame
+from swarm.sidecar_options import SIDECAR_DIR
 
 from .conftest import loopback_env, needs_sidecar, node_command
 

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from swarm import hyperswarm, sidecar_install
-from swarm.hyperswarm import SIDECAR_DIR, HyperswarmEngine, HyperswarmOptions
+from swarm.hyperswarm import HyperswarmEngine
 from swarm.sidecar_install import ensure_sidecar, lockfile_hash
+from swarm.sidecar_options import SIDECAR_DIR, HyperswarmOptions
 from tests.network.conftest import FakeSink, needs_sidecar
 
 pytestmark = [needs_sidecar]

@@ -8,7 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from swarm.hyperswarm import SIDECAR_DIR
+from swarm.sidecar_options import SIDECAR_DIR
 
 from .conftest import needs_sidecar
 

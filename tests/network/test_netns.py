@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from swarm.hyperswarm import SIDECAR_DIR
+from swarm.sidecar_options import SIDECAR_DIR
 from tests.network.conftest import needs_sidecar
 from tests.network.netns import Lab
 from tests.network.processes import PEERBROWSER, DeviceProc, Proc
