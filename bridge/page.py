@@ -118,7 +118,7 @@ class PageBridge(QObject):
             self._handle_batch(batch)
         except Exception:
             log.exception("bridge: an operation failed unexpectedly")
-            self._queue(["E", PeerSocketError("ERR_INTERNAL", "internal error in the browser").to_dict()])
+            self._queue(["E", PeerSocketError.internal().to_dict()])
 
     # --- lifetime ---------------------------------------------------------------------------
 
@@ -171,12 +171,11 @@ class PageBridge(QObject):
             return
         for op in ops:
             self.ops_handled += 1
-            if isinstance(op, PeerSocketError):
-                req = getattr(op, "req", None)
-                if req is not None:
-                    self._queue(["r", req, False, op.to_dict()])
+            if isinstance(op, wire.BadOp):
+                if op.req is not None:
+                    self._queue(["r", op.req, False, op.error.to_dict()])
                 else:
-                    self._queue(["E", op.to_dict()])
+                    self._queue(["E", op.error.to_dict()])
                 continue
             if op.name == "hello":
                 self._hello(op.args[0])
@@ -207,9 +206,7 @@ class PageBridge(QObject):
             # Every peersocket.js document says hello first. A call without one is in
             # flight from a document the page already left (another origin, perhaps):
             # it acts for nobody.
-            raise PeerSocketError(
-                "ERR_NO_DOCUMENT", "this call came from a document the page has left", "InvalidStateError"
-            )
+            raise PeerSocketError.no_document()
         return self._doc
 
     def _ack(self, acks: tuple[Any, ...]) -> None:
@@ -317,18 +314,12 @@ class PageBridge(QObject):
     def _handle(self, doc: Document, value: object) -> SwarmHandle:
         handle = doc.handles.get(wire.handle_id(value))
         if handle is None:
-            raise PeerSocketError(
-                "ERR_INVALID_HANDLE",
-                "no such swarm in this page (closed, or never joined here)",
-                "InvalidStateError",
-            )
+            raise PeerSocketError.invalid_handle()
         return handle
 
     def _require_core(self) -> SwarmCore:
         if self._core is None or self._core.closed:
-            raise PeerSocketError(
-                "ERR_UNAVAILABLE", "PeerSocket is not available in this browser", "NotSupportedError"
-            )
+            raise PeerSocketError.unavailable()
         return self._core
 
     # --- core events -> page -------------------------------------------------------------------

@@ -57,9 +57,9 @@ class Op:
 ARITY = {"identity": 1, "join": 1, "leave": 1, "write": 3, "session": 2, "close": 3}
 
 
-def parse_batch(batch: object) -> list[Op | PeerSocketError]:
-    """Parse one batch. A bad op becomes a PeerSocketError in its place (with its
-    request id when it had a usable one); a bad batch raises PeerSocketError."""
+def parse_batch(batch: object) -> list[Op | BadOp]:
+    """Parse one batch. A bad op becomes a :class:`BadOp` in its place (its error, and
+    its request id when it had a usable one); a bad batch raises PeerSocketError."""
     if not isinstance(batch, str):
         raise PeerSocketError.invalid_argument("a batch must be a JSON string")
     if len(batch) > MAX_BATCH_CHARS:
@@ -75,38 +75,42 @@ def parse_batch(batch: object) -> list[Op | PeerSocketError]:
     return [_parse_op(raw) for raw in ops]
 
 
-class BadOp(PeerSocketError):
+@dataclass(frozen=True)
+class BadOp:
     """An op that could not be read; ``req`` says which promise to reject, if any."""
 
-    def __init__(self, req: int | None, message: str) -> None:
-        super().__init__("ERR_INVALID_ARGUMENT", message, "TypeError")
-        self.req = req
+    req: int | None
+    error: PeerSocketError
 
 
-def _parse_op(raw: object) -> Op | PeerSocketError:
+def _bad(req: int | None, message: str) -> BadOp:
+    return BadOp(req, PeerSocketError.invalid_argument(message))
+
+
+def _parse_op(raw: object) -> Op | BadOp:
     if not isinstance(raw, list) or not raw or not isinstance(raw[0], str):
-        return BadOp(None, "an operation must be an array starting with its name")
+        return _bad(None, "an operation must be an array starting with its name")
     name = raw[0]
     if name == "hello":
         if len(raw) != 2 or not isinstance(raw[1], str) or len(raw[1]) > 64:
-            return BadOp(None, "hello takes one document token of at most 64 characters")
+            return _bad(None, "hello takes one document token of at most 64 characters")
         return Op(name, None, (raw[1],))
     if name == "ack":
         return _parse_ack(raw)
     if name not in ARITY:
-        return BadOp(None, f"unknown operation {name[:40]!r}")
+        return _bad(None, f"unknown operation {name[:40]!r}")
     req = raw[1] if len(raw) > 1 else None
     if type(req) is not int or not 0 <= req <= 2**53:
-        return BadOp(None, f"{name}: the request id must be a non-negative integer")
+        return _bad(None, f"{name}: the request id must be a non-negative integer")
     if len(raw) != 2 + ARITY[name]:
-        return BadOp(req, f"{name} takes {ARITY[name]} argument(s), got {len(raw) - 2}")
+        return _bad(req, f"{name} takes {ARITY[name]} argument(s), got {len(raw) - 2}")
     return Op(name, req, tuple(raw[2:]))
 
 
-def _parse_ack(raw: list[Any]) -> Op | PeerSocketError:
+def _parse_ack(raw: list[Any]) -> Op | BadOp:
     entries = raw[1] if len(raw) == 2 else None
     if not isinstance(entries, list) or len(entries) > MAX_ACKS:
-        return BadOp(None, f"ack takes one list of at most {MAX_ACKS} [handle, peerId, bytes]")
+        return _bad(None, f"ack takes one list of at most {MAX_ACKS} [handle, peerId, bytes]")
     acks = []
     for e in entries:
         if (
@@ -118,7 +122,7 @@ def _parse_ack(raw: list[Any]) -> Op | PeerSocketError:
             or type(e[2]) is not int
             or not 0 <= e[2] <= 2**31
         ):
-            return BadOp(None, "ack entries must be [handle, peerId, bytes]")
+            return _bad(None, "ack entries must be [handle, peerId, bytes]")
         acks.append((e[0], e[1].lower(), e[2]))
     return Op("ack", None, tuple(acks))
 
@@ -173,11 +177,7 @@ def reason(value: object) -> str:
     if not isinstance(value, str):
         raise PeerSocketError.invalid_argument("close(reason): reason must be a string")
     if len(value.encode("utf-8", "surrogatepass")) > limits.MAX_REASON_LEN:
-        raise PeerSocketError(
-            "ERR_TOO_LARGE",
-            f"close(reason): reason must be at most {limits.MAX_REASON_LEN} bytes of UTF-8",
-            "SyntaxError",
-        )
+        raise PeerSocketError.reason_too_long(limits.MAX_REASON_LEN)
     return value
 
 

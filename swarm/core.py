@@ -220,12 +220,7 @@ class SwarmCore:
         if size > limits.MAX_MESSAGE:
             raise PeerSocketError.too_large("the message", size, limits.MAX_MESSAGE)
         if socket.inflight and socket.inflight + size > limits.MAX_INFLIGHT:
-            raise PeerSocketError(
-                "ERR_BUFFER_FULL",
-                f"{socket.inflight} bytes written to this socket are still unread by the peer: "
-                "wait for write() to resolve (or for bufferedamountlow) before writing more",
-                "OperationError",
-            )
+            raise PeerSocketError.buffer_full(socket.inflight)
         socket.sent += 1
         socket.bytes_sent += size
         socket.inflight += size
@@ -281,11 +276,7 @@ class SwarmCore:
     def close_socket(self, handle: SwarmHandle, socket: Socket, reason: str = "") -> None:
         self._check(handle, socket)
         if socket.loopback:
-            raise PeerSocketError(
-                "ERR_LOOPBACK_CLOSE",
-                "the loopback socket lives as long as the swarm: close the swarm instead",
-                "InvalidAccessError",
-            )
+            raise PeerSocketError.loopback_close()
         membership = socket.membership
         reason = reason[: limits.MAX_REASON_LEN]
         self._close_socket(socket, CLOSE_NORMAL, reason or "closed by this side", True)

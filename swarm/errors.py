@@ -3,6 +3,8 @@
 In the style of hyperdht's ``lib/errors.js``: one class, a constructor per
 failure, callers branch on ``err.code``. ``name`` is the JavaScript error
 class the page sees (``TypeError``, ``RangeError``, ``InvalidStateError``...).
+Every failure the core or the bridge reports to a page is made here (the codes
+are listed in docs/API.md).
 """
 
 from __future__ import annotations
@@ -67,6 +69,31 @@ class PeerSocketError(Exception):
         )
 
     @classmethod
+    def invalid_handle(cls) -> PeerSocketError:
+        return cls(
+            "ERR_INVALID_HANDLE",
+            "no such swarm in this page (closed, or never joined here)",
+            "InvalidStateError",
+        )
+
+    @classmethod
+    def loopback_close(cls) -> PeerSocketError:
+        return cls(
+            "ERR_LOOPBACK_CLOSE",
+            "the loopback socket lives as long as the swarm: close the swarm instead",
+            "InvalidAccessError",
+        )
+
+    @classmethod
+    def buffer_full(cls, inflight: int) -> PeerSocketError:
+        return cls(
+            "ERR_BUFFER_FULL",
+            f"{inflight} bytes written to this socket are still unread by the peer: "
+            "wait for write() to resolve (or for bufferedamountlow) before writing more",
+            "OperationError",
+        )
+
+    @classmethod
     def too_large(cls, what: str, size: int, limit: int) -> PeerSocketError:
         return cls(
             "ERR_TOO_LARGE",
@@ -75,8 +102,28 @@ class PeerSocketError(Exception):
         )
 
     @classmethod
+    def reason_too_long(cls, limit: int) -> PeerSocketError:
+        return cls(
+            "ERR_TOO_LARGE", f"close(reason): reason must be at most {limit} bytes of UTF-8", "SyntaxError"
+        )
+
+    @classmethod
     def too_many(cls, what: str, limit: int) -> PeerSocketError:
         return cls("ERR_TOO_MANY", f"too many {what} (the limit is {limit})", "RangeError")
+
+    @classmethod
+    def no_document(cls) -> PeerSocketError:
+        return cls(
+            "ERR_NO_DOCUMENT", "this call came from a document the page has left", "InvalidStateError"
+        )
+
+    @classmethod
+    def unavailable(cls) -> PeerSocketError:
+        return cls("ERR_UNAVAILABLE", "PeerSocket is not available in this browser", "NotSupportedError")
+
+    @classmethod
+    def internal(cls) -> PeerSocketError:
+        return cls("ERR_INTERNAL", "internal error in the browser")
 
     @classmethod
     def core_closed(cls) -> PeerSocketError:

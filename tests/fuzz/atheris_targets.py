@@ -135,7 +135,7 @@ def batch(data: bytes) -> None:
     except PeerSocketError:
         return  # refused whole, with a reason
     for op in ops:
-        if isinstance(op, PeerSocketError):
+        if isinstance(op, wire.BadOp):
             continue
         # the readers page.py applies to each op's arguments: they accept or raise a
         # PeerSocketError, nothing else
