@@ -41,13 +41,14 @@ HANG_GUARD = 60.0
 class Watch:
     """A tab's view: events with their arrival times, and a way to wait on them."""
 
-    def __init__(self) -> None:
+    def __init__(self, core: SwarmCore) -> None:
+        self.core = core
         self.events: list[tuple[float, HandleEvent]] = []
         self.changed = asyncio.Event()
 
     def __call__(self, handle: SwarmHandle, event: HandleEvent) -> None:
         if isinstance(event, Message):
-            handle.consumed(event.socket, len(event.payload))
+            self.core.consumed(handle, event.socket, len(event.payload))
         self.events.append((time.perf_counter(), event))
         self.changed.set()
 
@@ -92,7 +93,7 @@ async def one_round(bootstrap: list[str]) -> dict[str, float]:
     key = SwarmKey.open("reliability")
     a, b = device(bootstrap), device(bootstrap)
     await asyncio.gather(a.start(), b.start())
-    wa, wb = Watch(), Watch()
+    wa, wb = Watch(a), Watch(b)
     ha = a.join("https://a.example", 0, key, "tab-a", wa)
     hb = b.join("https://b.example", 0, key, "tab-b", wb)
     a_id = ha.presence.id_hex
@@ -109,7 +110,7 @@ async def one_round(bootstrap: list[str]) -> dict[str, float]:
             lambda e: isinstance(e, SocketClosed) and e.socket.id_hex == a_id, since=seen
         )
         t_back = await wb.until(lambda e: isinstance(e, Connection) and e.socket.id_hex == a_id, since=seen)
-        hb.write(hb.require_socket(a_id), b"are you back?")
+        b.write(hb, hb.require_socket(a_id), b"are you back?")
         t_msg = await wa.until(lambda e: isinstance(e, Message) and e.payload == b"are you back?")
         out["sidecar_killed_close_s"] = t_close - t0
         out["sidecar_killed_reconnect_s"] = t_back - t0

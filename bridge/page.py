@@ -217,8 +217,8 @@ class PageBridge(QObject):
         for handle_id, peer, nbytes in acks:
             handle = doc.handles.get(handle_id)
             socket = handle.get_socket(peer) if handle is not None else None
-            if handle is not None and socket is not None:
-                handle.consumed(socket, nbytes)
+            if handle is not None and socket is not None and self._core is not None:
+                self._core.consumed(handle, socket, nbytes)
 
     def _dispatch(self, op: wire.Op) -> Any:
         doc = self._document()
@@ -230,22 +230,22 @@ class PageBridge(QObject):
             self.identityChanged.emit(n)
             return None
         doc.used = True
-        self._require_core()
+        core = self._require_core()
         handle = self._handle(doc, op.args[0])
         if op.name == "leave":
-            handle.close()
+            core.close_handle(handle)
             doc.handles.pop(handle.id, None)
             return None
         if op.name == "write":
             socket = handle.require_socket(wire.peer_id(op.args[1]))
-            handle.write(socket, wire.message_payload(op.args[2]))
+            core.write(handle, socket, wire.message_payload(op.args[2]))
             return None
         if op.name == "session":
-            handle.set_session_data(wire.session_payload(op.args[1]))
+            core.set_session_data(handle, wire.session_payload(op.args[1]))
             return None
         if op.name == "close":
             socket = handle.require_socket(wire.peer_id(op.args[1]))
-            handle.close_socket(socket, wire.reason(op.args[2]))
+            core.close_socket(handle, socket, wire.reason(op.args[2]))
             return None
         raise PeerSocketError.invalid_argument(f"unknown operation {op.name!r}")  # pragma: no cover
 

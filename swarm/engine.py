@@ -57,6 +57,11 @@ class EngineSink(Protocol):
 class Engine(Protocol):
     """A way to reach other devices."""
 
+    @property
+    def public_key(self) -> bytes | None:
+        """This device's key on the network, once the engine has one (for Hyperswarm,
+        the Noise static public key: what other devices see as ``remote_key``)."""
+
     async def start(self, sink: EngineSink) -> None: ...
 
     def join(self, topic: bytes) -> None:

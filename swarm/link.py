@@ -3,30 +3,36 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from swarm.engine import Transport
 from swarm.protocol import LinkProtocol, LinkState
-
-if TYPE_CHECKING:
-    from swarm.core import SwarmCore
 
 
 class Link:
     """Glue between a :class:`Transport` and a :class:`LinkProtocol`.
 
-    The engine feeds it bytes (it is the engine's ``LinkSink``); the core
-    reads the protocol's events through :meth:`SwarmCore._pump`.
+    The engine feeds it bytes (it is the engine's ``LinkSink``). After each
+    input it calls ``on_input(link)``: its owner then sends what the protocol
+    queued and acts on the protocol's events. Whoever queues something on the
+    protocol calls :meth:`output_pending`, and the owner's ``on_output(link)``
+    sends it at the end of the loop turn, with whatever else was queued by then.
     """
 
-    def __init__(self, core: SwarmCore, transport: Transport) -> None:
-        self.core = core
+    def __init__(
+        self,
+        transport: Transport,
+        on_input: Callable[[Link], None],
+        on_output: Callable[[Link], None],
+    ) -> None:
         self.transport = transport
         self.remote_key = transport.remote_key
         self.remote_address = transport.remote_address
         self.protocol = LinkProtocol()
         self.handshake_timer: asyncio.TimerHandle | None = None
         self.transport_closed = False
+        self._on_input = on_input
+        self._on_output = on_output
 
     @property
     def state(self) -> LinkState:
@@ -36,14 +42,18 @@ class Link:
 
     def data_received(self, data: bytes) -> None:
         self.protocol.receive_data(data)
-        self.core._pump(self)
+        self._on_input(self)
 
     def connection_lost(self, code: str, reason: str) -> None:
         self.transport_closed = True
         self.protocol.connection_lost(f"{code}: {reason}" if reason else code)
-        self.core._pump(self)
+        self._on_input(self)
 
-    # --- used by the core ---------------------------------------------------------
+    # --- used by the core -------------------------------------------------------------
+
+    def output_pending(self) -> None:
+        """Something was queued on the protocol: have it sent this loop turn."""
+        self._on_output(self)
 
     def flush(self) -> None:
         out = self.protocol.data_to_send()

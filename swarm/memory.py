@@ -1,6 +1,6 @@
 """An in-memory network: devices in one process, linked without sockets.
 
-Used by tests (several devices in one test) and by the terminal demo. It
+Used by the core's tests (``tests/swarm``: several devices in one test). It
 behaves like the Hyperswarm engine as the core sees it: devices that join a
 common topic get one transport per pair, bytes arrive on a later loop turn
 and in order, and a link can be cut to simulate a lost device.
@@ -70,6 +70,10 @@ class MemoryEngine:
         self.topics: set[bytes] = set()
         self.sink: EngineSink | None = None
         self.closed = False
+
+    @property
+    def public_key(self) -> bytes:
+        return self.key
 
     async def start(self, sink: EngineSink) -> None:
         self.sink = sink

@@ -1,30 +1,29 @@
 """Presences, their swarm memberships, sockets and per-tab handles.
 
 Plain objects holding state; the rules that change them live in
-``swarm/core.py``. A *presence* is (origin, debug identity) with its own
-ed25519 key pair; a *membership* is one presence in one swarm; a *socket* is
-that membership's connection to one other presence (or to itself: the
-loopback); a *handle* is one ``joinSwarm()`` result in one tab.
+``swarm/core.py`` and the modules it uses. A *presence* is (origin, debug
+identity) with its own ed25519 key pair; a *membership* is one presence in one
+swarm; a *socket* is that membership's connection to one other presence (or to
+itself: the loopback); a *handle* is one ``joinSwarm()`` result in one tab. A
+handle only reads: what a tab does goes through the core (``SwarmCore.write``,
+``close_handle``...), and what it hears goes to the listener it gave
+``SwarmCore.join``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 from nacl.signing import SigningKey
 
 from swarm.errors import PeerSocketError
-from swarm.events import HandleEvent
 from swarm.topics import SwarmKey
 
 if TYPE_CHECKING:
-    from swarm.core import SwarmCore
     from swarm.link import Link
 
-Listener = Callable[["SwarmHandle", HandleEvent], None]
 _handle_ids = itertools.count(1)
 
 
@@ -68,7 +67,7 @@ class Socket:
         self.received = 0
         self.bytes_sent = 0
         self.bytes_received = 0
-        # flow control (see SwarmCore.write / SwarmCore.consumed)
+        # flow control (see swarm/flow.py)
         self.inflight = 0  # bytes written here that the peer has not consumed yet
         self.held = 0  # bytes the peer wrote that we have not credited back yet
         self.owed: dict[int, int] = {}  # handle id -> bytes delivered to it, not yet consumed
@@ -106,12 +105,10 @@ class Membership:
 class SwarmHandle:
     """One ``joinSwarm()`` result: a tab's view of a membership."""
 
-    def __init__(self, core: SwarmCore, membership: Membership, owner: object, listener: Listener) -> None:
+    def __init__(self, membership: Membership, owner: object) -> None:
         self.id = next(_handle_ids)
-        self.core = core
         self.membership = membership
         self.owner = owner
-        self.listener = listener
         self.closed = False
 
     @property
@@ -150,21 +147,6 @@ class SwarmHandle:
                 raise PeerSocketError.socket_closed()
             raise PeerSocketError.no_such_socket(peer_id_hex)
         return socket
-
-    def write(self, socket: Socket, payload: bytes) -> None:
-        self.core.write(self, socket, payload)
-
-    def set_session_data(self, data: bytes | None) -> None:
-        self.core.set_session_data(self, data)
-
-    def consumed(self, socket: Socket, nbytes: int) -> None:
-        self.core.consumed(self, socket, nbytes)
-
-    def close_socket(self, socket: Socket, reason: str = "") -> None:
-        self.core.close_socket(self, socket, reason)
-
-    def close(self) -> None:
-        self.core.close_handle(self)
 
     def __repr__(self) -> str:
         return f"<SwarmHandle {self.id} {self.key.kind}:{self.key.name} {self.presence!r}>"

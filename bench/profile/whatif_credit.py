@@ -3,7 +3,7 @@ window is unread-and-consumed, instead of once per loop turn.
 
 Core to core with small messages is bound by the receiving core; in its profile
 about 14 % of the busy time is the stdio write of CREDIT frames to the sidecar,
-one per loop turn. ``patch()`` wraps ``SwarmCore._flush_credits`` so sockets on
+one per loop turn. ``patch()`` wraps ``swarm.flow.Flow.flush`` so sockets on
 a link whose releasable bytes are under ``limits.WINDOW / 4`` wait for more.
 ``bench.device`` applies it when ``PEERBENCH_WHATIF=credit-quarter``; nothing in
 the repository changes.
@@ -26,23 +26,23 @@ ENV = "PEERBENCH_WHATIF"
 
 def patch() -> None:
     from swarm import limits
-    from swarm.core import SwarmCore
+    from swarm.flow import Flow
 
     threshold = limits.WINDOW // 4
-    original = SwarmCore._flush_credits
+    original = Flow.flush
 
-    def _flush_credits(self: Any) -> None:
+    def flush(self: Any) -> None:
         keep = set()
-        for socket in self._credit_due:
+        for socket in self._due:
             if socket.link is not None and socket.state == "open":
                 release = socket.held - max(socket.owed.values(), default=0)
                 if 0 < release < threshold:
                     keep.add(socket)
-        self._credit_due -= keep
+        self._due -= keep
         original(self)
-        self._credit_due |= keep  # considered again after the next delivery
+        self._due |= keep  # considered again after the next delivery
 
-    SwarmCore._flush_credits = _flush_credits  # type: ignore[method-assign]
+    Flow.flush = flush  # type: ignore[method-assign]
 
 
 def main() -> int:

@@ -80,7 +80,7 @@ class Device:
                     }
                 )
             elif isinstance(event, Message):
-                handle.consumed(event.socket, len(event.payload))
+                self.core.consumed(handle, event.socket, len(event.payload))
                 emit(
                     {
                         "event": "message",
@@ -109,11 +109,11 @@ class Device:
         elif op == "write":
             handle = self.tabs[tab]
             data = bytes.fromhex(cmd["binary"]) if "binary" in cmd else json.dumps(cmd["data"]).encode()
-            handle.write(handle.require_socket(cmd["peer"]), data)
+            self.core.write(handle, handle.require_socket(cmd["peer"]), data)
         elif op == "session":
-            self.tabs[tab].set_session_data(json.dumps(cmd["data"]).encode())
+            self.core.set_session_data(self.tabs[tab], json.dumps(cmd["data"]).encode())
         elif op == "close":
-            self.tabs.pop(tab).close()
+            self.core.close_handle(self.tabs.pop(tab))
 
 
 def routes_out() -> list[str]:

@@ -72,7 +72,7 @@ async def test_two_cores_meet_over_hyperswarm(testnet, monkeypatch):
         assert b_to_a.id_hex == handles[0].presence.id_hex
         assert a_to_b.address[0] == "127.0.0.1"
 
-        handles[0].write(a_to_b, b"\x01binary message")
+        cores[0].write(handles[0], a_to_b, b"\x01binary message")
 
         def got() -> bool:
             return any(isinstance(e, events_module.Message) for e in events[1])

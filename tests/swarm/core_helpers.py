@@ -59,6 +59,7 @@ class Tab:
         self, device: Device, origin: str, identity: int, key: SwarmKey, consume: bool = True
     ) -> None:
         self.device = device
+        self.core = device.core
         self.consume = consume  # consume each message at once, as a page reading it would
         self.events: list[HandleEvent] = []
         self.handle: SwarmHandle = device.core.join(origin, identity, key, self, self._on)
@@ -68,13 +69,13 @@ class Tab:
     def _on(self, handle: SwarmHandle, event: HandleEvent) -> None:
         self.events.append(event)
         if self.consume and isinstance(event, Message):
-            handle.consumed(event.socket, len(event.payload))
+            self.core.consumed(handle, event.socket, len(event.payload))
 
     def consume_all(self) -> None:
         """Consume every message delivered so far (for tabs made with consume=False)."""
         for e in self.events:
             if isinstance(e, Message):
-                self.handle.consumed(e.socket, len(e.payload))
+                self.core.consumed(self.handle, e.socket, len(e.payload))
 
     @property
     def id(self) -> str:
@@ -101,7 +102,7 @@ class Tab:
         return [e for e in self.events if isinstance(e, kind)]
 
     def write(self, peer: str, payload: bytes) -> None:
-        self.handle.write(self.handle.require_socket(peer), payload)
+        self.core.write(self.handle, self.handle.require_socket(peer), payload)
 
 
 class Device:

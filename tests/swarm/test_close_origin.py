@@ -30,7 +30,7 @@ async def test_every_swarm_of_the_origin_closes_in_every_tab_and_its_presences_l
     await until(lambda: remote.peers() == {t.id for t in tabs[:3]} | {good.id}, "the mesh")
     evil_ids = {t.id for t in tabs}
     lingering = d1.tab(EVIL, 2, "other")
-    lingering.handle.close()  # in its grace period: revoking ends it too
+    lingering.core.close_handle(lingering.handle)  # in its grace period: revoking ends it too
     assert (EVIL, 2) in d1.core.presences
 
     closed = d1.core.close_origin(EVIL, CLOSE_POLICY, "permission revoked")
@@ -67,9 +67,9 @@ async def test_a_revoked_swarm_sends_nothing_more(net):
     await until(lambda: peer.messages() == [b"before"])
     d1.core.close_origin(EVIL, CLOSE_POLICY, "permission revoked")
     with pytest.raises(PeerSocketError) as err:
-        evil.handle.write(socket, b"after")
+        evil.core.write(evil.handle, socket, b"after")
     assert err.value.code == "ERR_SWARM_CLOSED"
     with pytest.raises(PeerSocketError):
-        evil.handle.set_session_data(b"after")
+        evil.core.set_session_data(evil.handle, b"after")
     await until(lambda: peer.peers() == set(), "the peer saw it leave")
     assert peer.messages() == [b"before"]

@@ -96,7 +96,7 @@ async def test_session_data_reaches_every_peer_once_and_late_joiners_see_it(net)
     b = d2.tab(ORIGINS[0], 0, "room")
     c = d1.tab(ORIGINS[1], 0, "room")
     await until(lambda: a.peers() == {b.id, c.id})
-    a.handle.set_session_data(b"alice")
+    a.core.set_session_data(a.handle, b"alice")
     for t in (b, c):
         await until(lambda t=t: [e.data for e in t.of(SessionData)] == [b"alice"])
         assert t.handle.get_socket(a.id).session_data == b"alice"
@@ -137,7 +137,7 @@ async def test_loopback_session_data_is_seen_by_other_tabs(net):
     dev = await net()
     t1 = dev.tab(ORIGINS[0], 0, "room")
     t2 = dev.tab(ORIGINS[0], 0, "room")
-    t1.handle.set_session_data(b"me")
+    t1.core.set_session_data(t1.handle, b"me")
     await until(lambda: [e.data for e in t2.of(SessionData)] == [b"me"])
     assert t2.handle.loopback.session_data == b"me"
     assert t1.of(SessionData) == []
@@ -148,7 +148,7 @@ async def test_leaving_closes_exactly_that_presences_sockets(net):
     for t in tabs:
         await until(lambda t=t: len(t.peers()) == 3)
     leaver, *rest = tabs
-    leaver.handle.close()
+    leaver.core.close_handle(leaver.handle)
     await until(lambda: all(leaver.id not in t.peers() for t in rest))
     for t in rest:
         closes = t.of(SocketClosed)
@@ -164,7 +164,7 @@ async def test_last_presence_leaving_a_topic_leaves_it_on_the_engine(net):
     a, b = d1.tab(ORIGINS[0], 0, "room"), d2.tab(ORIGINS[0], 0, "room")
     await until(lambda: a.peers() == {b.id})
     assert d1.engine.topics == {a.handle.key.topic}
-    a.handle.close()
+    a.core.close_handle(a.handle)
     await until(lambda: b.peers() == set())
     assert d1.engine.topics == set() and d1.core.topics == {}
 
@@ -174,7 +174,7 @@ async def test_grace_period_keeps_peers_across_a_reload(net):
     d2 = await net()
     a, b = d1.tab(ORIGINS[0], 0, "room"), d2.tab(ORIGINS[0], 0, "room")
     await until(lambda: a.peers() == {b.id})
-    a.handle.close()  # the page reloads...
+    a.core.close_handle(a.handle)  # the page reloads...
     again = d1.tab(ORIGINS[0], 0, "room")  # ...and joins again
     assert again.id == a.id and again.peers() == {b.id}
     await turns()
@@ -187,7 +187,7 @@ async def test_grace_expiry_leaves_and_forgets_the_presence_keys(net):
     a, b = d1.tab(ORIGINS[0], 0, "room"), d2.tab(ORIGINS[0], 0, "room")
     await until(lambda: a.peers() == {b.id})
     first_id = a.id
-    a.handle.close()
+    a.core.close_handle(a.handle)
     assert b.peers() == {first_id}  # still there during the grace period
     await until_changed(d1.core, lambda: d1.core.presences == {}, "grace expired")
     await until(lambda: not b.peers())
@@ -203,8 +203,8 @@ async def test_socket_close_reaches_the_peer_and_every_tab_and_stays_closed(net)
     b = d2.tab(ORIGINS[0], 0, "room")
     local = d1.tab(ORIGINS[1], 0, "room")
     await until(lambda: a1.peers() == {b.id, local.id} and local.peers() == {a1.id, b.id})
-    a1.handle.close_socket(a1.handle.require_socket(b.id), "done")
-    a1.handle.close_socket(a1.handle.require_socket(local.id), "done")
+    a1.core.close_socket(a1.handle, a1.handle.require_socket(b.id), "done")
+    a1.core.close_socket(a1.handle, a1.handle.require_socket(local.id), "done")
     for t in (a1, a2):
         await until(lambda t=t: len(t.of(SocketClosed)) == 2)
         assert {c.code for c in t.of(SocketClosed)} == {CLOSE_NORMAL}
@@ -275,12 +275,12 @@ async def test_errors_have_codes_and_change_nothing(net):
     await until(lambda: a.peers() == {b.id})
     sock = a.handle.require_socket(b.id)
     cases = [
-        (lambda: a.handle.write(sock, b"x" * (limits.MAX_MESSAGE + 1)), "ERR_TOO_LARGE"),
-        (lambda: a.handle.set_session_data(b"x" * (limits.MAX_SESSION_DATA + 1)), "ERR_TOO_LARGE"),
-        (lambda: a.handle.close_socket(a.handle.loopback), "ERR_LOOPBACK_CLOSE"),
+        (lambda: a.core.write(a.handle, sock, b"x" * (limits.MAX_MESSAGE + 1)), "ERR_TOO_LARGE"),
+        (lambda: a.core.set_session_data(a.handle, b"x" * (limits.MAX_SESSION_DATA + 1)), "ERR_TOO_LARGE"),
+        (lambda: a.core.close_socket(a.handle, a.handle.loopback), "ERR_LOOPBACK_CLOSE"),
         (lambda: a.handle.require_socket("00" * 32), "ERR_NO_SUCH_SOCKET"),
         (lambda: a.handle.require_socket("not hex"), "ERR_NO_SUCH_SOCKET"),
-        (lambda: a.handle.write(b.handle.loopback, b"x"), "ERR_INVALID_ARGUMENT"),
+        (lambda: a.core.write(a.handle, b.handle.loopback, b"x"), "ERR_INVALID_ARGUMENT"),
     ]
     for call, code in cases:
         with pytest.raises(PeerSocketError) as err:
@@ -288,9 +288,9 @@ async def test_errors_have_codes_and_change_nothing(net):
         assert err.value.code == code
     await turns()
     assert b.messages() == [] and b.of(SessionData) == []
-    a.handle.close()
+    a.core.close_handle(a.handle)
     with pytest.raises(PeerSocketError) as err:
-        a.handle.write(sock, b"x")
+        a.core.write(a.handle, sock, b"x")
     assert err.value.code == "ERR_SWARM_CLOSED"
 
 
@@ -303,7 +303,7 @@ async def test_a_failing_listener_does_not_stop_other_tabs(net):
     def boom(handle, event):
         raise RuntimeError("listener bug")
 
-    bad.handle.listener = boom
+    bad.core._events.listen(bad.handle, boom)
     await until(lambda: a.id in good.peers())
     a.write(good.id, b"ok")
     a.write(bad.id, b"ok")
@@ -336,12 +336,12 @@ async def test_a_thousand_join_write_close_cycles_leave_nothing_behind(net):
         t = d1.tab(ORIGINS[0], i % 3, "room")
         await until(lambda t=t: t.peers() == {peer.id})
         t.write(peer.id, b"x")
-        t.handle.close()
+        t.core.close_handle(t.handle)
     await until(lambda: len(peer.messages()) == 1000 and peer.peers() == set())
     await turns()
     assert d1.core.presences == {} and d1.core.topics == {} and d1.core._handles == {}
     assert d1.core._owned == {}
-    assert not d1.core._queue and not d1.core._dirty_links
+    assert not d1.core._events and not d1.core._links._dirty
     (link,) = d1.core.links.values()
     assert link.protocol.shared_topics() == set()
     assert link.protocol._presences == {} and link.protocol._pnum_to_id == {}
@@ -388,7 +388,7 @@ async def test_an_origin_joining_too_many_swarms_is_refused_and_nothing_else_cha
     assert (hog, 1) not in d.core.presences  # a refused join leaves no presence behind
     d.tab(hog, 1, "room-0")  # a swarm it is in already: fine, for another identity too
     d.tab(fair, 0, "one-more")  # another origin is not held back
-    tabs[1].handle.close()  # leaving a swarm makes room again
+    tabs[1].core.close_handle(tabs[1].handle)  # leaving a swarm makes room again
     room_1 = tabs[1].handle.membership.topic
     await until(lambda: room_1 not in d.core.presences[(hog, 0)].memberships)
     d.tab(hog, 0, "one-more")
@@ -435,7 +435,7 @@ async def test_one_page_holding_too_many_swarm_objects_is_refused(net):
     err = _refused(lambda: d.core.join(ORIGINS[0], 0, key, page, lambda h, e: None))
     assert "this page" in err.message
     d.core.join(ORIGINS[0], 0, key, object(), lambda h, e: None)  # another page: fine
-    handles[0].close()
+    d.core.close_handle(handles[0])
     d.core.join(ORIGINS[0], 0, key, page, lambda h, e: None)  # room again
 
 
@@ -447,13 +447,13 @@ async def test_session_updates_not_yet_dispatched_reach_a_page_as_the_newest_onl
     a, b = d.tab(ORIGINS[0], 0, "room"), d.tab(ORIGINS[0], 1, "room")
     await until(lambda: b.peers() == {a.id})
     for i in range(1000):
-        a.handle.set_session_data(b"%d" % i)
+        a.core.set_session_data(a.handle, b"%d" % i)
     await until(lambda: bool(b.of(SessionData)))
     await turns()
     assert [e.data for e in b.of(SessionData)] == [b"999"]
-    a.handle.set_session_data(b"before")
+    a.core.set_session_data(a.handle, b"before")
     a.write(b.id, b"hello")
-    a.handle.set_session_data(b"after")
+    a.core.set_session_data(a.handle, b"after")
     await until(lambda: len(b.of(SessionData)) == 3)
     tail = [e for e in b.events if isinstance(e, (SessionData, Message))][-3:]
     assert [(type(e).__name__, getattr(e, "data", None) or e.payload) for e in tail] == [
@@ -461,4 +461,4 @@ async def test_session_updates_not_yet_dispatched_reach_a_page_as_the_newest_onl
         ("Message", b"hello"),
         ("SessionData", b"after"),
     ]
-    assert d.core._session_cells == {}
+    assert d.core._events._session_cells == {}

@@ -59,7 +59,7 @@ async def test_credit_waits_for_every_tab_of_the_reading_presence(net):
     tab1.consume_all()
     await turns()
     assert drains(writer, tab1.id) == []
-    tab2.handle.close()  # a tab going away consumes nothing more: it no longer counts
+    tab2.core.close_handle(tab2.handle)  # a tab going away consumes nothing more: it no longer counts
     await until(lambda: drains(writer, tab1.id) == [0])
 
 
@@ -69,7 +69,7 @@ async def test_messages_to_a_presence_with_no_tab_are_credited_at_once(net):
     writer = d1.tab(ORIGINS[0], 0, "room")
     reader = d2.tab(ORIGINS[1], 0, "room", consume=False)
     await until(lambda: writer.peers() == {reader.id})
-    reader.handle.close()  # in its grace period: still a peer, nobody reading
+    reader.core.close_handle(reader.handle)  # in its grace period: still a peer, nobody reading
     writer.write(reader.id, b"q" * 5000)
     await until(lambda: drains(writer, reader.id) == [0])
 
@@ -100,7 +100,7 @@ async def test_a_device_that_ignores_flow_control_loses_its_link(net):
     me, them = bytes.fromhex(writer.id), bytes.fromhex(reader.id)
     for _ in range(limits.MAX_HELD // limits.MAX_MESSAGE + 1):
         link.protocol.send_message(topic, me, them, b"f" * limits.MAX_MESSAGE)
-    d1.core._pump(link)
+    d1.core._links.pump(link)
     await until(lambda: any(e.code == CLOSE_PROTOCOL for e in reader.of(SocketClosed)))
     assert d1.engine.key not in d2.core.links
     assert third.id in reader.peers()  # other links untouched

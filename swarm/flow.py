@@ -1,0 +1,105 @@
+"""Flow control: what a writer may have in flight, and when it gets it back.
+
+Per socket and direction a writer may have ``limits.WINDOW`` bytes written
+that the reader has not consumed (the page keeps to it; past
+``limits.MAX_INFLIGHT`` the core refuses a write with ``ERR_BUFFER_FULL``).
+A message delivered to a membership's tabs counts as consumed once every one
+of those tabs has said so (``consumed``); only then is the writer credited:
+over the link for a remote writer, directly for a local one. Credits are
+gathered during a loop turn and sent once at its end (:meth:`Flow.flush`),
+and the writer's tabs hear a ``Drain`` with what is still unread.
+
+Socket fields used: ``inflight`` (written here, not consumed there), ``held``
+(received here, not credited back yet) and ``owed`` (per handle: delivered to
+it, not consumed yet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from swarm import limits
+from swarm.dispatch import EventQueue
+from swarm.errors import PeerSocketError
+from swarm.events import Drain, Message
+from swarm.mesh import Mesh
+from swarm.presence import Socket, SwarmHandle
+
+
+class Flow:
+    def __init__(self, mesh: Mesh, events: EventQueue, schedule: Callable[[], None]) -> None:
+        """``schedule()`` asks for :meth:`flush` at the end of this loop turn."""
+        self._mesh = mesh
+        self._events = events
+        self._schedule = schedule
+        self._due: set[Socket] = set()
+
+    def sending(self, socket: Socket, size: int) -> None:
+        """Count ``size`` bytes about to be written to ``socket``; refuse them
+        while more than ``limits.MAX_INFLIGHT`` would then be unread."""
+        if socket.inflight and socket.inflight + size > limits.MAX_INFLIGHT:
+            raise PeerSocketError.buffer_full(socket.inflight)
+        socket.sent += 1
+        socket.bytes_sent += size
+        socket.inflight += size
+
+    def deliver(self, socket: Socket, payload: bytes, exclude: SwarmHandle | None = None) -> None:
+        """Hand a message that arrived on ``socket`` to every tab (but ``exclude``)."""
+        size = len(payload)
+        socket.received += 1
+        socket.bytes_received += size
+        socket.held += size
+        owed = socket.owed
+        for handle in socket.membership.handles:
+            if handle is not exclude:
+                owed[handle.id] = owed.get(handle.id, 0) + size
+                self._events.emit(handle, Message(socket, payload))
+        self._credit_later(socket)
+
+    def consumed(self, handle: SwarmHandle, socket: Socket, nbytes: int) -> None:
+        """``handle``'s page has consumed ``nbytes`` of the messages ``socket`` delivered it."""
+        owed = socket.owed.get(handle.id)
+        if owed is None or nbytes <= 0:
+            return
+        socket.owed[handle.id] = max(0, owed - nbytes)
+        self._credit_later(socket)
+
+    def forget(self, handle: SwarmHandle) -> None:
+        """``handle`` closed: what it had not consumed no longer holds the writers back."""
+        membership = handle.membership
+        for socket in (membership.loopback, *membership.sockets.values()):
+            if socket.owed.pop(handle.id, None) is not None:
+                self._credit_later(socket)
+
+    def drained(self, socket: Socket, nbytes: int) -> None:
+        """The reader consumed ``nbytes`` of what was written to ``socket``."""
+        socket.inflight = max(0, socket.inflight - nbytes)
+        self._events.emit_all(socket.membership, Drain(socket, socket.inflight))
+
+    def flush(self) -> None:
+        """Credit every writer whose messages every tab has consumed since the last flush."""
+        due, self._due = self._due, set()
+        for socket in due:
+            if socket.state != "open" or socket.held == 0:
+                continue
+            # every tab got the same stream of messages (from when it joined): what
+            # some tab has not consumed yet is at most what the slowest one owes
+            release = socket.held - max(socket.owed.values(), default=0)
+            if release <= 0:
+                continue
+            socket.held -= release
+            membership = socket.membership
+            if socket.loopback:
+                self.drained(socket, release)
+            elif socket.link is None:
+                writer = self._mesh.local_peer_socket(membership, socket.peer_id)
+                if writer is not None:
+                    self.drained(writer, release)
+            else:
+                me = membership.presence.id
+                if socket.link.protocol.credit(membership.topic, me, socket.peer_id, release):
+                    socket.link.output_pending()
+
+    def _credit_later(self, socket: Socket) -> None:
+        self._due.add(socket)
+        self._schedule()
