@@ -47,11 +47,19 @@ from swarm.events import (
     SwarmClosed,
 )
 from swarm.presence import Socket, SwarmHandle
+from swarm.snapshot import SocketInfo, socket_info
 from swarm.topics import SwarmKey
 
 log = logging.getLogger("peerbrowser.bridge")
 
+#: The name the bridge object has on the page's QWebChannel (js/peersocket.js uses it).
 CHANNEL_NAME = "peersocket"
+
+
+class PageSocket(SocketInfo):
+    """A socket as ``js/peersocket.js`` gets it: ``socket.info`` and its session data."""
+
+    session: str | None  # base64
 
 
 class Document:
@@ -300,16 +308,12 @@ class PageBridge(QObject):
             "sockets": [self._socket_json(s) for s in handle.sockets()],
         }
 
-    def _socket_json(self, socket: Socket) -> dict[str, Any]:
+    def _socket_json(self, socket: Socket) -> PageSocket:
         """A socket as the page sees it (``socket.info`` and more): the one place."""
-        address = None if self._hide_addresses else socket.address
-        return {
-            "id": socket.id_hex,
-            "host": address[0] if address else None,
-            "port": address[1] if address else None,
-            "loopback": socket.loopback,
-            "session": wire.b64(socket.session_data),
-        }
+        info = socket_info(socket)
+        if self._hide_addresses:
+            info["host"] = info["port"] = None
+        return {**info, "session": wire.b64(socket.session_data)}
 
     def _handle(self, doc: Document, value: object) -> SwarmHandle:
         handle = doc.handles.get(wire.handle_id(value))

@@ -120,12 +120,8 @@ def _presence(presence: Presence) -> PresenceSnapshot:
 
 
 def _socket(socket: Socket) -> SocketSnapshot:
-    info = socket_info(socket)
     return {
-        "id": info["id"],
-        "host": info["host"],
-        "port": info["port"],
-        "loopback": info["loopback"],
+        **socket_info(socket),
         "state": socket.state,
         "sent": socket.sent,
         "received": socket.received,
