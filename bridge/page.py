@@ -114,7 +114,6 @@ class PageBridge(QObject):
         self._out: list[list[Any]] = []
         self._flush_scheduled = False
         self._detached = False
-        self.ops_handled = 0
         page.urlChanged.connect(self._on_url_changed)
 
     # --- what the page calls -------------------------------------------------------------
@@ -178,7 +177,6 @@ class PageBridge(QObject):
             self._queue(["E", err.to_dict()])
             return
         for op in ops:
-            self.ops_handled += 1
             if isinstance(op, wire.BadOp):
                 if op.req is not None:
                     self._queue(["r", op.req, False, op.error.to_dict()])

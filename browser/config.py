@@ -41,7 +41,6 @@ class BrowserConfig:
     config_permissions: dict[str, str] = field(default_factory=dict)
     #: "hide": pages see socket.info.host / .port as null (the window still shows them).
     peer_addresses: str = "show"
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 def parse_bootstrap(text: str) -> tuple[tuple[str, int], ...]:

@@ -61,14 +61,6 @@ class PeerSocketError(Exception):
         return cls("ERR_NO_SUCH_SOCKET", f"no socket to peer {peer_id} in this swarm", "NotFoundError")
 
     @classmethod
-    def not_loopback(cls) -> PeerSocketError:
-        return cls(
-            "ERR_NOT_LOOPBACK",
-            "setSessionData() is only valid on the loopback socket (swarm.getLoopback())",
-            "TypeError",
-        )
-
-    @classmethod
     def invalid_handle(cls) -> PeerSocketError:
         return cls(
             "ERR_INVALID_HANDLE",

@@ -245,10 +245,6 @@ class HyperswarmEngine:
         proc = self._proc
         return proc.pid if proc is not None and proc.returncode is None else None
 
-    @property
-    def transports(self) -> list[SidecarTransport]:
-        return [transport for transport, _ in self._links.values()]
-
     async def joined(self, topic: bytes) -> None:
         """Wait until the sidecar has announced ``topic`` and looked it up once."""
         await self._joined[self._check_topic(topic)].wait()
