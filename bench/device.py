@@ -188,9 +188,9 @@ def main() -> int:
     parser.add_argument("--sidecar-dir", help="run this copy of swarm/sidecar (what-if experiments)")
     args = parser.parse_args()
     if args.mode == "page":
-        from bench.qtpages import init_qt
+        from browser.qtstart import start_qt
 
-        _app, loop = init_qt()
+        _app, loop = start_qt(offscreen=True)
         with loop:
             loop.run_until_complete(page_role(args))
         return 0

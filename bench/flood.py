@@ -151,12 +151,13 @@ class Sampler:
 async def sample_heaps(session: Any, pages: dict[str, Any], sampler: Sampler, out: list[Any]) -> None:
     """Each page's ``performance.memory.usedJSHeapSize`` every ``SAMPLE_S`` (None when a
     page did not answer within the interval)."""
+    from browser.qt_wait import run_js
     expr = "performance.memory.usedJSHeapSize"
     next_at = time.monotonic()
     while True:
         t = sampler.now()
         got = await asyncio.gather(
-            *(asyncio.wait_for(session.run_js(page, expr), SAMPLE_S) for page in pages.values()),
+            *(asyncio.wait_for(run_js(page, expr), SAMPLE_S) for page in pages.values()),
             return_exceptions=True,
         )
         heap = {role: (v if isinstance(v, int | float) else None) for role, v in zip(pages, got, strict=True)}
@@ -349,10 +350,11 @@ async def flood_phase(
 
 async def final_heaps(session: Any, pages: dict[str, Any]) -> dict[str, Any]:
     """Each page's JS heap before and after a forced full GC: live bytes, and garbage."""
+    from browser.qt_wait import run_js
     expr = "[performance.memory.usedJSHeapSize, (gc(), gc(), performance.memory.usedJSHeapSize)]"
     out: dict[str, Any] = {}
     for role, page in pages.items():
-        before, after = await asyncio.wait_for(session.run_js(page, expr), HANG_S)
+        before, after = await asyncio.wait_for(run_js(page, expr), HANG_S)
         out[role] = {"before_gc_bytes": before, "after_gc_bytes": after}
     return out
 

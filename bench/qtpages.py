@@ -1,8 +1,8 @@
 """Real QtWebEngine pages for benchmarks: the browser's own window, profile and bridge.
 
-``QtSession`` sets up the environment exactly as ``peerbrowser`` does (offscreen),
-plus any extra Chromium flags a benchmark needs, runs asyncio on the Qt loop
-(qasync), and opens pages:
+``run_on_qt`` starts Qt exactly as ``peerbrowser`` does (``browser.qtstart``,
+offscreen), plus any extra Chromium flags a benchmark needs; ``QtSession`` opens
+pages:
 
 - ``peer_tab(identity)``: a ``BrowserWindow`` with one tab on ``peerapp://bench/peer.html``,
   the real bridge and ``peersocket.js``; one window per tab, so every benchmark
@@ -12,6 +12,7 @@ plus any extra Chromium flags a benchmark needs, runs asyncio on the Qt loop
 
 ``evaluate(page, expr)`` awaits a JavaScript expression (promises too); the page
 reports completion by changing its title, so nothing polls the page while it works.
+``browser.qt_wait.run_js(page, source)`` runs one that returns at once.
 """
 
 from __future__ import annotations
@@ -19,35 +20,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from browser.env import FLAGS_VAR, prepare_environment
-from browser.scheme import register_scheme
+from browser.qt_wait import run_js
+from browser.qtstart import start_qt
 
 APPS_DIR = Path(__file__).resolve().parent / "pages"
 BENCH_URL = "peerapp://bench/"
 _keys = itertools.count(1)
-
-
-def init_qt(extra_flags: list[str] | None = None) -> tuple[Any, Any]:
-    """QApplication + qasync loop, with the browser's environment and ``extra_flags``."""
-    if extra_flags:
-        current = os.environ.get(FLAGS_VAR, "")
-        os.environ[FLAGS_VAR] = " ".join(p for p in (current, *extra_flags) if p)
-    prepare_environment(offscreen=True)
-    register_scheme()
-    import PyQt6.QtWebEngineWidgets  # noqa: F401  (before the QApplication)
-    import qasync
-    from PyQt6.QtWidgets import QApplication
-
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    return app, loop
 
 
 def run_on_qt(
@@ -55,7 +37,7 @@ def run_on_qt(
 ) -> int:
     """Run ``main()`` on a Qt event loop and write its result as JSON to ``out`` (a
     path) or stdout: the tail of every benchmark that drives pages."""
-    _app, loop = init_qt(extra_flags)
+    _app, loop = start_qt(offscreen=True, extra_flags=extra_flags or ())
     with loop:
         results = loop.run_until_complete(main())
     text = json.dumps(results, indent=1)
@@ -163,7 +145,7 @@ class QtSession:
     async def _loaded(self, page: Any, timeout: float = 30.0) -> None:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            state = await self.run_js(page, "document.readyState + '|' + (typeof B)")
+            state = await run_js(page, "document.readyState + '|' + (typeof B)")
             if state == "complete|object" or (
                 state == "complete|undefined" and page.url().scheme() == "about"
             ):
@@ -173,17 +155,6 @@ class QtSession:
             await asyncio.sleep(0.02)
 
     # --- JavaScript ---------------------------------------------------------------------
-
-    def run_js(self, page: Any, source: str) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-
-        def settle(result: Any) -> None:
-            if not future.done():
-                future.set_result(result)
-
-        page.runJavaScript(source, 0, settle)
-        return future
 
     async def evaluate(self, page: Any, expr: str, timeout: float = 300.0) -> Any:
         """Await a JS expression in ``page``; raise RuntimeError if it throws or rejects."""
@@ -195,7 +166,7 @@ class QtSession:
         future: asyncio.Future[Any] = loop.create_future()
         pending[key] = future
         k = json.dumps(key)
-        await self.run_js(
+        await run_js(
             page,
             f"""(() => {{ window.__bench = window.__bench || {{}};
             Promise.resolve().then(() => ({expr})).then(
@@ -215,9 +186,9 @@ class QtSession:
         while True:
             # the title says when; a slow re-check covers titles Qt coalesced
             await asyncio.wait({future}, timeout=1.0)
-            got = await self.run_js(page, f"(window.__bench && window.__bench[{json.dumps(key)}]) || null")
+            got = await run_js(page, f"(window.__bench && window.__bench[{json.dumps(key)}]) || null")
             if got:
-                await self.run_js(page, f"delete window.__bench[{json.dumps(key)}]")
+                await run_js(page, f"delete window.__bench[{json.dumps(key)}]")
                 return got
 
     def _on_title(self, page: Any, title: str) -> None:

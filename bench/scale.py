@@ -92,6 +92,7 @@ async def core_level(p: dict[str, Any]) -> dict[str, Any]:
 
 async def page_mesh(session: Any, n: int, room: str, fanout_reps: int, concurrent: bool) -> dict[str, Any]:
     """All tabs call joinSwarm() at once (concurrent) or one after the other."""
+    from browser.qt_wait import run_js
     pages = [await session.peer_tab(10 + i) for i in range(n)]
     expr = f"B.meshTime({json.dumps(room)}, {n - 1}, 5000)"
     if concurrent:
@@ -100,7 +101,7 @@ async def page_mesh(session: Any, n: int, room: str, fanout_reps: int, concurren
         started = []
         for pg in pages:  # the next tab calls joinSwarm() once the previous join resolved
             started.append(asyncio.ensure_future(session.evaluate(pg, expr)))
-            while not await session.run_js(pg, "!!B.swarm"):
+            while not await run_js(pg, "!!B.swarm"):
                 await asyncio.sleep(0.001)
         results = await asyncio.gather(*started)
     start = min(r["t0"] for r in results)

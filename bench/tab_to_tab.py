@@ -51,6 +51,7 @@ async def open_peersocket(session: Any) -> Any:
 
 
 async def open_rtc(session: Any) -> Any:
+    from browser.qt_wait import run_js
     if not in_private_netns():
         raise RuntimeError("refusing WebRTC outside the benchmark's own network namespace (bench.netns)")
     c, d = await session.peer_tab(3, "rtc.html"), await session.peer_tab(4, "rtc.html")
@@ -58,7 +59,7 @@ async def open_rtc(session: Any) -> Any:
     answer = await session.evaluate(d, f"B.rtcAnswer({json.dumps(offer)})")
     await session.evaluate(c, f"B.rtcAccept({json.dumps(answer)})")
     for _ in range(500):
-        if await session.run_js(d, "B.rtcOpen()"):
+        if await run_js(d, "B.rtcOpen()"):
             break
         await asyncio.sleep(0.02)
     await session.evaluate(d, "B.echo()")

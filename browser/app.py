@@ -1,9 +1,9 @@
-"""One browser run: Qt application, asyncio loop, core, profile, window, shutdown.
+"""One browser run: Qt, the swarm core, the profile, the window, and their shutdown.
 
-Order matters with QtWebEngine and is kept in one place:
-environment and ``peerapp`` scheme before the ``QApplication``; the
-``QApplication`` before the qasync loop; pages deleted before the profile,
-the profile before the application ends.
+:func:`run` starts Qt (``browser/qtstart.py`` keeps the order QtWebEngine
+needs), then a :class:`Session` builds the core, the profile and the window, and
+at the end takes them down in the reverse order: pages before the profile, the
+profile before the core and the application.
 """
 
 from __future__ import annotations
@@ -13,12 +13,27 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
-from browser import remote_debugging
+from PyQt6.QtCore import QUrl
+from PyQt6.QtWebEngineCore import QWebEngineProfile
+
+from browser import paths, remote_debugging
 from browser.config import BrowserConfig
-from browser.env import prepare_environment
-from browser.scheme import register_scheme
+from browser.core_factory import build_core, close_core, start_core
+from browser.permission_file import PermissionFile, default_permissions_path
+from browser.permissions import PermissionPolicy, check_answer, default_answer
+from browser.profile import make_profile
+from browser.qt_wait import destroyed
+from browser.qtstart import start_qt
+from browser.scheme import SCHEME
+from browser.site_permissions import SitePermissions
+from browser.urls import url_from_input
+from browser.window import BrowserWindow
+from swarm.core import SwarmCore
+
+if TYPE_CHECKING:  # loaded only with --remote-debugging-port
+    from browser.cdp_front import CdpFront
 
 log = logging.getLogger("peerbrowser.browser")
 
@@ -36,15 +51,8 @@ def run(config: BrowserConfig, task: SessionTask | None = None, *, offscreen: bo
     Without ``task`` the session lasts until the window is closed or the
     process gets SIGTERM / SIGINT; with one, until the task returns.
     """
-    prepare_environment(offscreen=offscreen)
-    upstream = remote_debugging.configure(config.remote_debugging_port)
-    register_scheme()
-    import PyQt6.QtWebEngineWidgets  # noqa: F401  (must precede QApplication)
-    import qasync
-    from PyQt6.QtWidgets import QApplication
-
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    assert isinstance(app, QApplication)
+    upstream = remote_debugging.configure(config.remote_debugging_port)  # before Qt starts
+    app, loop = start_qt(offscreen=offscreen)
     app.setApplicationName("peerbrowser")
     app.setApplicationDisplayName("Peerbrowser")
     app.setDesktopFileName("peerbrowser")  # the menu entry (browser/data/peerbrowser.desktop)
@@ -56,22 +64,14 @@ def run(config: BrowserConfig, task: SessionTask | None = None, *, offscreen: bo
     # The session ends the loop itself, after its orderly shutdown; Qt quitting
     # on the last window closed would stop the loop in the middle of it.
     app.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
     with loop:
         code: int = loop.run_until_complete(Session(config, upstream).run(task))
     return code
 
 
-def site_permissions(config: BrowserConfig, file: Any = None) -> Any:
+def site_permissions(config: BrowserConfig, file: PermissionFile | None = None) -> SitePermissions:
     """The window's ``SitePermissions`` for this run (browser/permissions.py says how
     the command line, the config file and the saved decisions combine)."""
-    from browser import paths
-    from browser.permission_file import PermissionFile, default_permissions_path
-    from browser.permissions import PermissionPolicy, check_answer, default_answer
-    from browser.scheme import SCHEME
-    from browser.site_permissions import SitePermissions
-
     file = file if file is not None else PermissionFile(default_permissions_path())
     cli = check_answer(config.peers_permission) if config.peers_permission is not None else None
     answer = default_answer(cli, None, headless=config.headless)
@@ -100,10 +100,10 @@ class Session:
         self.config = config
         #: The port of QtWebEngine's own CDP endpoint (``remote_debugging.configure``).
         self.debugging_upstream = debugging_upstream
-        self.cdp: Any = None
-        self.core: Any = None
-        self.profile: Any = None
-        self.window: Any = None
+        self.cdp: CdpFront | None = None
+        self.core: SwarmCore | None = None
+        self.profile: QWebEngineProfile | None = None
+        self.window: BrowserWindow | None = None
         self._stop = asyncio.Event()
         self.stop_reason = ""
 
@@ -114,33 +114,28 @@ class Session:
             self._stop.set()
 
     async def run(self, task: SessionTask | None) -> int:
-        from browser.core_factory import build_core, start_core
-        from browser.profile import make_profile
-        from browser.urls import url_from_input
-        from browser.window import BrowserWindow
-
         self._install_signal_handlers()
         code = 0
         try:
             self.core = build_core(self.config)
             await start_core(self.core)
             self.profile = make_profile()
-            self.window = BrowserWindow(self.profile, self.core, permissions=site_permissions(self.config))
-            self.window.closed.connect(lambda: self.stop("window closed"))
+            self.window = window = BrowserWindow(
+                self.profile, self.core, permissions=site_permissions(self.config)
+            )
+            window.closed.connect(lambda: self.stop("window closed"))
             # A task (the headless demo) opens its own tabs; a plain run shows the start page.
             for url in self.config.urls or ((None,) if task is None else ()):
                 target = None if url is None else (url_from_input(url) or url)
-                self.window.new_tab(target, self.config.identity)
-            if self.window.tabs():
-                self.window.tab_widget.setCurrentIndex(0)
+                window.new_tab(target, self.config.identity)
+            if window.tabs():
+                window.tab_widget.setCurrentIndex(0)
             if self.config.remote_debugging_port is not None and not await self._start_cdp_front():
                 return 2
             # Headless runs use the offscreen platform: the window is shown (so pages
             # lay out and paint) but there is no screen to show it on.
-            self.window.show()
-            log.info(
-                "ready: %d tab(s)%s", len(self.window.tabs()), " (headless)" if self.config.headless else ""
-            )
+            window.show()
+            log.info("ready: %d tab(s)%s", len(window.tabs()), " (headless)" if self.config.headless else "")
             if task is None:
                 await self._stop.wait()
             else:
@@ -189,8 +184,6 @@ class Session:
 
     def _open_tab_for_cdp(self, url: str, background: bool) -> str:
         """Target.createTarget: a tab (the window's default identity) and its DevTools id."""
-        from PyQt6.QtCore import QUrl
-
         from browser.cdp_front import CdpError
 
         if self.window is None:
@@ -212,10 +205,7 @@ class Session:
                 signal.signal(signum, lambda n, _f: self.stop(signal.Signals(n).name))
 
     async def _shutdown(self) -> None:
-        """Tabs (page before view), then the profile, then the core."""
-        from browser.core_factory import close_core
-        from browser.qt_wait import destroyed
-
+        """Remote debugging, tabs (page before view), then the profile, then the core."""
         if self.cdp is not None:
             cdp, self.cdp = self.cdp, None
             await cdp.close()

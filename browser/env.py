@@ -1,8 +1,9 @@
 """Process environment that must be in place before Qt WebEngine starts.
 
-Both ``browser.main`` and the tests call :func:`prepare_environment` before a
-``QApplication`` exists: QtWebEngine reads ``QTWEBENGINE_CHROMIUM_FLAGS`` once,
-when its first profile is created.
+QtWebEngine reads ``QTWEBENGINE_CHROMIUM_FLAGS`` once, when its first profile
+is created, and Qt the platform (``QT_QPA_PLATFORM``) when the application is
+made: :func:`prepare_environment` sets both, and ``browser/qtstart.py`` calls it
+before anything else, for the browser, the benchmarks and the tests alike.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import shlex
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 
 log = logging.getLogger("peerbrowser.browser")
 
@@ -34,13 +35,14 @@ def _flag_name(flag: str) -> str:
     return flag.split("=", 1)[0]
 
 
-def chromium_flags(existing: str, *, as_root: bool) -> str:
-    """Return ``existing`` with our flags appended (never replacing the user's).
+def chromium_flags(existing: str, *, as_root: bool, extra: Sequence[str] = ()) -> str:
+    """Return ``existing`` with our flags, then ``extra``, appended (never replacing
+    the user's).
 
     A flag the user already gave (by name, whatever its value) is not added again.
     """
     present = {_flag_name(f) for f in shlex.split(existing)}
-    wanted = list(QUIET_NETWORK_FLAGS)
+    wanted = [*QUIET_NETWORK_FLAGS, *extra]
     if as_root:
         wanted.append("--no-sandbox")
     extra = [f for f in wanted if _flag_name(f) not in present]
@@ -51,11 +53,17 @@ def running_as_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def prepare_environment(*, offscreen: bool = False, environ: MutableMapping[str, str] | None = None) -> None:
+def prepare_environment(
+    *,
+    offscreen: bool = False,
+    extra_flags: Sequence[str] = (),
+    environ: MutableMapping[str, str] | None = None,
+) -> None:
     """Set the variables QtWebEngine reads at start-up.
 
     ``offscreen`` forces ``QT_QPA_PLATFORM=offscreen`` (headless runs, tests);
-    otherwise a platform the user chose is left alone.
+    otherwise a platform the user chose is left alone. ``extra_flags`` are more
+    Chromium flags (benchmarks), added like the browser's own.
     """
     env = os.environ if environ is None else environ
     as_root = running_as_root()
@@ -63,6 +71,6 @@ def prepare_environment(*, offscreen: bool = False, environ: MutableMapping[str,
         log.warning(
             "running as root: QtWebEngine's sandbox cannot run as root, starting it with --no-sandbox"
         )
-    env[FLAGS_VAR] = chromium_flags(env.get(FLAGS_VAR, ""), as_root=as_root)
+    env[FLAGS_VAR] = chromium_flags(env.get(FLAGS_VAR, ""), as_root=as_root, extra=extra_flags)
     if offscreen:
         env["QT_QPA_PLATFORM"] = "offscreen"

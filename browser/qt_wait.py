@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PyQt6.QtCore import QObject
+from PyQt6.QtWebEngineCore import QWebEnginePage
 
 
 async def until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -24,14 +25,14 @@ async def until(predicate: Callable[[], bool], timeout: float, what: str) -> Non
         delay = min(delay * 2, 0.1)
 
 
-async def destroyed(objects: list[QObject], timeout: float) -> bool:
+async def destroyed(objects: Sequence[QObject], timeout: float) -> bool:
     """Wait until every object in ``objects`` emitted ``destroyed``. False on timeout."""
     loop = asyncio.get_running_loop()
     pending = []
     for obj in objects:
         future: asyncio.Future[None] = loop.create_future()
 
-        def done(*_: Any, future: asyncio.Future[None] = future) -> None:
+        def done(*_: object, future: asyncio.Future[None] = future) -> None:
             if not future.done():
                 future.set_result(None)
 
@@ -43,8 +44,9 @@ async def destroyed(objects: list[QObject], timeout: float) -> bool:
     return not still
 
 
-def run_js(page: Any, source: str) -> asyncio.Future[Any]:
-    """``page.runJavaScript(source)`` as an awaitable of its result."""
+def run_js(page: QWebEnginePage, source: str) -> asyncio.Future[Any]:
+    """``page.runJavaScript(source)`` in the main world, as an awaitable of its result
+    (what JSON.stringify would keep of it: None, bool, float, str, list, dict)."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Any] = loop.create_future()
 

@@ -37,6 +37,7 @@ HEAP = "[performance.memory.usedJSHeapSize, performance.memory.totalJSHeapSize]"
 async def run(kind: str, seconds: float, period_ms: float) -> None:
     from bench.qtpages import QtSession
     from bench.tab_to_tab import open_peersocket
+    from browser.qt_wait import run_js
     from swarm.core import SwarmCore
 
     core = SwarmCore(grace=0.0)
@@ -50,22 +51,22 @@ async def run(kind: str, seconds: float, period_ms: float) -> None:
         rss = psutil.Process(page.renderProcessPid())
         print(
             json.dumps(
-                {"kind": kind, "period_ms": period_ms, "js_heap_start": await session.run_js(page, HEAP)}
+                {"kind": kind, "period_ms": period_ms, "js_heap_start": await run_js(page, HEAP)}
             )
         )
-        await session.run_js(page, LOOP.replace("PERIOD", repr(period_ms)))
+        await run_js(page, LOOP.replace("PERIOD", repr(period_ms)))
         t0 = time.monotonic()
         while time.monotonic() - t0 < seconds:
             await asyncio.sleep(10)  # a reporting interval
-            used, total = await session.run_js(page, HEAP)
-            n = await session.run_js(page, "__n")
+            used, total = await run_js(page, HEAP)
+            n = await run_js(page, "__n")
             print(
                 f"{time.monotonic() - t0:5.0f} s  round trips {n:8d}  JS heap used {used / 2**20:7.1f} MiB"
                 f"  total {total / 2**20:7.1f} MiB  renderer RSS {rss.memory_info().rss / 2**20:6.0f} MiB",
                 flush=True,
             )
-        await session.run_js(page, "__stop = true")
-        used = await session.run_js(page, "gc(), gc(), performance.memory.usedJSHeapSize")
+        await run_js(page, "__stop = true")
+        used = await run_js(page, "gc(), gc(), performance.memory.usedJSHeapSize")
         print(f"after a forced full GC: JS heap used {used / 2**20:.1f} MiB", flush=True)
     finally:
         await session.close()
@@ -77,9 +78,9 @@ def main() -> int:
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 60.0
     period_ms = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
     from bench.flood import CHROMIUM_FLAGS
-    from bench.qtpages import init_qt
+    from browser.qtstart import start_qt
 
-    _app, loop = init_qt(CHROMIUM_FLAGS)
+    _app, loop = start_qt(offscreen=True, extra_flags=CHROMIUM_FLAGS)
     with loop:
         loop.run_until_complete(run(kind, seconds, period_ms))
     return 0

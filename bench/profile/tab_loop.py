@@ -40,9 +40,9 @@ async def run(what: str, kind: str, seconds: float) -> None:
 def main() -> int:
     what, kind, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
     print(json.dumps({"pid": os.getpid()}), flush=True)
-    from bench.qtpages import init_qt
+    from browser.qtstart import start_qt
 
-    _app, loop = init_qt()
+    _app, loop = start_qt(offscreen=True)
     with loop:
         loop.run_until_complete(run(what, kind, seconds))
     return 0

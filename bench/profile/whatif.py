@@ -88,9 +88,9 @@ async def measure(variant: str, reps: int) -> dict[str, Any]:
 def child(variant: str) -> int:
     if variant in ("lazy-acks", "both"):
         patch_lazy_acks()
-    from bench.qtpages import init_qt
+    from browser.qtstart import start_qt
 
-    _app, loop = init_qt()
+    _app, loop = start_qt(offscreen=True)
     with loop:
         result = loop.run_until_complete(measure(variant, 5))
     print(json.dumps({"variant": variant, **result}), flush=True)

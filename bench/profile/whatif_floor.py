@@ -41,9 +41,9 @@ async def run() -> dict[str, Any]:
 
 
 def main() -> int:
-    from bench.qtpages import init_qt
+    from browser.qtstart import start_qt
 
-    _app, loop = init_qt()
+    _app, loop = start_qt(offscreen=True)
     with loop:
         print(json.dumps(loop.run_until_complete(run())))
     return 0

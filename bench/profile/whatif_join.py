@@ -84,9 +84,9 @@ async def run(n: int, reps: int) -> dict[str, Any]:
 
 def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 8
-    from bench.qtpages import init_qt
+    from browser.qtstart import start_qt
 
-    _app, loop = init_qt()
+    _app, loop = start_qt(offscreen=True)
     with loop:
         loop.run_until_complete(run(n, 5))
     return 0

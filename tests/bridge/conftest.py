@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import qasync
 
 from swarm.core import SwarmCore
 from tests.browser.conftest import (  # noqa: F401  (environment set-up and shared fixtures)
     LOAD_TIMEOUT_MS,
+    aloop,
     js,
     js_await,
     load,
@@ -23,19 +23,13 @@ HARNESS = Path(__file__).with_name("harness.js").read_text()
 ORIGINS = ["alpha", "beta", "gamma"]
 
 
-@pytest.fixture(scope="session")
-def aloop(qapp: Any) -> Any:
-    """asyncio on the Qt loop; it runs whenever Qt processes events (qtbot waits)."""
-    return qasync.QEventLoop(qapp)
-
-
 @pytest.fixture
 def grace() -> float:
     return 0.0
 
 
 @pytest.fixture
-def core(aloop: Any, grace: float, qtbot: Any) -> Iterator[SwarmCore]:
+def core(aloop: Any, grace: float, qtbot: Any) -> Iterator[SwarmCore]:  # noqa: F811
     c = SwarmCore(grace=grace, loop=aloop)
     yield c
     # not run_until_complete: a nested QApplication.exec() in teardown crashes QtWebEngine

@@ -1,8 +1,9 @@
 """Fixtures for real QtWebEngine tests of the browser (offscreen).
 
-Import time, before pytest-qt creates the QApplication: the same environment
-as ``peerbrowser`` itself (offscreen, Chromium flags, ``--no-sandbox`` as
-root), the ``peerapp`` scheme, and QtWebEngineWidgets.
+Import time, before pytest-qt creates the QApplication: Qt is prepared as
+``peerbrowser`` prepares it (``browser.qtstart.prepare_qt``: offscreen,
+Chromium flags, ``--no-sandbox`` as root, the ``peerapp`` scheme,
+QtWebEngineWidgets). ``aloop`` is asyncio on pytest-qt's application.
 
 Windows and profiles are torn down explicitly: every page is deleted (and
 awaited) before its profile, as QtWebEngine requires.
@@ -18,13 +19,10 @@ from typing import Any
 
 import pytest
 
-from browser.env import prepare_environment
-from browser.scheme import register_scheme
+from browser.qtstart import asyncio_on_qt, prepare_qt
 
-prepare_environment(offscreen=True)
-register_scheme()
+prepare_qt(offscreen=True)
 
-import PyQt6.QtWebEngineWidgets  # noqa: E402, F401  (before the QApplication)
 from PyQt6.QtCore import QObject, QUrl  # noqa: E402
 from PyQt6.QtWebEngineCore import QWebEngineProfile  # noqa: E402
 
@@ -102,9 +100,7 @@ def window_factory(
 @pytest.fixture(scope="session")
 def aloop(qapp: Any) -> Any:
     """asyncio on the Qt loop (qasync); its callbacks run whenever Qt processes events."""
-    import qasync
-
-    return qasync.QEventLoop(qapp)
+    return asyncio_on_qt(qapp)
 
 
 @pytest.fixture
