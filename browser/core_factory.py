@@ -16,21 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from browser.config import BrowserConfig
 from swarm.core import SwarmCore
 from swarm.engine import Engine
+from swarm.hyperswarm import HyperswarmEngine
+from swarm.sidecar_options import HyperswarmOptions
 
 log = logging.getLogger("peerbrowser.browser")
 
 _start_tasks: set[asyncio.Task[None]] = set()
 
 
-def engine_options(config: BrowserConfig) -> Any:
+def engine_options(config: BrowserConfig) -> HyperswarmOptions | None:
     """The Hyperswarm engine options for ``config``, or None for no network."""
-    from swarm.sidecar_options import HyperswarmOptions
-
     if config.network == "none":
         return None
     timeout = float(config.link_timeout) if config.link_timeout is not None else None
@@ -52,17 +51,14 @@ def build_engine(config: BrowserConfig) -> Engine | None:
     options = engine_options(config)
     if options is None:
         return None
-    from swarm.hyperswarm import HyperswarmEngine
-
     return HyperswarmEngine(options)
 
 
 def build_core(config: BrowserConfig) -> SwarmCore:
     """The swarm core for this run, with the engine the configuration asks for."""
-    kwargs: dict[str, Any] = {}
     if config.grace is not None:
-        kwargs["grace"] = config.grace
-    return SwarmCore(build_engine(config), **kwargs)
+        return SwarmCore(build_engine(config), grace=config.grace)
+    return SwarmCore(build_engine(config))
 
 
 async def start_core(core: SwarmCore) -> None:

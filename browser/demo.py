@@ -19,14 +19,19 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from PyQt6.QtWebEngineWidgets import QWebEngineView
 
 from browser import paths
 from browser.app import Session, SessionTask
 from browser.jsvalue import to_js
 from browser.qt_wait import run_js, until
+from browser.tab import Tab
+from browser.window import BrowserWindow
 
 #: The whole run, start-up and shutdown included, ends within this many seconds.
 LIMIT = 60.0
@@ -126,17 +131,24 @@ def missing_parts() -> str | None:
     return None
 
 
-async def _state(tab: Any) -> dict[str, Any]:
+async def _state(tab: Tab) -> dict[str, Any]:
     result = await run_js(tab.page, _STATE_JS)
     return result if isinstance(result, dict) else {}
 
 
-async def _wait_for(tab: Any, who: str, what: str, check: Any, deadline: float) -> None:
+async def _wait_for(
+    tab: Tab,
+    who: str,
+    what: str,
+    check: Callable[[dict[str, Any]], bool],
+    deadline: float,
+    load_failed: set[Tab],
+) -> None:
     latest: dict[str, Any] = {}
 
     async def poll() -> bool:
         nonlocal latest
-        if getattr(tab, "demo_load_failed", False):
+        if tab in load_failed:
             raise DemoFailed(f"{who}'s chat page did not load ({tab.page.url().toString()})")
         try:
             latest = await asyncio.wait_for(_state(tab), max(0.1, deadline - time.monotonic()))
@@ -163,6 +175,7 @@ def chat_demo(screenshot: str, watchdog: Watchdog | None = None) -> SessionTask:
 
     async def task(session: Session) -> int:
         window = session.window
+        assert window is not None, "the session opens its window before it runs a task"
         deadline = watchdog.deadline()
         window.panel.show()
         missing = missing_parts()
@@ -172,25 +185,34 @@ def chat_demo(screenshot: str, watchdog: Watchdog | None = None) -> SessionTask:
             step("shutting down")
             return 1
         tabs = [window.new_tab(s.url, s.identity) for s in SPEAKERS]
+        load_failed: set[Tab] = set()  # the tabs whose latest load failed
         for tab in tabs:
-            tab.demo_load_failed = False
-            tab.page.loadFinished.connect(lambda ok, tab=tab: setattr(tab, "demo_load_failed", not ok))
+            tab.page.loadFinished.connect(
+                lambda ok, tab=tab: load_failed.discard(tab) if ok else load_failed.add(tab)
+            )
         code = 0
         try:
             step("loading the chat pages")
             await until(
-                lambda: all(t.progress >= 100 or t.demo_load_failed for t in tabs),
+                lambda: all(t.progress >= 100 or t in load_failed for t in tabs),
                 max(0.0, deadline - time.monotonic()),
                 "the chat pages",
             )
             for tab, s in zip(tabs, SPEAKERS, strict=True):
                 step(f"waiting for {s.name}'s tab to join the chat room")
                 await _wait_for(
-                    tab, s.name, "join the chat room", lambda st: st.get("state") == "joined", deadline
+                    tab,
+                    s.name,
+                    "join the chat room",
+                    lambda st: st.get("state") == "joined",
+                    deadline,
+                    load_failed,
                 )
             for tab, s in zip(tabs, SPEAKERS, strict=True):
                 step(f"waiting for {s.name}'s tab to see its peer")
-                await _wait_for(tab, s.name, "see its peer", lambda st: st.get("peers", 0) >= 1, deadline)
+                await _wait_for(
+                    tab, s.name, "see its peer", lambda st: st.get("peers", 0) >= 1, deadline, load_failed
+                )
             for tab, s in zip(tabs, SPEAKERS, strict=True):
                 await run_js(tab.page, _send_js(s.line))
             wanted = [f"{s.name}: {s.line}" for s in SPEAKERS]
@@ -202,6 +224,7 @@ def chat_demo(screenshot: str, watchdog: Watchdog | None = None) -> SessionTask:
                     "show both lines",
                     lambda st: all(w in st.get("transcript", "") for w in wanted),
                     deadline,
+                    load_failed,
                 )
             for tab, s in zip(tabs, SPEAKERS, strict=True):
                 state = await _state(tab)
@@ -230,7 +253,7 @@ def chat_demo(screenshot: str, watchdog: Watchdog | None = None) -> SessionTask:
     return task
 
 
-def _has_painted(view: Any) -> bool:
+def _has_painted(view: QWebEngineView) -> bool:
     """True once the view shows more than one colour (a page, not a blank surface)."""
     image = view.grab().toImage()
     if image.isNull() or image.width() < 2 or image.height() < 2:
@@ -245,7 +268,7 @@ def _has_painted(view: Any) -> bool:
     )
 
 
-def _save_screenshot(window: Any, path: Path) -> bool:
+def _save_screenshot(window: BrowserWindow, path: Path) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     if window.grab().save(str(path), "PNG"):
         print(f"peerbrowser demo: screenshot saved to {path}")

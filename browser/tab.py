@@ -2,9 +2,10 @@
 
 The bridge hook ``bridge.page.attach_page(page, core, identity)`` is called
 once per page, right after the page and its channel exist and before the
-first URL loads. It may register its object on ``page.webChannel()`` itself;
-if it returns a QObject that is not registered yet, the tab registers it
-under the name ``peersocket``. With the window's ``SitePermissions`` the tab
+first URL loads. It may register its object on ``page.webChannel()`` itself
+(the bridge does); if it did not, the tab registers it under
+``bridge.page.CHANNEL_NAME``. The tab's label follows the object's
+``identityChanged`` signal. With the window's ``SitePermissions`` the tab
 passes its bridge a permission gate (``gate=``) and the address privacy
 setting (``hide_addresses=``), and shows the permission bar above its page:
 ``tab.widget`` (the bar, then the view) is what the tab bar holds.
@@ -13,7 +14,6 @@ setting (``hide_addresses=``), and shows the permission bar above its page:
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from PyQt6.QtCore import QObject, QUrl, pyqtSignal
 from PyQt6.QtWebChannel import QWebChannel
@@ -24,11 +24,10 @@ from PyQt6.QtWidgets import QVBoxLayout, QWidget
 from bridge import page as bridge_page
 from browser.permission_bar import PermissionBar
 from browser.site_permissions import SitePermissions
+from swarm.core import SwarmCore
 
 log = logging.getLogger("peerbrowser.tab")
 js_log = logging.getLogger("peerbrowser.js")
-
-CHANNEL_OBJECT_NAME = "peersocket"
 
 _JS_LEVELS = {
     QWebEnginePage.JavaScriptConsoleMessageLevel.InfoMessageLevel: logging.INFO,
@@ -71,7 +70,7 @@ class Tab(QObject):
     def __init__(
         self,
         profile: QWebEngineProfile,
-        core: Any,
+        core: SwarmCore | None,
         identity: int | None = None,
         parent: QObject | None = None,
         *,
@@ -95,29 +94,27 @@ class Tab(QObject):
         self.widget.setFocusProxy(self.view)
         self.channel = QWebChannel(self.page)
         self.page.setWebChannel(self.channel)
-        self.bridge = self._attach_bridge(core, identity, permissions)
+        self.bridge: bridge_page.PageBridge | None = self._attach_bridge(core, identity, permissions)
         self.page.titleChanged.connect(self._emit_label)
         self.page.urlChanged.connect(self._emit_label)
         self._closed = False
 
     # -- bridge ---------------------------------------------------------------
 
-    def _attach_bridge(self, core: Any, identity: int | None, permissions: SitePermissions | None) -> Any:
-        options: dict[str, Any] = {}
-        if permissions is not None:
-            options = {"gate": permissions.gate(self), "hide_addresses": permissions.hide_addresses}
+    def _attach_bridge(
+        self, core: SwarmCore | None, identity: int | None, permissions: SitePermissions | None
+    ) -> bridge_page.PageBridge | None:
+        gate = permissions.gate(self) if permissions is not None else None
+        hide = permissions.hide_addresses if permissions is not None else False
         try:
-            obj = bridge_page.attach_page(self.page, core, identity, **options)
+            obj = bridge_page.attach_page(self.page, core, identity, gate=gate, hide_addresses=hide)
         except Exception:
             log.exception("bridge.attach_page failed; this tab has no PeerSocket API")
             return None
-        if isinstance(obj, QObject):
-            registered = self.channel.registeredObjects()  # {name: object}
-            if not any(o is obj for o in registered.values()):
-                self.channel.registerObject(CHANNEL_OBJECT_NAME, obj)
-            signal = getattr(obj, "identityChanged", None)
-            if signal is not None and hasattr(signal, "connect"):
-                signal.connect(self._on_bridge_identity)
+        registered = self.channel.registeredObjects()  # {name: object}
+        if not any(o is obj for o in registered.values()):
+            self.channel.registerObject(bridge_page.CHANNEL_NAME, obj)
+        obj.identityChanged.connect(self._on_bridge_identity)
         return obj
 
     def _on_bridge_identity(self, identity: int) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from PyQt6.QtCore import QEvent, QObject, Qt
 from PyQt6.QtGui import QAction, QMouseEvent
@@ -36,7 +35,7 @@ class MiddleClickCloser(QObject):
         return False
 
 
-def identity_menu(parent: QWidget, new_tab: Callable[..., Any], next_free: Callable[[], int]) -> QMenu:
+def identity_menu(parent: QWidget, new_tab: Callable[..., object], next_free: Callable[[], int]) -> QMenu:
     """The "New tab as identity…" menu: the next identity no tab uses, then #0 .. #9.
 
     A menu, not a dialog: nothing modal runs while asyncio shares the Qt loop.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
 
 from PyQt6.QtCore import Qt, QUrl, pyqtSignal
 from PyQt6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
@@ -30,6 +30,7 @@ from browser.site_permissions import SitePermissions
 from browser.tab import Tab
 from browser.urls import url_from_input
 from browser.widgets import MiddleClickCloser, identity_menu, menu_button
+from swarm.core import SwarmCore
 
 log = logging.getLogger("peerbrowser.window")
 
@@ -49,7 +50,7 @@ class BrowserWindow(QMainWindow):
     def __init__(
         self,
         profile: QWebEngineProfile,
-        core: Any = None,
+        core: SwarmCore | None = None,
         default_identity: int | None = None,
         parent: QWidget | None = None,
         *,
@@ -119,7 +120,9 @@ class BrowserWindow(QMainWindow):
 
     # -- actions and toolbar ------------------------------------------------------
 
-    def _action(self, name: str, text: str, slot: Any, *shortcuts: QKeySequence.StandardKey | str) -> QAction:
+    def _action(
+        self, name: str, text: str, slot: Callable[[], object], *shortcuts: QKeySequence.StandardKey | str
+    ) -> QAction:
         action = QAction(text, self)
         action.setObjectName(name)
         if shortcuts:
