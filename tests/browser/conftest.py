@@ -28,6 +28,7 @@ from PyQt6.QtWebEngineCore import QWebEngineProfile  # noqa: E402
 
 from browser.profile import make_profile  # noqa: E402
 from browser.site_permissions import SitePermissions  # noqa: E402
+from browser.tab import Tab  # noqa: E402
 from browser.window import BrowserWindow  # noqa: E402
 
 LOAD_TIMEOUT_MS = 20_000
@@ -119,6 +120,23 @@ def core(aloop: Any, qtbot: Any) -> Iterator[Any]:
 @pytest.fixture
 def window(window_factory: Callable[..., BrowserWindow]) -> BrowserWindow:
     return window_factory()
+
+
+@pytest.fixture
+def open_tab(qtbot: Any) -> Callable[..., Tab]:
+    """``open_tab(window, url, identity=None)``: open a tab and wait for its first load."""
+
+    def open_(window: BrowserWindow, url: str, identity: int | None = None) -> Tab:
+        tab = window.new_tab(url, identity)
+        qtbot.waitUntil(lambda: tab.progress >= 100, timeout=LOAD_TIMEOUT_MS)
+        return tab
+
+    return open_
+
+
+def tab_texts(window: BrowserWindow) -> list[str]:
+    """The tab bar's labels, in order."""
+    return [window.tab_widget.tabText(i) for i in range(window.tab_widget.count())]
 
 
 @pytest.fixture

@@ -1,0 +1,36 @@
+"""What a person types into the address bar, as a URL (browser/urls.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from browser.urls import url_from_input
+
+from .conftest import OFFSCREEN_NOISE
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.qt_log_level_fail("WARNING"),
+    pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE),
+]
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("example.com", "https://example.com"),
+        ("example.com/a?b=1", "https://example.com/a?b=1"),
+        ("127.0.0.1:8080/x", "http://127.0.0.1:8080/x"),
+        ("localhost:3000", "http://localhost:3000"),
+        ("peerapp://chat/", "peerapp://chat/"),
+        ("https://example.org/", "https://example.org/"),
+    ],
+)
+def test_url_from_input(typed: str, expected: str) -> None:
+    url = url_from_input(typed)
+    assert url is not None and url.toString() == expected
+
+
+@pytest.mark.parametrize("typed", ["", "   ", "two words"])
+def test_url_from_input_rejects_non_addresses(typed: str) -> None:
+    assert url_from_input(typed) is None
