@@ -1,21 +1,22 @@
 """The PeerSocket panel: what the swarm core is doing, per origin.
 
-A dock widget with a tree built from ``core.snapshot()``. The core calls the
-observer registered with ``core.add_observer(callback)`` on every change; the
-panel coalesces those calls with a single-shot timer (``REFRESH_MS``) and
-rebuilds the tree once. Without a core (or one lacking ``snapshot``) it says
-so instead.
+A dock widget with a tree built from ``core.snapshot()`` (the schema is
+``swarm/snapshot.py``). The core calls the observer registered with
+``core.add_observer(callback)`` on every change; the panel coalesces those
+calls with a single-shot timer (``REFRESH_MS``) and rebuilds the tree once,
+and only while it is shown. Without a core it says so instead.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from typing import Any
 
 from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QShowEvent
 from PyQt6.QtWidgets import QDockWidget, QLabel, QStackedWidget, QTreeWidget, QTreeWidgetItem, QWidget
+
+from swarm.core import SwarmCore
+from swarm.snapshot import DeviceSnapshot, PresenceSnapshot, SwarmSnapshot
 
 log = logging.getLogger("peerbrowser.panel")
 
@@ -24,22 +25,22 @@ UNAVAILABLE_TEXT = "swarm core not available"
 COLUMNS = ("Name", "In", "Out", "State", "Id", "Address")
 
 
-def short_id(hex_id: object) -> str:
-    text = str(hex_id or "")
+def short_id(hex_id: str | None) -> str:
+    text = hex_id or ""
     return text[:8] + "…" if len(text) > 8 else text
 
 
-def address(host: object, port: object) -> str:
+def address(host: str | None, port: int | None) -> str:
     if not host:
         return ""
-    host_text = f"[{host}]" if ":" in str(host) else str(host)
+    host_text = f"[{host}]" if ":" in host else host
     return f"{host_text}:{port}" if port else host_text
 
 
 class PeerSocketPanel(QDockWidget):
     """Dock widget showing device, presences, swarms and sockets of the core."""
 
-    def __init__(self, core: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, core: SwarmCore | None, parent: QWidget | None = None) -> None:
         super().__init__("PeerSocket", parent)
         self.setObjectName("peersocket-panel")
         self.setMinimumWidth(320)
@@ -62,17 +63,10 @@ class PeerSocketPanel(QDockWidget):
         self._timer.timeout.connect(self.refresh)
         self._observing = False
         self._stale = False
-        if self.available:
-            self._core.add_observer(self._on_core_changed)
+        if core is not None:
+            core.add_observer(self._on_core_changed)
             self._observing = True
         self.refresh()
-
-    @property
-    def available(self) -> bool:
-        core = self._core
-        return core is not None and all(
-            callable(getattr(core, name, None)) for name in ("snapshot", "add_observer", "remove_observer")
-        )
 
     @property
     def tree(self) -> QTreeWidget:
@@ -85,12 +79,9 @@ class PeerSocketPanel(QDockWidget):
     def detach(self) -> None:
         """Stop observing the core (call before the core or the panel goes away)."""
         self._timer.stop()
-        if self._observing:
+        if self._observing and self._core is not None:
             self._observing = False
-            try:
-                self._core.remove_observer(self._on_core_changed)
-            except Exception:
-                log.exception("remove_observer failed")
+            self._core.remove_observer(self._on_core_changed)
 
     def _on_core_changed(self) -> None:
         if not self._observing:
@@ -109,7 +100,7 @@ class PeerSocketPanel(QDockWidget):
 
     def refresh(self) -> None:
         """Rebuild the tree from ``core.snapshot()`` now."""
-        if not self.available:
+        if self._core is None:
             self._stack.setCurrentWidget(self._message)
             return
         try:
@@ -121,8 +112,8 @@ class PeerSocketPanel(QDockWidget):
             return
         self._stack.setCurrentWidget(self._tree)
         self._tree.clear()
-        self._add_device(snapshot.get("device") or {})
-        self._add_presences(snapshot.get("presences") or [])
+        self._add_device(snapshot["device"])
+        self._add_presences(snapshot["presences"])
         self._tree.expandAll()
         for column in range(len(COLUMNS)):
             self._tree.resizeColumnToContents(column)
@@ -144,67 +135,65 @@ class PeerSocketPanel(QDockWidget):
             item.setToolTip(0, tooltip)
         return item
 
-    def _add_device(self, device: Mapping[str, Any]) -> None:
-        engine = device.get("engine") or {}
-        links: Sequence[Mapping[str, Any]] = device.get("links") or []
+    def _add_device(self, device: DeviceSnapshot) -> None:
+        engine, links = device["engine"], device["links"]
         item = self._item(
             self._tree,
             f"This device: {len(links)} link(s)",
-            id=short_id(device.get("key")),
-            state=engine.get("state", ""),
-            tooltip=str(engine.get("detail") or ""),
+            id=short_id(device["key"]),
+            state=engine["state"],
+            tooltip=engine["detail"],
         )
-        if engine.get("detail"):
+        if engine["detail"]:
             # what the network engine is doing, or what to do about it (installing, failed)
-            detail = str(engine["detail"])
-            self._item(item, f"network: {detail}", state=engine.get("state", ""), tooltip=detail)
+            detail = engine["detail"]
+            self._item(item, f"network: {detail}", state=engine["state"], tooltip=detail)
         for link in links:
             self._item(
                 item,
                 "link",
-                id=short_id(link.get("remote")),
-                address=address(link.get("host"), link.get("port")),
-                state=link.get("state", ""),
+                id=short_id(link["remote"]),
+                address=address(link["host"], link["port"]),
+                state=link["state"],
             )
 
-    def _add_presences(self, presences: Sequence[Mapping[str, Any]]) -> None:
+    def _add_presences(self, presences: list[PresenceSnapshot]) -> None:
         origins: dict[str, QTreeWidgetItem] = {}
         for presence in presences:
-            origin = str(presence.get("origin", "?"))
+            origin = presence["origin"]
             if origin not in origins:
                 origins[origin] = self._item(self._tree, origin)
-            swarms: Sequence[Mapping[str, Any]] = presence.get("swarms") or []
             p_item = self._item(
                 origins[origin],
-                f"identity #{presence.get('identity', 0)}",
-                id=short_id(presence.get("id")),
-                tooltip=str(presence.get("id") or ""),
+                f"identity #{presence['identity']}",
+                id=short_id(presence["id"]),
+                tooltip=presence["id"],
             )
-            for swarm in swarms:
+            for swarm in presence["swarms"]:
                 self._add_swarm(p_item, swarm)
 
-    def _add_swarm(self, parent: QTreeWidgetItem, swarm: Mapping[str, Any]) -> None:
-        kind = swarm.get("type", "?")
-        name = f"{kind} swarm: {swarm['name']}" if swarm.get("name") else f"{kind} swarm"
-        sockets: Sequence[Mapping[str, Any]] = swarm.get("sockets") or []
-        peers = sum(1 for s in sockets if not s.get("loopback"))
+    def _add_swarm(self, parent: QTreeWidgetItem, swarm: SwarmSnapshot) -> None:
+        kind = swarm["type"]
+        name = f"{kind} swarm: {swarm['name']}" if swarm["name"] else f"{kind} swarm"
+        sockets = swarm["sockets"]
+        peers = sum(1 for s in sockets if not s["loopback"])
         s_item = self._item(
             parent,
             name,
-            in_=sum(int(s.get("received", 0)) for s in sockets),
-            out=sum(int(s.get("sent", 0)) for s in sockets),
-            state=f"{peers} peer(s), {swarm.get('tabs', 0)} tab(s)",
-            id=short_id(swarm.get("topic")),
-            tooltip=f"topic {swarm.get('topic', '')}",
+            in_=sum(s["received"] for s in sockets),
+            out=sum(s["sent"] for s in sockets),
+            state=f"{peers} peer(s), {swarm['tabs']} tab(s)",
+            id=short_id(swarm["topic"]),
+            tooltip=f"topic {swarm['topic']}",
         )
         for sock in sockets:
             self._item(
                 s_item,
-                "loopback" if sock.get("loopback") else "peer",
-                in_=sock.get("received", 0),
-                out=sock.get("sent", 0),
-                state=sock.get("state", ""),
-                id=short_id(sock.get("id")),
-                address=address(sock.get("host"), sock.get("port")) or "this device",
-                tooltip=str(sock.get("id") or ""),
+                "loopback" if sock["loopback"] else "peer",
+                in_=sock["received"],
+                out=sock["sent"],
+                state=sock["state"],
+                id=short_id(sock["id"]),
+                address=address(sock["host"], sock["port"]) or "this device",
+                tooltip=sock["id"],
             )

@@ -41,6 +41,7 @@ from PyQt6.QtWidgets import (
 from browser.panel import address, short_id
 from browser.permissions import ALLOW, DENY, OPAQUE, SOURCE_DEFAULT
 from browser.site_permissions import SitePermissions
+from swarm.core import SwarmCore
 
 log = logging.getLogger("peerbrowser.indicator")
 
@@ -223,7 +224,7 @@ class PeersIndicator(QObject):
     def __init__(
         self,
         address_bar: QLineEdit,
-        core: Any,
+        core: SwarmCore | None,
         permissions: SitePermissions,
         current_origin: Callable[[], str | None],
         open_settings: Callable[[], object],
@@ -250,7 +251,7 @@ class PeersIndicator(QObject):
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
         self._observing = False
-        if core is not None and callable(getattr(core, "origin_snapshot", None)):
+        if core is not None:
             core.add_observer(self._on_core_changed)
             self._observing = True
         permissions.changed.connect(self.refresh)
@@ -264,12 +265,9 @@ class PeersIndicator(QObject):
     def detach(self) -> None:
         """Stop observing the core (before it, or the window, goes away)."""
         self._timer.stop()
-        if self._observing:
+        if self._observing and self._core is not None:
             self._observing = False
-            try:
-                self._core.remove_observer(self._on_core_changed)
-            except Exception:
-                log.exception("remove_observer failed")
+            self._core.remove_observer(self._on_core_changed)
         with contextlib.suppress(TypeError, RuntimeError):
             self._permissions.changed.disconnect(self.refresh)
 
@@ -288,7 +286,7 @@ class PeersIndicator(QObject):
             self._place()
             return
         presences: list[Mapping[str, Any]] = []
-        if self._observing and origin != OPAQUE:
+        if self._observing and self._core is not None and origin != OPAQUE:
             try:
                 presences = list(self._core.origin_snapshot(origin))
             except Exception:

@@ -35,6 +35,7 @@ from browser.permissions import (
     Decision,
     PermissionPolicy,
 )
+from swarm.core import SwarmCore
 
 log = logging.getLogger("peerbrowser.permissions")
 
@@ -114,7 +115,7 @@ class SitePermissions(QObject):
         policy: PermissionPolicy | None = None,
         file: PermissionFile | None = None,
         *,
-        core: Any = None,
+        core: SwarmCore | None = None,
         can_ask: bool = True,
         hide_addresses: bool = False,
         parent: QObject | None = None,
@@ -220,7 +221,7 @@ class SitePermissions(QObject):
 
     def _close_origin(self, origin: str, code: int, reason: str) -> None:
         core = self.core
-        if core is None or getattr(core, "closed", False) or not hasattr(core, "close_origin"):
+        if core is None or core.closed:
             return
         closed = core.close_origin(origin, code, reason)
         if closed:

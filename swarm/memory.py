@@ -1,9 +1,10 @@
 """An in-memory network: devices in one process, linked without sockets.
 
-Used by the core's tests (``tests/swarm``: several devices in one test). It
-behaves like the Hyperswarm engine as the core sees it: devices that join a
-common topic get one transport per pair, bytes arrive on a later loop turn
-and in order, and a link can be cut to simulate a lost device.
+Used by tests: several devices in one test (``tests/swarm``), and a core with
+real links for the PeerSocket panel (``tests/browser``). It behaves like the
+Hyperswarm engine as the core sees it: devices that join a common topic get one
+transport per pair, bytes arrive on a later loop turn and in order, and a link
+can be cut to simulate a lost device.
 """
 
 from __future__ import annotations
@@ -102,14 +103,16 @@ class MemoryEngine:
 
 
 class MemoryNetwork:
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """``loop``: where bytes are delivered (default: the running loop, when needed)."""
         self.engines: list[MemoryEngine] = []
         self._pairs: dict[frozenset[bytes], tuple[MemoryTransport, MemoryTransport]] = {}
         self._ports = 40000
+        self._loop = loop
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
-        return asyncio.get_running_loop()
+        return self._loop if self._loop is not None else asyncio.get_running_loop()
 
     def engine(self, name: str) -> MemoryEngine:
         return MemoryEngine(self, name)

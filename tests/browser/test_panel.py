@@ -1,16 +1,26 @@
-"""The PeerSocket panel (browser/panel.py)."""
+"""The PeerSocket panel, fed by real swarm cores (browser/panel.py, swarm/snapshot.py).
+
+Two devices on an in-memory network, so that the panel shows a link, a remote
+peer with its address, and this device's key.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import pytest
 
-from browser.panel import UNAVAILABLE_TEXT
+from browser.panel import UNAVAILABLE_TEXT, short_id
 from browser.window import BrowserWindow
+from swarm.core import SwarmCore
+from swarm.events import HandleEvent, Message
+from swarm.memory import MemoryNetwork
+from swarm.presence import Socket, SwarmHandle
+from swarm.snapshot import Snapshot
+from swarm.topics import SwarmKey
 
-from .conftest import OFFSCREEN_NOISE
+from .conftest import LOAD_TIMEOUT_MS, OFFSCREEN_NOISE
 
 pytestmark = [
     pytest.mark.browser,
@@ -18,77 +28,88 @@ pytestmark = [
     pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE),
 ]
 
-
-def snapshot_with(sent: int) -> dict[str, Any]:
-    return {
-        "device": {
-            "key": "ab" * 32,
-            "engine": {"state": "ready", "detail": "testnet"},
-            "links": [{"remote": "cd" * 32, "host": "127.0.0.1", "port": 49737}],
-        },
-        "presences": [
-            {
-                "origin": "peerapp://chat",
-                "identity": 1,
-                "id": "11" * 32,
-                "swarms": [
-                    {
-                        "type": "open",
-                        "name": "pauls-chat-room",
-                        "topic": "ee" * 32,
-                        "tabs": 2,
-                        "sockets": [
-                            {
-                                "id": "11" * 32,
-                                "host": None,
-                                "port": None,
-                                "loopback": True,
-                                "state": "open",
-                                "sent": 0,
-                                "received": 0,
-                            },
-                            {
-                                "id": "22" * 32,
-                                "host": "127.0.0.1",
-                                "port": 49737,
-                                "loopback": False,
-                                "state": "open",
-                                "sent": sent,
-                                "received": 4,
-                            },
-                        ],
-                    }
-                ],
-            },
-            {
-                "origin": "peerapp://board",
-                "identity": 0,
-                "id": "33" * 32,
-                "swarms": [{"type": "origin", "name": None, "topic": "ff" * 32, "tabs": 1, "sockets": []}],
-            },
-        ],
-    }
+ROOM = SwarmKey.open("pauls-chat-room")
 
 
-class FakeCore:
-    def __init__(self) -> None:
-        self.observers: list[Callable[[], None]] = []
-        self.sent = 3
+class WatchedCore(SwarmCore):
+    """A real core that counts its snapshots, and can tell its observers of a
+    change at once (as five changes in five loop turns would, but without the clock)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.snapshots = 0
+        self.observers: list[Callable[[], None]] = []
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> Snapshot:
         self.snapshots += 1
-        return snapshot_with(self.sent)
+        return super().snapshot()
 
     def add_observer(self, callback: Callable[[], None]) -> None:
         self.observers.append(callback)
+        super().add_observer(callback)
 
     def remove_observer(self, callback: Callable[[], None]) -> None:
         self.observers.remove(callback)
+        super().remove_observer(callback)
 
     def changed(self) -> None:
         for callback in list(self.observers):
             callback()
+
+
+class Devices:
+    """This device (``here``, the one the window shows) and a peer device (``there``)."""
+
+    def __init__(self, aloop: Any, qtbot: Any) -> None:
+        self.aloop, self.qtbot = aloop, qtbot
+        network = MemoryNetwork(loop=aloop)
+        self.here = WatchedCore(network.engine("here"), grace=0.0, loop=aloop)
+        self.there = SwarmCore(network.engine("there"), grace=0.0, loop=aloop)
+        for core in (self.here, self.there):
+            self.run(core.start())
+
+    def run(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = self.aloop.create_task(coroutine)
+        self.qtbot.waitUntil(task.done, timeout=LOAD_TIMEOUT_MS)
+        task.result()
+
+    def join(self, core: SwarmCore, origin: str, identity: int, key: SwarmKey) -> SwarmHandle:
+        def consume(handle: SwarmHandle, event: HandleEvent) -> None:
+            if isinstance(event, Message):  # read at once, as a page does
+                core.consumed(handle, event.socket, len(event.payload))
+
+        return core.join(origin, identity, key, object(), consume)
+
+    def write(self, core: SwarmCore, handle: SwarmHandle, socket: Socket, count: int) -> None:
+        for i in range(count):
+            core.write(handle, socket, b"%d" % i)
+
+
+@pytest.fixture
+def devices(aloop: Any, qtbot: Any) -> Iterator[Devices]:
+    d = Devices(aloop, qtbot)
+    yield d
+    for core in (d.here, d.there):
+        d.run(core.close())
+
+
+@pytest.fixture
+def chat(devices: Devices, qtbot: Any) -> tuple[SwarmHandle, Socket]:
+    """Here: peerapp://chat #1 in the chat room in two tabs, and peerapp://board #0 in
+    its origin swarm; there: peerapp://chat #2 in the chat room. Here has written 3
+    messages to the peer and got 4. Returns here's chat handle and its peer socket."""
+    here, there = devices.here, devices.there
+    mine = devices.join(here, "peerapp://chat", 1, ROOM)
+    devices.join(here, "peerapp://chat", 1, ROOM)  # a second tab of the same presence
+    devices.join(here, "peerapp://board", 0, SwarmKey.for_origin("peerapp://board"))
+    theirs = devices.join(there, "peerapp://chat", 2, ROOM)
+    qtbot.waitUntil(lambda: mine.get_socket(theirs.presence.id_hex) is not None, timeout=LOAD_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: theirs.get_socket(mine.presence.id_hex) is not None, timeout=LOAD_TIMEOUT_MS)
+    peer = mine.require_socket(theirs.presence.id_hex)
+    devices.write(here, mine, peer, 3)
+    devices.write(there, theirs, theirs.require_socket(mine.presence.id_hex), 4)
+    qtbot.waitUntil(lambda: (peer.sent, peer.received) == (3, 4), timeout=LOAD_TIMEOUT_MS)
+    return mine, peer
 
 
 def tree_rows(tree: Any) -> list[dict[str, str]]:
@@ -107,10 +128,18 @@ def tree_rows(tree: Any) -> list[dict[str, str]]:
     return rows
 
 
+def peer_row_shows(window: BrowserWindow, out: int) -> bool:
+    return any(r["Name"] == "peer" and r["Out"] == str(out) for r in tree_rows(window.panel.tree))
+
+
 def test_panel_shows_presences_swarms_and_peers(
-    window_factory: Callable[..., BrowserWindow], qtbot: Any
+    window_factory: Callable[..., BrowserWindow],
+    devices: Devices,
+    chat: tuple[SwarmHandle, Socket],
+    qtbot: Any,
 ) -> None:
-    core = FakeCore()
+    core = devices.here
+    mine, peer = chat
     window = window_factory(core=core)
     window.actions_by_name["toggle-panel"].trigger()
     panel = window.panel
@@ -118,36 +147,44 @@ def test_panel_shows_presences_swarms_and_peers(
     rows = tree_rows(panel.tree)
     by_name = {r["Name"]: r for r in rows}
     assert rows[0]["Name"] == "This device: 1 link(s)"
-    assert rows[0]["State"] == "ready" and rows[0]["Id"] == "abababab…"
-    assert by_name["link"]["Address"] == "127.0.0.1:49737"
+    assert core.engine is not None and core.engine.public_key is not None
+    assert rows[0]["State"] == "ready" and rows[0]["Id"] == short_id(core.engine.public_key.hex())
+    there_engine = devices.there.engine
+    assert there_engine is not None and there_engine.public_key is not None
+    link_address = f"memory:{peer.address[1] if peer.address else '?'}"
+    assert by_name["link"]["Address"] == link_address
+    assert by_name["link"]["Id"] == short_id(there_engine.public_key.hex())
     assert "peerapp://chat" in by_name and "peerapp://board" in by_name
-    assert by_name["identity #1"]["Id"] == "11111111…"
+    assert by_name["identity #1"]["Id"] == short_id(mine.presence.id_hex)
     swarm = by_name["open swarm: pauls-chat-room"]
     assert (swarm["State"], swarm["In"], swarm["Out"]) == ("1 peer(s), 2 tab(s)", "4", "3")
-    peer = by_name["peer"]
-    assert peer == {
+    assert by_name["peer"] == {
         "Name": "peer",
         "In": "4",
         "Out": "3",
         "State": "open",
-        "Id": "22222222…",
-        "Address": "127.0.0.1:49737",
+        "Id": short_id(peer.id_hex),
+        "Address": link_address,
     }
     assert by_name["loopback"]["Address"] == "this device"
     assert "origin swarm" in by_name
 
     before = core.snapshots
-    core.sent = 10
+    devices.write(core, mine, peer, 7)
     for _ in range(5):
         core.changed()
-    qtbot.waitUntil(lambda: any(r["Name"] == "peer" and r["Out"] == "10" for r in tree_rows(panel.tree)))
-    assert core.snapshots == before + 1  # five changes, one refresh
+    qtbot.waitUntil(lambda: peer_row_shows(window, 10), timeout=LOAD_TIMEOUT_MS)
+    assert core.snapshots == before + 1  # five changes (and the writes'), one refresh
 
 
 def test_a_hidden_panel_does_no_work_and_catches_up_when_shown(
-    window_factory: Callable[..., BrowserWindow], qtbot: Any
+    window_factory: Callable[..., BrowserWindow],
+    devices: Devices,
+    chat: tuple[SwarmHandle, Socket],
+    qtbot: Any,
 ) -> None:
-    core = FakeCore()
+    core = devices.here
+    mine, peer = chat
     window = window_factory(core=core)
     toggle = window.actions_by_name["toggle-panel"]
     toggle.trigger()
@@ -155,44 +192,46 @@ def test_a_hidden_panel_does_no_work_and_catches_up_when_shown(
     toggle.trigger()
     assert not window.panel.isVisible()
     before = core.snapshots
-    core.sent = 42
+    devices.write(core, mine, peer, 39)
     for _ in range(5):
         core.changed()
+    notified: list[bool] = []
+    core.add_observer(lambda: notified.append(True))  # the writes' own notification
+    qtbot.waitUntil(lambda: bool(notified), timeout=LOAD_TIMEOUT_MS)
     assert core.snapshots == before  # nothing rebuilt while hidden
     toggle.trigger()
-    qtbot.waitUntil(lambda: any(r["Name"] == "peer" and r["Out"] == "42" for r in tree_rows(window.panel.tree)))
+    qtbot.waitUntil(lambda: peer_row_shows(window, 42), timeout=LOAD_TIMEOUT_MS)
     assert core.snapshots == before + 1
 
 
-def test_panel_stops_observing_on_shutdown(window_factory: Callable[..., BrowserWindow]) -> None:
-    core = FakeCore()
+def test_panel_stops_observing_on_shutdown(
+    window_factory: Callable[..., BrowserWindow], devices: Devices
+) -> None:
+    core = devices.here
     window = window_factory(core=core)
-    assert len(core.observers) == 1
+    assert len(core.observers) == 2  # the panel, and the address bar's peers indicator
     window.shutdown()
     assert core.observers == []
 
 
-@pytest.mark.parametrize("core", [None, object()])
-def test_panel_without_a_core_says_so(window_factory: Callable[..., BrowserWindow], core: Any) -> None:
-    window = window_factory(core=core)
+def test_panel_without_a_core_says_so(window_factory: Callable[..., BrowserWindow]) -> None:
+    window = window_factory(core=None)
     window.panel.show()
     assert window.panel.message.isVisible()
     assert window.panel.message.text() == UNAVAILABLE_TEXT
 
 
 def test_panel_shows_what_the_network_engine_is_doing(
-    window_factory: Callable[..., BrowserWindow], qtbot: Any
+    window_factory: Callable[..., BrowserWindow], core: SwarmCore, qtbot: Any
 ) -> None:
     """Installing the sidecar, and what to do when it cannot run, are in the panel."""
-    core = FakeCore()
-    engine = {"state": "installing", "detail": "installing the network engine: 12/62 npm packages"}
-    core.snapshot = lambda: {**snapshot_with(0), "device": {"key": "ab" * 32, "engine": engine, "links": []}}
+    # what the engine tells the core (swarm.engine.EngineSink) as it installs, then fails
+    core.engine_state_changed("installing", "installing the network engine: 12/62 npm packages")
     window = window_factory(core=core)
     window.actions_by_name["toggle-panel"].trigger()
     rows = tree_rows(window.panel.tree)
     assert rows[0]["State"] == "installing"
     assert rows[1]["Name"] == "network: installing the network engine: 12/62 npm packages"
-    engine.update(state="failed", detail="npm was not found: install it, then run `peerbrowser setup`")
-    core.changed()
+    core.engine_state_changed("failed", "npm was not found: install it, then run `peerbrowser setup`")
     qtbot.waitUntil(lambda: tree_rows(window.panel.tree)[0]["State"] == "failed")
     assert tree_rows(window.panel.tree)[1]["Name"].startswith("network: npm was not found")
