@@ -1,10 +1,12 @@
 """The Hyperswarm network engine: a Node sidecar (``swarm/sidecar``) driven over stdio.
 
-One sidecar process runs one Hyperswarm for the whole device. This module starts it,
-speaks its frames (``swarm/sidecar_frames.py``, ``docs/SIDECAR.md``), turns each
-Hyperswarm connection into a :class:`swarm.engine.Transport` for the core, and
-supervises it: when the sidecar dies every link is lost with ``ERR_ENGINE_RESTART``,
-the sidecar is restarted with backoff and the joined topics are joined again.
+One sidecar process runs one Hyperswarm for the whole device. This module starts it
+(how: ``swarm/sidecar_options.py``), acts on its frames (``swarm/sidecar_frames.py``,
+``docs/SIDECAR.md``; what goes to it is gathered by ``swarm/sidecar_writer.py``),
+turns each Hyperswarm connection into a :class:`swarm.engine.Transport` for the core,
+and supervises it: when the sidecar dies every link is lost with
+``ERR_ENGINE_RESTART``, the sidecar is restarted with backoff and the joined topics
+are joined again.
 
     engine = HyperswarmEngine(HyperswarmOptions(network="local"))
     await engine.start(core)        # core implements swarm.engine.EngineSink
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from swarm.engine import EngineSink, LinkSink
-from swarm.sidecar_frames import Frame, FrameDecoder, FrameError, encode_frame
+from swarm.sidecar_frames import Frame, FrameDecoder, FrameError
 from swarm.sidecar_install import SidecarInstallError, ensure_sidecar
 from swarm.sidecar_options import (
     CONFIG_ERRORS,
@@ -41,14 +43,10 @@ from swarm.sidecar_options import (
     sidecar_env,
     start_options,
 )
+from swarm.sidecar_writer import FrameWriter
 
 log = logging.getLogger(__name__)
 
-#: Writes to one connection are coalesced into frames of at most this size. One
-#: frame becomes one Hyperswarm message, and those must stay under 16 MiB.
-WRITE_CHUNK = 4 * 1024 * 1024
-#: Above this many bytes buffered for the sidecar's stdin, wait for the pipe to drain.
-STDIN_HIGH_WATER = 8 * 1024 * 1024
 READ_CHUNK = 256 * 1024
 
 class SidecarTransport:
@@ -111,20 +109,6 @@ class SidecarTransport:
         )
 
 
-class _Writes:
-    """Bytes for one connection, coalesced within one loop turn."""
-
-    __slots__ = ("conn_id", "parts", "size")
-
-    def __init__(self, conn_id: int) -> None:
-        self.conn_id = conn_id
-        self.parts: list[bytes] = []
-        self.size = 0
-
-
-_Outgoing = bytes | _Writes
-
-
 class _NoLink:
     """Stands in for the core's LinkSink while attach() runs."""
 
@@ -159,13 +143,8 @@ class HyperswarmEngine:
         self._links: dict[int, tuple[SidecarTransport, LinkSink]] = {}
         self._proc: asyncio.subprocess.Process | None = None
         self._generation = 0
-        self._stdin: asyncio.StreamWriter | None = None
-        self._outq: list[_Outgoing] = []
-        #: Bytes of 'data' frames the core has taken, per connection, to acknowledge.
-        self._acks: dict[int, int] = {}
+        self._out = FrameWriter()
         self._stats_waiters: list[asyncio.Future[dict[str, Any]]] = []
-        self._flush_scheduled = False
-        self._draining = False
         self._supervisor: asyncio.Task[None] | None = None
         self._first_outcome = asyncio.Event()
         self._wake = asyncio.Event()
@@ -173,7 +152,6 @@ class HyperswarmEngine:
         self._closed = asyncio.Event()
         self._fatal: tuple[str, str] | None = None
         self._stderr_tail: deque[str] = deque(maxlen=20)
-        self._tasks: set[asyncio.Task[None]] = set()
         #: The sidecar's npm install while it runs (close() cancels it).
         self._install: asyncio.Future[Path] | None = None
 
@@ -223,7 +201,7 @@ class HyperswarmEngine:
         proc = self._proc
         if proc is not None and proc.returncode is None:
             self._send_control("shutdown")
-            self._flush()
+            self._out.flush()
             await self._stop_process(proc, grace=5.0)
         if self._supervisor is not None:
             try:
@@ -231,8 +209,7 @@ class HyperswarmEngine:
             except Exception:  # pragma: no cover - the supervisor logs its own failures
                 log.exception("hyperswarm supervisor failed")
         self._lose_links("ERR_ENGINE_CLOSED", "the network engine was closed")
-        for task in list(self._tasks):
-            task.cancel()
+        self._out.cancel()
         self._set_state("closed", "")
         self._first_outcome.set()
         self._closed.set()
@@ -359,10 +336,7 @@ class HyperswarmEngine:
         self._generation += 1
         self._proc = proc
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-        self._stdin = proc.stdin
-        self._outq.clear()
-        self._acks.clear()
-        self._draining = False
+        self._out.attach(proc.stdin)
         stderr_task = asyncio.create_task(self._read_stderr(proc.stderr))
         self._send_control("start", start)
         ready = False
@@ -383,9 +357,7 @@ class HyperswarmEngine:
                     if self._dispatch(frame):
                         ready = True
         finally:
-            self._stdin = None
-            self._outq.clear()
-            self._acks.clear()
+            self._out.detach()
             for future in self._stats_waiters:
                 if not future.done():
                     future.set_exception(ConnectionError("the sidecar exited"))
@@ -526,8 +498,7 @@ class HyperswarmEngine:
         except Exception:
             log.exception("the core failed on data from %r", transport)
         if transport.generation == self._generation:
-            self._acks[transport.conn_id] = self._acks.get(transport.conn_id, 0) + len(data)
-            self._schedule_flush()
+            self._out.ack(transport.conn_id, len(data))
 
     def _resumed(self, transport: SidecarTransport) -> None:
         backlog = transport._backlog
@@ -539,7 +510,7 @@ class HyperswarmEngine:
             self._deliver(transport, entry[1], backlog.popleft())
 
     def _on_close(self, conn_id: int, code: str | None, message: str) -> None:
-        self._acks.pop(conn_id, None)
+        self._out.drop_acks(conn_id)
         entry = self._links.pop(conn_id, None)
         if entry is None:
             return
@@ -550,7 +521,7 @@ class HyperswarmEngine:
 
     def _lose_links(self, code: str, reason: str) -> None:
         links, self._links = self._links, {}
-        self._acks.clear()
+        self._out.drop_acks()
         for transport, link in links.values():
             transport.closed = True
             transport._backlog.clear()
@@ -587,70 +558,13 @@ class HyperswarmEngine:
         transport._backlog.clear()
         if transport.generation == self._generation:
             self._links.pop(transport.conn_id, None)
-            self._acks.pop(transport.conn_id, None)
+            self._out.drop_acks(transport.conn_id)
             self._send_control("end", transport.conn_id)
 
     def _send_control(self, *frame: Any) -> None:
-        if self._stdin is None:
-            return
-        self._outq.append(encode_frame(*frame))
-        self._schedule_flush()
+        self._out.control(*frame)
 
     def _queue_write(self, transport: SidecarTransport, data: bytes) -> None:
         # the core may write from inside attach(), before the link is registered
-        if self._stdin is None or transport.generation != self._generation:
-            return
-        conn_id = transport.conn_id
-        for start in range(0, len(data), WRITE_CHUNK):
-            piece = data[start : start + WRITE_CHUNK] if len(data) > WRITE_CHUNK else data
-            last = self._outq[-1] if self._outq else None
-            if (
-                not isinstance(last, _Writes)
-                or last.conn_id != conn_id
-                or last.size + len(piece) > WRITE_CHUNK
-            ):
-                last = _Writes(conn_id)
-                self._outq.append(last)
-            last.parts.append(piece)
-            last.size += len(piece)
-        self._schedule_flush()
-
-    def _schedule_flush(self) -> None:
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        stdin = self._stdin
-        if self._draining or not (self._outq or self._acks) or stdin is None:
-            return
-        if stdin.is_closing():
-            self._outq.clear()
-            self._acks.clear()
-            return
-        # acknowledgements first: they let the sidecar read on
-        chunks = [encode_frame("ack", conn_id, n) for conn_id, n in self._acks.items()]
-        self._acks.clear()
-        for item in self._outq:
-            if isinstance(item, _Writes):
-                chunks.append(encode_frame("write", item.conn_id, b"".join(item.parts)))
-            else:
-                chunks.append(item)
-        self._outq.clear()
-        stdin.write(b"".join(chunks))
-        if stdin.transport.get_write_buffer_size() > STDIN_HIGH_WATER:
-            self._draining = True
-            task = asyncio.create_task(self._drain(stdin))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _drain(self, stdin: asyncio.StreamWriter) -> None:
-        try:
-            await stdin.drain()
-        except Exception:  # the sidecar went away; supervision handles it
-            pass
-        finally:
-            self._draining = False
-            if (self._outq or self._acks) and self._stdin is stdin:
-                self._schedule_flush()
+        if transport.generation == self._generation:
+            self._out.write(transport.conn_id, data)
