@@ -43,6 +43,13 @@ OFFSCREEN_NOISE = (
     r"^GBM is not supported",
     r"^GPUInfo not initialized",
 )
+#: Every browser test module's marks: it drives real QtWebEngine pages, and any Qt
+#: warning but that noise fails it.
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.qt_log_level_fail("WARNING"),
+    pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE),
+]
 _keys = itertools.count()
 
 

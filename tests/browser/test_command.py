@@ -14,13 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import OFFSCREEN_NOISE
+from .conftest import BROWSER_MARKS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.qt_log_level_fail("WARNING"),
-    pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE),
-]
+pytestmark = BROWSER_MARKS
 
 REPO = Path(__file__).resolve().parents[2]
 PEERBROWSER = Path(sys.executable).with_name("peerbrowser")

@@ -10,13 +10,9 @@ import pytest
 
 from browser.config import parse_bootstrap
 
-from .conftest import OFFSCREEN_NOISE
+from .conftest import BROWSER_MARKS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.qt_log_level_fail("WARNING"),
-    pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE),
-]
+pytestmark = BROWSER_MARKS
 
 
 def test_parse_bootstrap() -> None:

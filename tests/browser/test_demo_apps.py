@@ -5,19 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from browser.jsvalue import to_js
 from browser.tab import Tab
 from browser.window import BrowserWindow
 
-from .conftest import LOAD_TIMEOUT_MS, OFFSCREEN_NOISE
+from .conftest import BROWSER_MARKS, LOAD_TIMEOUT_MS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.qt_log_level_fail("WARNING"),
-    pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE),
-]
+pytestmark = BROWSER_MARKS
 
 
 _BOARD_STATE = (

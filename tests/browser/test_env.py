@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 from browser.env import FLAGS_VAR, chromium_flags
 
-from .conftest import OFFSCREEN_NOISE
+from .conftest import BROWSER_MARKS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.qt_log_level_fail("WARNING"),
-    pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE),
-]
+pytestmark = BROWSER_MARKS
 
 
 def test_chromium_flags_are_appended_to_the_users_flags() -> None:

@@ -8,13 +8,9 @@ import pytest
 
 from browser.jsvalue import to_js
 
-from .conftest import OFFSCREEN_NOISE
+from .conftest import BROWSER_MARKS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.qt_log_level_fail("WARNING"),
-    pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PyQt6.QtWebEngineCore import QWebEngineScript
 
 from browser import paths
@@ -14,13 +13,9 @@ from browser.profile import page_scripts
 from browser.tab import Tab
 from browser.window import BrowserWindow
 
-from .conftest import LOAD_TIMEOUT_MS, OFFSCREEN_NOISE
+from .conftest import BROWSER_MARKS, LOAD_TIMEOUT_MS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.qt_log_level_fail("WARNING"),
-    pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE),
-]
+pytestmark = BROWSER_MARKS
 
 
 def test_scripts_are_namespaced_main_world_top_level_only(fake_js_dir: Path) -> None:

@@ -20,13 +20,9 @@ from swarm.presence import Socket, SwarmHandle
 from swarm.snapshot import Snapshot
 from swarm.topics import SwarmKey
 
-from .conftest import LOAD_TIMEOUT_MS, OFFSCREEN_NOISE
+from .conftest import BROWSER_MARKS, LOAD_TIMEOUT_MS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.qt_log_level_fail("WARNING"),
-    pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE),
-]
+pytestmark = BROWSER_MARKS
 
 ROOM = SwarmKey.open("pauls-chat-room")
 

@@ -6,19 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from browser.scheme import mime_type, resolve
 from browser.tab import Tab
 from browser.window import BrowserWindow
 
-from .conftest import OFFSCREEN_NOISE
+from .conftest import BROWSER_MARKS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.qt_log_level_fail("WARNING"),
-    pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE),
-]
+pytestmark = BROWSER_MARKS
 
 
 def test_demo_page_has_its_own_secure_origin(

@@ -14,13 +14,9 @@ from PyQt6.QtCore import QPoint, Qt, QUrl
 from browser.tab import Tab
 from browser.window import BrowserWindow
 
-from .conftest import LOAD_TIMEOUT_MS, OFFSCREEN_NOISE, tab_texts
+from .conftest import BROWSER_MARKS, LOAD_TIMEOUT_MS, tab_texts
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.qt_log_level_fail("WARNING"),
-    pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE),
-]
+pytestmark = BROWSER_MARKS
 
 
 def press(qtbot: Any, widget: Any, key: Qt.Key, modifiers: Qt.KeyboardModifier) -> None:
