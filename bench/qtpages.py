@@ -200,15 +200,11 @@ class QtSession:
 
     async def close(self) -> None:
         """Pages before views, views before profiles (as QtWebEngine requires)."""
+        from browser.app import close_window
         from browser.qt_wait import destroyed
 
         for window in self.windows:
-            pages = [tab.page for tab in window.tabs()]
-            window.shutdown()
-            await destroyed(pages, 10.0)
-            window.hide()
-            window.deleteLater()
-            await destroyed([window], 10.0)
+            await close_window(window, 10.0)
         self.windows.clear()
         for view in self.floor_views:
             page = view.page()

@@ -93,6 +93,17 @@ def site_permissions(config: BrowserConfig, file: PermissionFile | None = None) 
     )
 
 
+async def close_window(window: BrowserWindow, timeout: float) -> bool:
+    """Close ``window``: its tabs and DevTools (each page deleted before its view),
+    then the window itself. True when all of it was gone within ``timeout`` seconds (each wait)."""
+    pages = [tab.page for tab in window.tabs()] + window.devtools.pages()
+    window.shutdown()
+    pages_gone = await destroyed(pages, timeout)
+    window.hide()
+    window.deleteLater()
+    return await destroyed([window], timeout) and pages_gone
+
+
 class Session:
     """The objects of one run, and their start-up and shutdown."""
 
@@ -210,14 +221,9 @@ class Session:
             cdp, self.cdp = self.cdp, None
             await cdp.close()
         if self.window is not None:
-            pages = [tab.page for tab in self.window.tabs()] + self.window.devtools.pages()
-            self.window.shutdown()
-            if not await destroyed(pages, SHUTDOWN_TIMEOUT):
-                log.warning("pages were not deleted within %g s", SHUTDOWN_TIMEOUT)
             window, self.window = self.window, None
-            window.hide()
-            window.deleteLater()
-            await destroyed([window], SHUTDOWN_TIMEOUT)
+            if not await close_window(window, SHUTDOWN_TIMEOUT):
+                log.warning("the window's pages were not deleted within %g s", SHUTDOWN_TIMEOUT)
         if self.profile is not None:
             profile, self.profile = self.profile, None
             profile.deleteLater()
