@@ -253,7 +253,7 @@ class SwarmCore:
             me = membership.presence.id
             delivered = link.protocol.send_message(membership.topic, me, socket.peer_id, payload)
             if delivered:
-                link.output_pending()
+                self._links.mark_dirty(link)
         if not delivered:
             socket.inflight -= size
         self._observers.changed()
@@ -297,7 +297,7 @@ class SwarmCore:
         else:
             me = membership.presence.id
             socket.link.protocol.close_socket(membership.topic, me, socket.peer_id, CLOSE_NORMAL, reason)
-            socket.link.output_pending()
+            self._links.mark_dirty(socket.link)
 
     def _check(self, handle: SwarmHandle, socket: Socket) -> None:
         if handle.closed:

@@ -49,11 +49,11 @@ class Flow:
         socket.received += 1
         socket.bytes_received += size
         socket.held += size
-        owed = socket.owed
+        owed, emit = socket.owed, self._events.emit
         for handle in socket.membership.handles:
             if handle is not exclude:
                 owed[handle.id] = owed.get(handle.id, 0) + size
-                self._events.emit(handle, Message(socket, payload))
+                emit(handle, Message(socket, payload))
         self._credit_later(socket)
 
     def consumed(self, handle: SwarmHandle, socket: Socket, nbytes: int) -> None:

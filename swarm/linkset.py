@@ -190,13 +190,17 @@ class LinkSet:
         link.flush()
 
     def _on_peer_message(self, link: Link, event: PeerMessage) -> None:
-        socket = self._mesh.addressed(event.topic, event.to_id, event.peer_id)
-        if socket is not None and socket.link is link and socket.state == "open":
-            if socket.held + len(event.payload) > limits.MAX_HELD:
-                reason = f"the peer wrote over {limits.MAX_HELD} unread bytes to one socket"
-                link.protocol.close("ERR_PROTOCOL", reason)
+        # Mesh.addressed(), written out: this runs for every message from another device
+        for m in self._mesh.topics.get(event.topic, ()):
+            if m.presence.id == event.to_id:
+                socket = m.sockets.get(event.peer_id)
+                if socket is not None and socket.link is link and socket.state == "open":
+                    if socket.held + len(event.payload) > limits.MAX_HELD:
+                        reason = f"the peer wrote over {limits.MAX_HELD} unread bytes to one socket"
+                        link.protocol.close("ERR_PROTOCOL", reason)
+                        return
+                    self._flow.deliver(socket, event.payload)
                 return
-            self._flow.deliver(socket, event.payload)
 
     def _on_peer_credit(self, link: Link, event: PeerCredit) -> None:
         socket = self._mesh.addressed(event.topic, event.to_id, event.peer_id)
