@@ -15,8 +15,9 @@ class Link:
     The engine feeds it bytes (it is the engine's ``LinkSink``). After each
     input it calls ``on_input(link)``: its owner then sends what the protocol
     queued and acts on the protocol's events. Whoever queues something on the
-    protocol calls :meth:`output_pending`, and the owner's ``on_output(link)``
-    sends it at the end of the loop turn, with whatever else was queued by then.
+    protocol has it sent: :meth:`output_pending` calls the owner's
+    ``on_output(link)``, which sends it at the end of the loop turn with whatever
+    else was queued by then (the core, which knows the owner, tells it directly).
     """
 
     def __init__(
