@@ -342,6 +342,7 @@ async def test_a_thousand_join_write_close_cycles_leave_nothing_behind(net):
     assert d1.core.presences == {} and d1.core.topics == {} and d1.core._handles == {}
     assert d1.core._owned == {}
     assert not d1.core._events and not d1.core._links._dirty
+    assert d1.core._events._listeners == {}  # none kept for a closed handle
     (link,) = d1.core.links.values()
     assert link.protocol.shared_topics() == set()
     assert link.protocol._presences == {} and link.protocol._pnum_to_id == {}
