@@ -19,8 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from swarm.errors import PeerSocketError
-
 #: A page may have this many joins waiting for an answer at once.
 MAX_PENDING_JOINS = 64
 
@@ -60,8 +58,3 @@ class AllowAll:
         on_answer(True, "")
 
 
-def permission_denied(origin: str, why: str) -> PeerSocketError:
-    """``NotAllowedError``, code ``ERR_PERMISSION_DENIED``."""
-    who = "a page with an opaque origin" if origin == "null" else origin
-    message = f"{who} may not connect to peers: {why}"
-    return PeerSocketError("ERR_PERMISSION_DENIED", message, "NotAllowedError")

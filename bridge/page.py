@@ -33,7 +33,7 @@ from PyQt6.QtWebChannel import QWebChannel
 from PyQt6.QtWebEngineCore import QWebEnginePage
 
 from bridge import wire
-from bridge.consent import MAX_PENDING_JOINS, Gate, PeerRequest, RefuseAll, Ticket, permission_denied
+from bridge.consent import MAX_PENDING_JOINS, Gate, PeerRequest, RefuseAll, Ticket
 from bridge.origin import origin_of
 from swarm.core import SwarmCore
 from swarm.errors import PeerSocketError
@@ -287,7 +287,7 @@ class PageBridge(QObject):
             return
         try:
             if not allowed:
-                raise permission_denied(doc.origin, why)
+                raise PeerSocketError.permission_denied(doc.origin, why)
             result = self._join(self._require_core(), doc, join.key)
         except PeerSocketError as err:
             self._queue(["r", join.req, False, err.to_dict()])

@@ -49,6 +49,11 @@ class PeerSocketError(Exception):
         )
 
     @classmethod
+    def permission_denied(cls, origin: str, why: str) -> PeerSocketError:
+        who = "a page with an opaque origin" if origin == "null" else origin
+        return cls("ERR_PERMISSION_DENIED", f"{who} may not connect to peers: {why}", "NotAllowedError")
+
+    @classmethod
     def swarm_closed(cls) -> PeerSocketError:
         return cls("ERR_SWARM_CLOSED", "the swarm is closed", "InvalidStateError")
 
