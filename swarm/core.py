@@ -321,8 +321,12 @@ class SwarmCore:
             for link in self.links.values()
         ]
         state, detail = self.engine_state
+        engine: dict[str, Any] = {"state": state, "detail": detail}
+        lan_devices = getattr(self.engine, "lan_devices", None)  # the 'lan' network only
+        if lan_devices is not None:
+            engine["lan_devices"] = lan_devices
         return {
-            "device": {"engine": {"state": state, "detail": detail}, "links": links},
+            "device": {"engine": engine, "links": links},
             "presences": presences,
         }
 

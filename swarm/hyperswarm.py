@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from swarm.engine import EngineSink, LinkSink
-from swarm.netguard import NetGuardError, allowed_host, source_address
+from swarm.netguard import NetGuardError, allowed_host, lan_address, source_address
 from swarm.sidecar_frames import Frame, FrameDecoder, FrameError, encode_frame
 from swarm.sidecar_install import (
     PACKAGED_DIR,
@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 SIDECAR_DIR = PACKAGED_DIR
 #: The embedded local network's bootstrap port (see docs/SIDECAR.md).
 DEFAULT_LOCAL_PORT = 49736
-NETWORKS = ("local", "bootstrap", "public")
+NETWORKS = ("local", "bootstrap", "lan", "public")
 
 #: Writes to one connection are coalesced into frames of at most this size. One
 #: frame becomes one Hyperswarm message, and those must stay under 16 MiB.
@@ -74,11 +74,13 @@ class HyperswarmOptions:
     """How to run the sidecar and which network it joins."""
 
     #: 'local': an embedded network on 127.0.0.1 shared by the browsers on this machine;
-    #: 'bootstrap': the HOST:PORT nodes in ``bootstrap``; 'public': the public HyperDHT.
+    #: 'bootstrap': the HOST:PORT nodes in ``bootstrap``; 'lan': the devices on this LAN,
+    #: found by multicast DNS (no bootstrap node); 'public': the public HyperDHT.
     network: str = "local"
     bootstrap: tuple[str, ...] = ()
     #: Address the DHT binds to. Default: 127.0.0.1 for 'local' (and whenever
-    #: loopback-only), 0.0.0.0 otherwise.
+    #: loopback-only), 0.0.0.0 otherwise; for 'lan' the address of the LAN interface (the
+    #: first with a private IPv4 address), where multicast DNS runs too.
     host: str | None = None
     #: UDP port of the 'local' network's bootstrap node.
     local_port: int = DEFAULT_LOCAL_PORT
@@ -333,6 +335,12 @@ class HyperswarmEngine:
         return proc.pid if proc is not None and proc.returncode is None else None
 
     @property
+    def lan_devices(self) -> int | None:
+        """How many other LAN devices the 'lan' network sees (None on other networks)."""
+        count = self.info.get("lanDevices")
+        return int(count) if count is not None else None
+
+    @property
     def transports(self) -> list[SidecarTransport]:
         return [transport for transport, _ in self._links.values()]
 
@@ -451,6 +459,12 @@ class HyperswarmEngine:
             # loopback, or in a test's namespace the address that reaches its bootstrap
             # node (the only other address the guard allows there)
             host = source_address(opts.bootstrap[0])
+        if guarded and opts.network == "lan":
+            # multicast DNS: only inside a test namespace that routes nowhere else
+            try:
+                host = host or lan_address()
+            except NetGuardError as exc:
+                raise EngineConfigError("ERR_LOOPBACK_GUARD", str(exc)) from exc
         if host is None and (guarded or opts.network == "local"):
             host = "127.0.0.1"
         if guarded:
@@ -603,6 +617,10 @@ class HyperswarmEngine:
                 # this sidecar took over the local network's bootstrap node
                 self.info = {**self.info, **dict(args[0])}
                 self._set_state("ready", self._ready_detail())
+            elif kind == "lan":
+                # the number of LAN devices seen changed ('lan' network)
+                self.info = {**self.info, "lanDevices": int(dict(args[0])["devices"])}
+                self._set_state("ready", self._ready_detail())
             elif kind == "joined":
                 event = self._joined.get(bytes(args[0]))
                 if event is not None:
@@ -643,6 +661,8 @@ class HyperswarmEngine:
         detail = f"{info.get('network')} network, {info.get('host')}:{info.get('port')}"
         if info.get("hostingBootstrap"):
             detail += f", hosting the bootstrap node {info.get('bootstrap', [''])[0]}"
+        if info.get("lanDevices") is not None:
+            detail += f", {info['lanDevices']} LAN device(s) seen"
         return detail
 
     def _on_connection(

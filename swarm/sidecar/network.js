@@ -4,13 +4,19 @@
 //              bootstrap node on 127.0.0.1:<localPort>, the others join it (and take it
 //              over when its host goes away)
 //   bootstrap  explicit HOST:PORT bootstrap nodes (a testnet, `peerbrowser dht`, a LAN)
+//   lan        the devices on this LAN, found by multicast DNS (lan.js): each device's own
+//              DHT node is announced there, and the first ones found bootstrap the others
 //   public     the public HyperDHT (users on a real network only)
 
+const os = require('os')
 const HyperDHT = require('hyperdht')
+const { LanDiscovery, inSubnet, subnetOf } = require('./lan')
 
 const DEFAULT_LOCAL_PORT = 49736 // not 49737..49741: every HyperDHT node tries those first
 const TAKEOVER_INTERVAL = 2000
 const RANDOM_PORT = [0, 0] // HyperDHT turns port 0 into 49737; an empty range means "any"
+const LAN_FIRST_WAIT = 600 // ms to wait for LAN devices' answers before the DHT starts
+const LAN_BOOTSTRAP = 8 // LAN devices used to bootstrap the DHT
 
 class NetworkError extends Error {
   constructor(code, message) {
@@ -50,11 +56,17 @@ class Network {
     this._opts = opts
     this._takeover = null
     this._onTakeover = () => {}
+    this.lan = null // LanDiscovery, on the lan network
+    this._onLan = () => {}
   }
 
-  async open(onTakeover) {
+  // onTakeover(): this sidecar took over the local bootstrap node; onLan(count, grew): the
+  // number of LAN devices seen changed (grew: a device is new, so re-announce)
+  async open(onTakeover, onLan) {
     const opts = this._opts
     if (onTakeover) this._onTakeover = onTakeover
+    if (onLan) this._onLan = onLan
+    if (this.mode === 'lan') return this._openLan(opts)
     let dhtOpts
     if (this.mode === 'local') {
       const host = opts.host || '127.0.0.1'
@@ -91,8 +103,51 @@ class Network {
     }
     this.dht = new HyperDHT(dhtOpts)
     await this.dht.ready()
+    if (this.mode === 'bootstrap') await probeReachability(this.dht, this.log)
     if (this.mode === 'local' && !this.bootstrapNode) this._watchBootstrap()
     return this.dht
+  }
+
+  // The LAN's DHT: find the devices already there (mDNS), bootstrap from their nodes, then
+  // announce our own node. Every device's node is a routing node of the LAN's DHT once the
+  // others reach it, so the network does not depend on the first device staying.
+  async _openLan(opts) {
+    const iface = lanInterface(opts.host)
+    this.host = iface.address
+    this.lan = new LanDiscovery({ host: iface.address, cidr: iface.cidr, log: this.log })
+    await this.lan.start()
+    const found = await this.lan.waitForDevices(LAN_FIRST_WAIT)
+    this.bootstrap = found.slice(0, LAN_BOOTSTRAP).map((d) => `${d.host}:${d.port}`)
+    this.dht = new HyperDHT({
+      bootstrap: this.bootstrap,
+      host: this.host,
+      port: opts.port || RANDOM_PORT,
+      ephemeral: false // a routing node of the LAN's DHT, once the others reach it
+    })
+    await this.dht.ready()
+    if (found.length) await probeReachability(this.dht, this.log, true)
+    this.lan.ondevice = (device) => this._lanDevice(device)
+    this.lan.onchange = (count) => this._onLan(count, false)
+    this.lan.announce(this.dht.address().port)
+    if (found.length) this._onLan(this.lan.devices.size, false)
+    return this.dht
+  }
+
+  // A LAN device seen for the first time: add its node, and while ours is not yet a
+  // routing node (nobody had reached it), probe again now that there is someone to ask.
+  async _lanDevice({ host, port }) {
+    const dht = this.dht
+    if (!dht || dht.destroyed) return
+    const node = { host, port }
+    try {
+      await dht.ping(node)
+    } catch {
+      return // not reachable (yet): its own announcement or a later one will bring it back
+    }
+    if (dht.destroyed) return
+    dht.addNode(node)
+    await probeReachability(dht, this.log, true)
+    this._onLan(this.lan ? this.lan.devices.size : 0, true)
   }
 
   // While another process hosts the local bootstrap node, check now and then whether it
@@ -129,13 +184,15 @@ class Network {
       bootstrap: this.bootstrap,
       host: address ? address.host : null,
       port: address ? address.port : null,
-      hostingBootstrap: !!this.bootstrapNode
+      hostingBootstrap: !!this.bootstrapNode,
+      lanDevices: this.lan ? this.lan.devices.size : null
     }
   }
 
   async close() {
     if (this._takeover) clearTimeout(this._takeover)
     this._takeover = null
+    if (this.lan) await this.lan.close().catch(() => {})
     if (this.bootstrapNode) await this.bootstrapNode.destroy().catch(() => {})
     this.bootstrapNode = null
   }
@@ -147,9 +204,66 @@ function isLoopbackNode(entry) {
   return host === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
 }
 
+// A fresh HyperDHT node counts as firewalled until other nodes have pinged it back
+// (dht-rpc's "quick firewall" probe, PING_NAT). That probe is sent while the bootstrap
+// query runs, and its answer is only used if it comes before the query ends. On the public
+// DHT the query takes many round trips and the probe wins; on a small network (a testnet,
+// a LAN) the query ends in one round trip and the probe's answer comes too late, so the
+// node stays firewalled until dht-rpc's next check, about 20 minutes later. Between two
+// nodes that both count as firewalled HyperDHT holepunches, and on a small network that
+// fails too (the server's NAT analysis wants samples from 3 DHT nodes): links then took
+// 16 to 86 s to form (docs/SIDECAR.md). So on private networks the sidecar runs that same
+// probe once more after bootstrapping; a node that other nodes really reach stops counting
+// as firewalled, and peers then connect to it directly. It never claims reachability
+// the probe did not see (that is what `reachable` is for).
+// `persistent` (lan): also let the node become a routing node when it passes, as a node
+// created with `ephemeral: false` does when the probe passes while it bootstraps.
+async function probeReachability(dht, log, persistent = false) {
+  if (dht.destroyed || !(dht.firewalled || (persistent && dht.ephemeral))) return !dht.firewalled
+  if (typeof dht._updateNetworkState !== 'function') {
+    log('warn', "this hyperdht lacks dht-rpc's _updateNetworkState: not probing reachability")
+    return false
+  }
+  try {
+    await dht._updateNetworkState(!persistent) // true: the firewall check only
+  } catch (err) {
+    log('warn', `reachability probe failed: ${err.message}`)
+  }
+  return !dht.firewalled
+}
+
+const PRIVATE_V4 = [
+  ['10.0.0.0', 8],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+  ['169.254.0.0', 16]
+]
+
+function isPrivateV4(address) {
+  return PRIVATE_V4.some(([base, bits]) => inSubnet(address, subnetOf(`${base}/${bits}`)))
+}
+
+// The interface the LAN is reached on: the one with address `host` when given, else the
+// first with a private IPv4 address.
+function lanInterface(host, interfaces = os.networkInterfaces()) {
+  const all = Object.values(interfaces)
+    .flat()
+    .filter((i) => i && (i.family === 'IPv4' || i.family === 4) && !i.internal && i.cidr)
+  const found = host ? all.find((i) => i.address === host) : all.find((i) => isPrivateV4(i.address))
+  if (!found) {
+    throw new NetworkError(
+      'ERR_NO_LAN',
+      host
+        ? `network 'lan': no interface has the address ${host}`
+        : "network 'lan': no interface with a private IPv4 address (10/8, 172.16/12, 192.168/16, 169.254/16)"
+    )
+  }
+  return found
+}
+
 function splitNode(entry) {
   const i = entry.lastIndexOf(':')
   return [entry.slice(0, i), Number(entry.slice(i + 1))]
 }
 
-module.exports = { Network, NetworkError, DEFAULT_LOCAL_PORT }
+module.exports = { Network, NetworkError, DEFAULT_LOCAL_PORT, probeReachability, lanInterface }

@@ -287,10 +287,16 @@ function onConnection(conn) {
 async function start(opts) {
   linkTimeout = Number(opts.linkTimeout) || 0
   network = new Network(opts, log)
-  const dht = await network.open(() => {
-    out.send(['hosting', network.info()])
-    refreshAll()
-  })
+  const dht = await network.open(
+    () => {
+      out.send(['hosting', network.info()])
+      refreshAll()
+    },
+    (count, grew) => {
+      out.send(['lan', { devices: count }])
+      if (grew) refreshSoon() // a new LAN device's node: announce our topics there too
+    }
+  )
   const keyPair = opts.seed ? HyperDHT.keyPair(toBuffer(opts.seed)) : undefined
   swarm = new Hyperswarm({ dht, keyPair })
   const loopback = /^(127\.|::1$|localhost$)/.test(network.host || '')
@@ -330,6 +336,17 @@ function deferHigherKeyDials(swarm, defer) {
 
 function refreshAll() {
   for (const session of topics.values()) session.refresh().catch(() => {})
+}
+
+// Several LAN devices found at once cost one refresh.
+let refreshTimer = null
+function refreshSoon() {
+  if (refreshTimer) return
+  refreshTimer = setTimeout(() => {
+    refreshTimer = null
+    refreshAll()
+  }, 100)
+  refreshTimer.unref()
 }
 
 function join(topic) {

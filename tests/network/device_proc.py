@@ -43,18 +43,21 @@ class Device:
         self,
         bootstrap: list[str],
         refresh: float | None = None,
-        host: str = "127.0.0.1",
+        host: str | None = "127.0.0.1",
         link_timeout: float | None = None,
         reachable: bool = False,
         unguarded: bool = False,
+        network: str = "bootstrap",
     ) -> None:
         if unguarded:
             if routes_out():
                 raise SystemExit(f"device_proc: --unguarded only in a closed namespace: {routes_out()}")
-        elif not all(allowed_host(b.rpartition(":")[0]) for b in [*bootstrap, f"{host}:0"]):
+        elif not all(
+            allowed_host(b.rpartition(":")[0]) for b in [*bootstrap, f"{host or '127.0.0.1'}:0"]
+        ):
             raise SystemExit("device_proc: loopback (or the test namespace's subnet) only")
         options = HyperswarmOptions(
-            network="bootstrap",
+            network=network,
             bootstrap=tuple(bootstrap),
             host=None if unguarded else host,
             loopback_only=not unguarded,
@@ -142,21 +145,32 @@ def _text(data: bytes | None) -> Any:
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--bootstrap", default="", help="HOST:PORT,... (network 'bootstrap')")
+    parser.add_argument("--network", default="bootstrap", choices=("bootstrap", "lan"))
     parser.add_argument("--refresh", type=float, help="seconds between re-announcements")
-    parser.add_argument("--host", default="127.0.0.1", help="address the DHT binds to")
+    parser.add_argument("--host", help="address the DHT binds to (default: 127.0.0.1; lan: its own)")
     parser.add_argument("--link-timeout", type=float, help="seconds of silence that drop a link")
     parser.add_argument("--reachable", action="store_true", help="peers reach this device directly")
     parser.add_argument("--unguarded", action="store_true", help="no loopback guard (closed namespace only)")
     args = parser.parse_args()
+    host = args.host or (None if args.network == "lan" else "127.0.0.1")
+    bootstrap = [b for b in args.bootstrap.split(",") if b]
     device = Device(
-        args.bootstrap.split(","), args.refresh, args.host, args.link_timeout, args.reachable, args.unguarded
+        bootstrap, args.refresh, host, args.link_timeout, args.reachable, args.unguarded, args.network
     )
     await device.core.start()
     engine = device.engine
+    state, detail = device.core.engine_state
     key = engine.public_key.hex() if engine.public_key else None
     emit(
-        {"event": "ready", "state": device.core.engine_state[0], "key": key, "host": engine.info.get("host")}
+        {
+            "event": "ready",
+            "state": state,
+            "detail": detail,
+            "key": key,
+            "host": engine.info.get("host"),
+            "info": engine.info,
+        }
     )
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
