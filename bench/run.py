@@ -28,9 +28,9 @@ from bench import plots, report, stats, targets
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-NAMES = ("tab_to_tab", "devices", "scale", "flood", "hostile")
+NAMES = ("tab_to_tab", "devices", "scale", "flood", "hostile", "lan_linkup")
 #: What a run with no names runs: hostile (bench/hostile.py) only when named.
-DEFAULT = ("tab_to_tab", "devices", "scale", "flood")
+DEFAULT = ("tab_to_tab", "devices", "scale", "flood", "lan_linkup")
 
 
 def webrtc_prefix() -> tuple[list[str], str | None]:

@@ -369,7 +369,7 @@ class HyperswarmEngine:
             try:
                 reached_ready = await self._run_once()
             except EngineConfigError as exc:
-                self._set_state("failed", str(exc))
+                self._set_state("failed", f"{exc.code}: {exc}")
                 self._first_outcome.set()
                 return
             except Exception as exc:
@@ -617,8 +617,8 @@ class HyperswarmEngine:
                 # this sidecar took over the local network's bootstrap node
                 self.info = {**self.info, **dict(args[0])}
                 self._set_state("ready", self._ready_detail())
-            elif kind == "lan":
-                # the number of LAN devices seen changed ('lan' network)
+            elif kind == "lan" and self.public_key is not None:
+                # the number of LAN devices seen changed ('lan' network; 'ready' has the first)
                 self.info = {**self.info, "lanDevices": int(dict(args[0])["devices"])}
                 self._set_state("ready", self._ready_detail())
             elif kind == "joined":

@@ -58,14 +58,17 @@ class Network {
     this._onTakeover = () => {}
     this.lan = null // LanDiscovery, on the lan network
     this._onLan = () => {}
+    this._onNodes = () => {}
   }
 
-  // onTakeover(): this sidecar took over the local bootstrap node; onLan(count, grew): the
-  // number of LAN devices seen changed (grew: a device is new, so re-announce)
-  async open(onTakeover, onLan) {
+  // onTakeover(): this sidecar took over the local bootstrap node; onLan(count): the number
+  // of LAN devices seen changed; onNodes(): the LAN's DHT changed (a node joined our
+  // routing table, or ours became a routing node): announce and look up again
+  async open(onTakeover, onLan, onNodes) {
     const opts = this._opts
     if (onTakeover) this._onTakeover = onTakeover
     if (onLan) this._onLan = onLan
+    if (onNodes) this._onNodes = onNodes
     if (this.mode === 'lan') return this._openLan(opts)
     let dhtOpts
     if (this.mode === 'local') {
@@ -108,46 +111,52 @@ class Network {
     return this.dht
   }
 
-  // The LAN's DHT: find the devices already there (mDNS), bootstrap from their nodes, then
-  // announce our own node. Every device's node is a routing node of the LAN's DHT once the
-  // others reach it, so the network does not depend on the first device staying.
+  // The LAN's DHT. Every device hosts a routing node of it (a bootstrap node, as the local
+  // network's) and announces that node's address by mDNS; the device's own node (the one
+  // Hyperswarm uses) bootstraps from its routing node and the others'. Records then live on
+  // every routing node, so the DHT needs no particular device to stay: when one leaves,
+  // the others' routing nodes still hold each other's records, and a newcomer finds them.
+  // (One node per device is not enough: a record is stored on other nodes only, so in a
+  // DHT of two device nodes neither lookup can find the other's record.)
   async _openLan(opts) {
     const iface = lanInterface(opts.host)
-    this.host = iface.address
-    this.lan = new LanDiscovery({ host: iface.address, cidr: iface.cidr, log: this.log })
+    const host = iface.address
+    this.host = host
+    this.lan = new LanDiscovery({ host, cidr: iface.cidr, log: this.log })
     await this.lan.start()
     const found = await this.lan.waitForDevices(LAN_FIRST_WAIT)
-    this.bootstrap = found.slice(0, LAN_BOOTSTRAP).map((d) => `${d.host}:${d.port}`)
-    this.dht = new HyperDHT({
-      bootstrap: this.bootstrap,
-      host: this.host,
-      port: opts.port || RANDOM_PORT,
-      ephemeral: false // a routing node of the LAN's DHT, once the others reach it
+    const others = found.slice(0, LAN_BOOTSTRAP).map((d) => `${d.host}:${d.port}`)
+    this.bootstrapNode = new HyperDHT({
+      bootstrap: others, // an empty list (alone on the LAN so far), never the public nodes
+      host,
+      port: RANDOM_PORT,
+      ephemeral: false,
+      firewalled: false
     })
+    await this.bootstrapNode.ready()
+    this.bootstrap = [`${host}:${this.bootstrapNode.address().port}`, ...others]
+    this.dht = new HyperDHT({ bootstrap: this.bootstrap, host, port: opts.port || RANDOM_PORT })
     await this.dht.ready()
-    if (found.length) await probeReachability(this.dht, this.log, true)
+    await probeReachability(this.dht, this.log)
+    // whenever the device's node meets another routing node, announce and look up again
+    this.dht.on('add-node', () => this._onNodes())
     this.lan.ondevice = (device) => this._lanDevice(device)
-    this.lan.onchange = (count) => this._onLan(count, false)
-    this.lan.announce(this.dht.address().port)
-    if (found.length) this._onLan(this.lan.devices.size, false)
-    return this.dht
+    this.lan.onchange = (count) => this._onLan(count)
+    this.lan.announce(this.bootstrapNode.address().port)
+    return this.dht // the number of devices seen so far goes out with 'ready'
   }
 
-  // A LAN device seen for the first time: add its node, and while ours is not yet a
-  // routing node (nobody had reached it), probe again now that there is someone to ask.
+  // A LAN device seen for the first time (or at a new address): both our nodes learn its
+  // routing node, and the device's node probes its reachability again if it still counts
+  // as firewalled (alone on the LAN, nobody could answer the first probe).
   async _lanDevice({ host, port }) {
     const dht = this.dht
-    if (!dht || dht.destroyed) return
+    if (!dht || dht.destroyed || !this.bootstrapNode) return
     const node = { host, port }
-    try {
-      await dht.ping(node)
-    } catch {
-      return // not reachable (yet): its own announcement or a later one will bring it back
-    }
-    if (dht.destroyed) return
+    this.bootstrapNode.addNode(node)
     dht.addNode(node)
-    await probeReachability(dht, this.log, true)
-    this._onLan(this.lan ? this.lan.devices.size : 0, true)
+    await probeReachability(dht, this.log)
+    this._onNodes()
   }
 
   // While another process hosts the local bootstrap node, check now and then whether it
@@ -216,16 +225,14 @@ function isLoopbackNode(entry) {
 // probe once more after bootstrapping; a node that other nodes really reach stops counting
 // as firewalled, and peers then connect to it directly. It never claims reachability
 // the probe did not see (that is what `reachable` is for).
-// `persistent` (lan): also let the node become a routing node when it passes, as a node
-// created with `ephemeral: false` does when the probe passes while it bootstraps.
-async function probeReachability(dht, log, persistent = false) {
-  if (dht.destroyed || !(dht.firewalled || (persistent && dht.ephemeral))) return !dht.firewalled
+async function probeReachability(dht, log) {
+  if (dht.destroyed || !dht.firewalled) return !dht.firewalled
   if (typeof dht._updateNetworkState !== 'function') {
     log('warn', "this hyperdht lacks dht-rpc's _updateNetworkState: not probing reachability")
     return false
   }
   try {
-    await dht._updateNetworkState(!persistent) // true: the firewall check only
+    await dht._updateNetworkState(true) // true: the firewall check only
   } catch (err) {
     log('warn', `reachability probe failed: ${err.message}`)
   }

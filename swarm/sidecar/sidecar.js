@@ -292,10 +292,8 @@ async function start(opts) {
       out.send(['hosting', network.info()])
       refreshAll()
     },
-    (count, grew) => {
-      out.send(['lan', { devices: count }])
-      if (grew) refreshSoon() // a new LAN device's node: announce our topics there too
-    }
+    (count) => out.send(['lan', { devices: count }]),
+    () => refreshSoon()
   )
   const keyPair = opts.seed ? HyperDHT.keyPair(toBuffer(opts.seed)) : undefined
   swarm = new Hyperswarm({ dht, keyPair })
@@ -338,7 +336,7 @@ function refreshAll() {
   for (const session of topics.values()) session.refresh().catch(() => {})
 }
 
-// Several LAN devices found at once cost one refresh.
+// A burst of changes to the LAN's DHT costs one refresh.
 let refreshTimer = null
 function refreshSoon() {
   if (refreshTimer) return

@@ -6,8 +6,9 @@ Hyperswarm engine, driven by JSON lines on stdin, reporting JSON lines on stdout
 Commands: {"op": "join", "tab": T, "origin": O, "identity": N, "swarm": ID|null}
           {"op": "write", "tab": T, "peer": HEX, "data": ANY, "binary": HEX?}
           {"op": "session", "tab": T, "data": ANY}
-          {"op": "close", "tab": T}
-Events:   {"event": "ready", "state": S, "key": HEX, "host": H}, {"event": "joined", "tab": T, "id": HEX},
+          {"op": "close", "tab": T}, {"op": "info"} (the engine's info)
+Events:   {"event": "ready", "state": S, "detail": D, "key": HEX, "host": H, "info": {...}},
+          {"event": "joined", "tab": T, "id": HEX}, {"event": "info", "info": {...}},
           {"event": "connection"|"close"|"message"|"session", "tab": T, "peer": HEX, ...}
 Messages are opaque bytes to the core; here they are JSON text (or raw bytes, "binary").
 
@@ -21,6 +22,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -116,6 +119,8 @@ class Device:
             self.tabs[tab].set_session_data(json.dumps(cmd["data"]).encode())
         elif op == "close":
             self.tabs.pop(tab).close()
+        elif op == "info":
+            emit({"event": "info", "info": self.engine.info})
 
 
 def routes_out() -> list[str]:
@@ -153,6 +158,8 @@ async def main() -> None:
     parser.add_argument("--reachable", action="store_true", help="peers reach this device directly")
     parser.add_argument("--unguarded", action="store_true", help="no loopback guard (closed namespace only)")
     args = parser.parse_args()
+    if os.environ.get("DEVICE_PROC_DEBUG"):  # the engine's and the sidecar's logs on stderr
+        logging.basicConfig(level=logging.DEBUG)
     host = args.host or (None if args.network == "lan" else "127.0.0.1")
     bootstrap = [b for b in args.bootstrap.split(",") if b]
     device = Device(
