@@ -9,14 +9,17 @@
 //   public     the public HyperDHT (users on a real network only)
 
 const os = require('os')
+const dgram = require('dgram')
 const HyperDHT = require('hyperdht')
 const { LanDiscovery, inSubnet, subnetOf } = require('./lan')
+const { trace } = require('./trace')
 
 const DEFAULT_LOCAL_PORT = 49736 // not 49737..49741: every HyperDHT node tries those first
 const TAKEOVER_INTERVAL = 2000
 const RANDOM_PORT = [0, 0] // HyperDHT turns port 0 into 49737; an empty range means "any"
 const LAN_FIRST_WAIT = 600 // ms to wait for LAN devices' answers before the DHT starts
 const LAN_BOOTSTRAP = 8 // LAN devices used to bootstrap the DHT
+const LAN_PORT_TRIES = 8 // free ports tried for the LAN routing node (another may take one first)
 
 class NetworkError extends Error {
   constructor(code, message) {
@@ -32,11 +35,14 @@ function parseNode(entry) {
   return entry
 }
 
-// A bootstrap node on host:port, or null when the port is taken.
-async function tryBootstrapNode(port, host) {
+// A bootstrap node on host:port (knowing other nodes on `bootstrap`), or null when the
+// port is taken. HyperDHT.bootstrapper is told its own address, so it stores records from
+// the start; a plain `ephemeral: false` node learns its address only from other nodes'
+// replies, and one that starts alone never does (it then never stores a record).
+async function tryBootstrapNode(port, host, bootstrap = []) {
   let node
   try {
-    node = HyperDHT.bootstrapper(port, host, { host })
+    node = HyperDHT.bootstrapper(port, host, { host, bootstrap })
     await node.ready()
     return node
   } catch (err) {
@@ -106,6 +112,7 @@ class Network {
     }
     this.dht = new HyperDHT(dhtOpts)
     await this.dht.ready()
+    trace('dht: ready, firewalled', this.dht.firewalled)
     if (this.mode === 'bootstrap') await probeReachability(this.dht, this.log)
     if (this.mode === 'local' && !this.bootstrapNode) this._watchBootstrap()
     return this.dht
@@ -125,21 +132,21 @@ class Network {
     this.lan = new LanDiscovery({ host, cidr: iface.cidr, log: this.log })
     await this.lan.start()
     const found = await this.lan.waitForDevices(LAN_FIRST_WAIT)
+    trace('lan: devices found at start', found.length)
     const others = found.slice(0, LAN_BOOTSTRAP).map((d) => `${d.host}:${d.port}`)
-    this.bootstrapNode = new HyperDHT({
-      bootstrap: others, // an empty list (alone on the LAN so far), never the public nodes
-      host,
-      port: RANDOM_PORT,
-      ephemeral: false,
-      firewalled: false
-    })
-    await this.bootstrapNode.ready()
+    // others: an empty list when alone on the LAN so far, never the public nodes
+    this.bootstrapNode = await lanRoutingNode(host, others)
+    trace('lan: routing node ready, stores records:', !this.bootstrapNode.ephemeral)
     this.bootstrap = [`${host}:${this.bootstrapNode.address().port}`, ...others]
     this.dht = new HyperDHT({ bootstrap: this.bootstrap, host, port: opts.port || RANDOM_PORT })
     await this.dht.ready()
+    trace('dht: ready, firewalled', this.dht.firewalled, 'routing node', this.bootstrap[0])
     await probeReachability(this.dht, this.log)
     // whenever the device's node meets another routing node, announce and look up again
-    this.dht.on('add-node', () => this._onNodes())
+    this.dht.on('add-node', (node) => {
+      trace('dht: add-node', `${node.host}:${node.port}`)
+      this._onNodes()
+    })
     this.lan.ondevice = (device) => this._lanDevice(device)
     this.lan.onchange = (count) => this._onLan(count)
     this.lan.announce(this.bootstrapNode.address().port)
@@ -153,6 +160,7 @@ class Network {
     const dht = this.dht
     if (!dht || dht.destroyed || !this.bootstrapNode) return
     const node = { host, port }
+    trace('lan: device', `${host}:${port}`)
     this.bootstrapNode.addNode(node)
     dht.addNode(node)
     await probeReachability(dht, this.log)
@@ -231,12 +239,35 @@ async function probeReachability(dht, log) {
     log('warn', "this hyperdht lacks dht-rpc's _updateNetworkState: not probing reachability")
     return false
   }
+  trace('dht: probing reachability')
   try {
     await dht._updateNetworkState(true) // true: the firewall check only
   } catch (err) {
     log('warn', `reachability probe failed: ${err.message}`)
   }
+  trace('dht: probed, firewalled', dht.firewalled)
   return !dht.firewalled
+}
+
+// The device's routing node of the LAN's DHT, on a UDP port that the system says is free
+// (tried again if something takes it before the node binds it).
+async function lanRoutingNode(host, bootstrap) {
+  for (let i = 0; i < LAN_PORT_TRIES; i++) {
+    const node = await tryBootstrapNode(await freeUdpPort(host), host, bootstrap)
+    if (node) return node
+  }
+  throw new NetworkError('ERR_NO_LAN', `network 'lan': no free UDP port on ${host} for the LAN's DHT`)
+}
+
+function freeUdpPort(host) {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket('udp4')
+    socket.once('error', reject)
+    socket.bind(0, host, () => {
+      const { port } = socket.address()
+      socket.close(() => resolve(port))
+    })
+  })
 }
 
 const PRIVATE_V4 = [

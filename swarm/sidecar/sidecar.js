@@ -8,6 +8,7 @@ const Hyperswarm = require('hyperswarm')
 const HyperDHT = require('hyperdht')
 const { encodeFrame, FrameReader, toBuffer } = require('./frames')
 const { Network } = require('./network')
+const { trace, short, TRACE } = require('./trace')
 
 const END_GRACE = 10000 // a connection still open this long after end() is destroyed
 // The peer with the higher key dials this much later (see below). On a network bound to
@@ -298,7 +299,8 @@ async function start(opts) {
   const keyPair = opts.seed ? HyperDHT.keyPair(toBuffer(opts.seed)) : undefined
   swarm = new Hyperswarm({ dht, keyPair })
   const loopback = /^(127\.|::1$|localhost$)/.test(network.host || '')
-  deferHigherKeyDials(swarm, loopback ? DIAL_DEFER_LOOPBACK : DIAL_DEFER)
+  deferHigherKeyDials(swarm, () => (loopback ? DIAL_DEFER_LOOPBACK : DIAL_DEFER))
+  if (TRACE) traceSwarm(swarm)
   swarm.on('connection', onConnection)
   const every = opts.refreshInterval || (network.mode === 'public' ? 0 : PRIVATE_REFRESH)
   if (every > 0) setInterval(refreshAll, every).unref()
@@ -309,8 +311,8 @@ async function start(opts) {
 // Two peers that find each other at the same moment dial each other at the same moment,
 // and Hyperswarm's duplicate resolution can then leave each side holding a different
 // half of a connection (bytes flow one way only). So only the peer with the lower key
-// dials at once; the other waits `defer` ms and dials only if no connection came.
-function deferHigherKeyDials(swarm, defer) {
+// dials at once; the other waits `deferFor()` ms and dials only if no connection came.
+function deferHigherKeyDials(swarm, deferFor) {
   const connect = swarm._connect
   const needed = ['_connect', '_flushMaybe', '_shouldRequeue']
   if (!needed.every((name) => typeof swarm[name] === 'function') || !swarm._allConnections) {
@@ -319,12 +321,19 @@ function deferHigherKeyDials(swarm, defer) {
   }
   swarm._connect = function (peerInfo, queued) {
     const lower = Buffer.compare(this.keyPair.publicKey, peerInfo.publicKey) < 0
-    if (lower || peerInfo.explicit) return connect.call(this, peerInfo, queued)
+    if (lower || peerInfo.explicit) {
+      trace('dial', short(peerInfo.publicKey), 'now')
+      return connect.call(this, peerInfo, queued)
+    }
     if (queued) this._flushMaybe(peerInfo)
-    if (peerInfo[kDeferred]) return
+    if (peerInfo[kDeferred]) return trace('dial', short(peerInfo.publicKey), 'already deferred')
+    const defer = deferFor()
+    trace('dial', short(peerInfo.publicKey), `deferred ${defer} ms`)
     peerInfo[kDeferred] = setTimeout(() => {
       peerInfo[kDeferred] = null
-      if (this.destroyed || this._allConnections.has(peerInfo.publicKey)) return
+      const linked = this._allConnections.has(peerInfo.publicKey)
+      trace('dial', short(peerInfo.publicKey), 'deferral over:', linked ? 'linked meanwhile' : 'dialling')
+      if (this.destroyed || linked) return
       if (!this._shouldRequeue(peerInfo)) return // its topics were left meanwhile
       connect.call(this, peerInfo, false)
     }, defer)
@@ -332,7 +341,34 @@ function deferHigherKeyDials(swarm, defer) {
   }
 }
 
+// PEERBROWSER_SIDECAR_TRACE=1: what the swarm finds and how its dials end (trace.js).
+function traceSwarm(swarm) {
+  const handlePeer = swarm._handlePeer
+  if (typeof handlePeer === 'function') {
+    swarm._handlePeer = function (peer, topic) {
+      const linked = this._allConnections.has(peer.publicKey)
+      trace('lookup found', short(peer.publicKey), linked ? '(linked)' : '')
+      return handlePeer.call(this, peer, topic)
+    }
+  }
+  const dhtConnect = swarm.dht.connect
+  swarm.dht.connect = function (remote, opts) {
+    const conn = dhtConnect.call(this, remote, opts)
+    conn.on('open', () => trace('client stream open', short(remote), conn.rawStream && conn.rawStream.remoteHost))
+    conn.on('error', (err) => trace('client stream error', short(remote), err.code || '', err.message))
+    conn.on('close', () => trace('client stream closed', short(remote)))
+    return conn
+  }
+  swarm.server.on('connection', (conn) => {
+    trace('server stream open', short(conn.remotePublicKey))
+    conn.on('error', (err) => trace('server stream error', short(conn.remotePublicKey), err.code || '', err.message))
+  })
+  swarm.on('connection', (conn) => trace('connection', short(conn.remotePublicKey), conn.isInitiator ? 'out' : 'in'))
+  trace('swarm: own key', short(swarm.keyPair.publicKey))
+}
+
 function refreshAll() {
+  trace('refresh: announce and look up', topics.size, 'topic(s)')
   for (const session of topics.values()) session.refresh().catch(() => {})
 }
 
@@ -352,8 +388,10 @@ function join(topic) {
   if (topics.has(key)) return
   const session = swarm.join(topic, { server: true, client: true })
   topics.set(key, session)
+  trace('join', key.slice(0, 8))
   ;(async () => {
     await session.flushed()
+    trace('join: first lookup done', key.slice(0, 8))
     // peers that announced while our first lookup ran are missed by it: look again
     if (topics.get(key) === session) await session.refresh()
     if (topics.get(key) === session) out.send(['joined', topic])

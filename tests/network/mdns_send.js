@@ -3,6 +3,8 @@
 //   node mdns_send.js SIDECAR_DIR CIDR malformed   send every malformed packet to the group
 //                                                  (from this namespace's address), then a flood
 //   node mdns_send.js SIDECAR_DIR CIDR marker      send one well-formed announcement
+//   node mdns_send.js SIDECAR_DIR CIDR query       ask for the service once, as a device that
+//                                                  just started does (the devices answer)
 //   node mdns_send.js SIDECAR_DIR CIDR read        no network: what lan.js's readPacket makes
 //                                                  of each malformed packet
 // Prints one JSON line. Run under the loopback guard, inside the test's namespace.
@@ -98,6 +100,9 @@ async function main() {
   let packets = 0
   if (mode === 'marker') {
     await send(announce('fedcba9876543210', own.address, 40001))
+    packets++
+  } else if (mode === 'query') {
+    await send(dnsPacket.encode(lan.query()))
     packets++
   } else {
     const all = Object.values(crafted())

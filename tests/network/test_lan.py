@@ -149,6 +149,44 @@ def lan_info(dev: DeviceProc, what: str, test) -> dict:
     return dev.p.wait_for(probe, what)
 
 
+def lan_device(lab: Lab, procs: list[Proc], name: str, alone: bool = False) -> DeviceProc:
+    lab.add(name)
+    if alone:
+        lab.detach(name)  # started while nothing gets across to the others
+    dev = DeviceProc([], extra=["--network", "lan"], wrap=lambda argv: lab.exec(name, argv), env=lab.env())
+    procs.append(dev.p)
+    return dev
+
+
+def test_devices_that_each_came_up_alone_link_once_they_meet(lab):
+    """Regression: two devices that each start while no other device answers (they start
+    at the same moment, or before the LAN is up) and meet afterwards must still link.
+    Each then bootstrapped the LAN's DHT alone, and its routing node never began to store
+    records (it had nobody to learn its own address from), so neither could find the
+    other's announcement: the link never formed. Here both start while their switch
+    ports forward nothing, and meet when a third host asks the LAN for the service."""
+    lab, procs = lab
+    devs = [lan_device(lab, procs, name, alone=True) for name in ("a", "b")]
+    for d in devs:
+        d.ready()
+        assert d.events("ready")[0]["info"]["lanDevices"] == 0
+    for name in ("a", "b"):
+        lab.attach(name)
+    mdns_send(lab, "asker", "query")  # the devices answer it, to the whole group
+    for d in devs:
+        lan_info(d, "the devices seeing each other", lambda i: i.get("lanDevices") == 1)
+    a, b = devs
+    a.join(0, "https://chat.example", 0, "room")
+    b.join(0, "https://chat.example", 0, "room")
+    a.wait_count("connection", b.ids[0], 1, "a linking to b")
+    b.wait_count("connection", a.ids[0], 1, "b linking to a")
+    a.do(op="write", tab=0, peer=b.ids[0], data="from a")
+    b.do(op="write", tab=0, peer=a.ids[0], data="from b")
+    b.p.wait_for(lambda _: [e for e in b.events("message", a.ids[0]) if e["data"] == "from a"], "a's bytes at b")
+    a.p.wait_for(lambda _: [e for e in a.events("message", b.ids[0]) if e["data"] == "from b"], "b's bytes at a")
+    assert not a.events("error") and not b.events("error")
+
+
 def test_malformed_mdns_packets_change_nothing(lab):
     """A device on the LAN sends crafted mDNS packets to the group: truncated, lying
     record counts, compression loops, oversize, forged answers that point outside the
