@@ -11,10 +11,13 @@ const { Network } = require('./network')
 const { trace, short, TRACE } = require('./trace')
 
 const END_GRACE = 10000 // a connection still open this long after end() is destroyed
-// The peer with the higher key dials this much later (see below). On a network bound to
-// loopback every peer is on this machine and a dial takes milliseconds, so the wait
-// can be short; elsewhere (hole punching) it must outlast a slow first dial.
+// The peer with the higher key dials this much later (see below): long enough for the
+// lower key's dial to it to arrive first. Once this device counts as reachable (its DHT
+// node is not firewalled; on loopback always) that dial goes straight to its address and
+// takes a round trip or two, so the wait can be short; while it counts as firewalled the
+// dial holepunches, and the wait must outlast a slow holepunch.
 const DIAL_DEFER = 3000
+const DIAL_DEFER_REACHABLE = 500
 const DIAL_DEFER_LOOPBACK = 300
 // On a local or private DHT, announcements are looked up and renewed this often, so a
 // restarted bootstrap node (which forgot them all) is repopulated within a minute
@@ -299,7 +302,10 @@ async function start(opts) {
   const keyPair = opts.seed ? HyperDHT.keyPair(toBuffer(opts.seed)) : undefined
   swarm = new Hyperswarm({ dht, keyPair })
   const loopback = /^(127\.|::1$|localhost$)/.test(network.host || '')
-  deferHigherKeyDials(swarm, () => (loopback ? DIAL_DEFER_LOOPBACK : DIAL_DEFER))
+  deferHigherKeyDials(swarm, () => {
+    if (loopback) return DIAL_DEFER_LOOPBACK
+    return dht.firewalled ? DIAL_DEFER : DIAL_DEFER_REACHABLE
+  })
   if (TRACE) traceSwarm(swarm)
   swarm.on('connection', onConnection)
   const every = opts.refreshInterval || (network.mode === 'public' ? 0 : PRIVATE_REFRESH)
