@@ -51,13 +51,12 @@ class Device:
         reachable: bool = False,
         unguarded: bool = False,
         network: str = "bootstrap",
+        sidecar_dir: str | None = None,
     ) -> None:
         if unguarded:
             if routes_out():
                 raise SystemExit(f"device_proc: --unguarded only in a closed namespace: {routes_out()}")
-        elif not all(
-            allowed_host(b.rpartition(":")[0]) for b in [*bootstrap, f"{host or '127.0.0.1'}:0"]
-        ):
+        elif not all(allowed_host(b.rpartition(":")[0]) for b in [*bootstrap, f"{host or '127.0.0.1'}:0"]):
             raise SystemExit("device_proc: loopback (or the test namespace's subnet) only")
         options = HyperswarmOptions(
             network=network,
@@ -67,6 +66,7 @@ class Device:
             refresh_interval=refresh,
             link_timeout=link_timeout,
             reachable=reachable,
+            sidecar_dir=Path(sidecar_dir) if sidecar_dir else None,
         )
         self.engine = HyperswarmEngine(options)
         self.core = SwarmCore(self.engine, grace=0)
@@ -157,13 +157,21 @@ async def main() -> None:
     parser.add_argument("--link-timeout", type=float, help="seconds of silence that drop a link")
     parser.add_argument("--reachable", action="store_true", help="peers reach this device directly")
     parser.add_argument("--unguarded", action="store_true", help="no loopback guard (closed namespace only)")
+    parser.add_argument("--sidecar-dir", help="another sidecar (an older one, for a benchmark's baseline)")
     args = parser.parse_args()
     if os.environ.get("DEVICE_PROC_DEBUG"):  # the engine's and the sidecar's logs on stderr
         logging.basicConfig(level=logging.DEBUG)
     host = args.host or (None if args.network == "lan" else "127.0.0.1")
     bootstrap = [b for b in args.bootstrap.split(",") if b]
     device = Device(
-        bootstrap, args.refresh, host, args.link_timeout, args.reachable, args.unguarded, args.network
+        bootstrap,
+        args.refresh,
+        host,
+        args.link_timeout,
+        args.reachable,
+        args.unguarded,
+        args.network,
+        args.sidecar_dir,
     )
     await device.core.start()
     engine = device.engine

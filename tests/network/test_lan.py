@@ -182,8 +182,12 @@ def test_devices_that_each_came_up_alone_link_once_they_meet(lab):
     b.wait_count("connection", a.ids[0], 1, "b linking to a")
     a.do(op="write", tab=0, peer=b.ids[0], data="from a")
     b.do(op="write", tab=0, peer=a.ids[0], data="from b")
-    b.p.wait_for(lambda _: [e for e in b.events("message", a.ids[0]) if e["data"] == "from a"], "a's bytes at b")
-    a.p.wait_for(lambda _: [e for e in a.events("message", b.ids[0]) if e["data"] == "from b"], "b's bytes at a")
+    b.p.wait_for(
+        lambda _: [e for e in b.events("message", a.ids[0]) if e["data"] == "from a"], "a's bytes at b"
+    )
+    a.p.wait_for(
+        lambda _: [e for e in a.events("message", b.ids[0]) if e["data"] == "from b"], "b's bytes at a"
+    )
     assert not a.events("error") and not b.events("error")
 
 
@@ -197,7 +201,9 @@ def test_malformed_mdns_packets_change_nothing(lab):
     for name in ("x", "y"):
         lab.add(name)
         devs.append(
-            DeviceProc([], extra=["--network", "lan"], wrap=lambda argv, n=name: lab.exec(n, argv), env=lab.env())
+            DeviceProc(
+                [], extra=["--network", "lan"], wrap=lambda argv, n=name: lab.exec(n, argv), env=lab.env()
+            )
         )
         procs.append(devs[-1].p)
     x, y = devs

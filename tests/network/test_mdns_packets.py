@@ -26,7 +26,9 @@ def test_every_malformed_packet_reads_as_nothing():
     )
     results = json.loads(out.stdout)
     control = results.pop("(control) well-formed")
-    assert control == {"devices": [{"label": "0123456789abcdef", "host": "10.213.9.200", "port": 40000, "ttl": 120}]}
+    assert control == {
+        "devices": [{"label": "0123456789abcdef", "host": "10.213.9.200", "port": 40000, "ttl": 120}]
+    }
     assert len(results) == 16
     for name, read in results.items():
         assert read is None, name
