@@ -101,8 +101,11 @@ class Network {
       this.host = opts.host || (list.every(isLoopbackNode) ? '127.0.0.1' : '0.0.0.0')
       dhtOpts = { bootstrap: list, host: this.host, port: opts.port || RANDOM_PORT }
       // every peer reaches this device directly (a LAN, a test network): say so rather than
-      // wait for HyperDHT's firewall probe, so that peers dial it instead of holepunching
-      if (opts.reachable) dhtOpts.firewalled = false
+      // wait for HyperDHT's firewall probe, so that peers dial it instead of holepunching.
+      // A node bound to loopback is reachable by every peer it can meet (they are all on
+      // this machine), as the local network's nodes are; saying so also keeps peers on one
+      // host off hyperdht 6.33+'s same-host holepunch race (docs/SIDECAR.md).
+      if (opts.reachable || isLoopbackHost(this.host)) dhtOpts.firewalled = false
     } else if (this.mode === 'public') {
       this.host = opts.host || '0.0.0.0'
       dhtOpts = { host: this.host } // HyperDHT's own public bootstrap nodes
@@ -221,6 +224,11 @@ function isLoopbackNode(entry) {
   return host === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
 }
 
+// A bind address on loopback (IPv4 or IPv6).
+function isLoopbackHost(host) {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '::1' || host === 'localhost'
+}
+
 // A fresh HyperDHT node counts as firewalled until other nodes have pinged it back
 // (dht-rpc's "quick firewall" probe, PING_NAT). That probe is sent while the bootstrap
 // query runs, and its answer is only used if it comes before the query ends. On the public
@@ -304,4 +312,4 @@ function splitNode(entry) {
   return [entry.slice(0, i), Number(entry.slice(i + 1))]
 }
 
-module.exports = { Network, NetworkError, DEFAULT_LOCAL_PORT, probeReachability, lanInterface }
+module.exports = { Network, NetworkError, DEFAULT_LOCAL_PORT, probeReachability, lanInterface, isLoopbackHost }

@@ -7,7 +7,7 @@ const net = require('net')
 const Hyperswarm = require('hyperswarm')
 const HyperDHT = require('hyperdht')
 const { encodeFrame, FrameReader, toBuffer } = require('./frames')
-const { Network } = require('./network')
+const { Network, isLoopbackHost } = require('./network')
 const { trace, short, TRACE } = require('./trace')
 
 const END_GRACE = 10000 // a connection still open this long after end() is destroyed
@@ -301,7 +301,7 @@ async function start(opts) {
   )
   const keyPair = opts.seed ? HyperDHT.keyPair(toBuffer(opts.seed)) : undefined
   swarm = new Hyperswarm({ dht, keyPair })
-  const loopback = /^(127\.|::1$|localhost$)/.test(network.host || '')
+  const loopback = isLoopbackHost(network.host || '')
   deferHigherKeyDials(swarm, () => {
     if (loopback) return DIAL_DEFER_LOOPBACK
     return dht.firewalled ? DIAL_DEFER : DIAL_DEFER_REACHABLE
