@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -49,25 +50,36 @@ def webrtc_prefix() -> tuple[list[str], str | None]:
 BENCH_GUARD = 3600.0
 
 
-def run_guarded(cmd: list[str], env: dict[str, str]) -> tuple[int, str, bool]:
-    """Run a benchmark; (exit status, stderr, whether the hang guard stopped it). A stopped
-    one gets SIGTERM first, so it can stop its own children and delete what it made."""
+def run_guarded(name: str, cmd: list[str], env: dict[str, str]) -> tuple[int, str, bool]:
+    """Run a benchmark; (exit status, stderr, whether the hang guard stopped it). Its
+    progress lines (``NAME: ...``) are echoed as they come, so a long one shows that it
+    moves. A stopped one gets SIGTERM first, so it can stop its own children and delete
+    what it made."""
     proc = subprocess.Popen(cmd, cwd=HERE.parent, env=env, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+
+    def pump() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.append(line)
+            if line.startswith(f"{name}: "):
+                print(line, end="", file=sys.stderr)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    hung = False
     try:
-        _, stderr = proc.communicate(timeout=BENCH_GUARD)
-        return proc.returncode, stderr, False
+        proc.wait(timeout=BENCH_GUARD)
     except subprocess.TimeoutExpired:
+        hung = True
         proc.terminate()
-    try:
-        _, stderr = proc.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        proc.kill()
         try:
-            _, stderr = proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:  # a grandchild holds stderr open: stop reading
-            stderr = ""
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
             proc.wait()
-    return proc.returncode, stderr or "", True
+    reader.join(timeout=10)  # a grandchild may hold stderr open: then stop reading
+    return proc.returncode, "".join(list(lines)), hung
 
 
 def run_one(name: str, quick: bool, run_id: str, flood_seconds: float | None = None) -> dict[str, Any]:
@@ -85,7 +97,7 @@ def run_one(name: str, quick: bool, run_id: str, flood_seconds: float | None = N
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE.parent), env.get("PYTHONPATH", "")) if p)
         t0 = time.monotonic()
         print(f"bench: {name} ...", file=sys.stderr)
-        returncode, stderr, hung = run_guarded(cmd, env)
+        returncode, stderr, hung = run_guarded(name, cmd, env)
         took = time.monotonic() - t0
         if returncode != 0 or not out.exists():
             log = RESULTS / f"{run_id}-{name}.log"
