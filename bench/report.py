@@ -166,6 +166,39 @@ def flood_report(fl: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def linkup_report(lu: dict[str, Any]) -> str:
+    """The link-up benchmark's series as a table (a failed trial ran into the guard)."""
+    if "skipped" in lu:
+        return f"skipped: {lu['skipped']}"
+    guard = lu.get("link_guard_s", float("nan"))
+    rows = [
+        "| series | network | trials | linked | p50 (s) | p95 (s) | max (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    labels = {
+        "before": f"before ({str(lu.get('before_commit', ''))[:7]}: hyperdht 6.32.0, no probe)",
+        "after_bootstrap": "after, testnet",
+        "after_lan": "after, --network lan",
+    }
+    for key, label in labels.items():
+        s = lu.get(key)
+        if not s:
+            continue
+        if "skipped" in s:
+            rows.append(f"| {label} | | | skipped: {s['skipped']} | | | |")
+            continue
+
+        def cell(v: Any) -> str:
+            return _f(v) if v is not None else f"> {guard:g}"
+
+        linked = s["trials"] - s["failed"]
+        rows.append(
+            f"| {label} | {s['network']} | {s['trials']} | {linked} | "
+            f"{cell(s['p50'])} | {cell(s['p95'])} | {cell(s['max'])} |"
+        )
+    return "\n".join(rows)
+
+
 def report(results: dict[str, Any]) -> str:
     parts = []
     t = results.get("tab_to_tab", {}).get("transports", {})
@@ -249,6 +282,9 @@ def report(results: dict[str, Any]) -> str:
     if "attacks" in results.get("hostile", {}):
         parts.append("\n### A hostile device\n")
         parts.append(hostile_report(results["hostile"]))
+    if "lan_linkup" in results and "error" not in results["lan_linkup"]:
+        parts.append("\n### Link-up on a LAN, both devices firewalled at start\n")
+        parts.append(linkup_report(results["lan_linkup"]))
     parts.append("\n### Targets\n")
     parts.append("| target | measured | limit | |\n|---|---|---|---|")
     for tg in results.get("targets", []):

@@ -1,7 +1,7 @@
 """Run the benchmark suite (or part of it); write one JSON per run and PNG plots beside it.
 
     python -m bench.run [--quick] [--flood-seconds S] [NAME ...]
-                                    NAME: tab_to_tab, devices, scale, flood, hostile
+                                    NAME: tab_to_tab, devices, scale, flood, hostile, lan_linkup
                                     (hostile only when named: about 6 minutes)
 
 Every benchmark runs in its own process (the tab-to-tab one inside a network
@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,9 @@ from bench import plots, report, stats, targets
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-NAMES = ("tab_to_tab", "devices", "scale", "flood", "hostile")
+NAMES = ("tab_to_tab", "devices", "scale", "flood", "hostile", "lan_linkup")
 #: What a run with no names runs: hostile (bench/hostile.py) only when named.
-DEFAULT = ("tab_to_tab", "devices", "scale", "flood")
+DEFAULT = ("tab_to_tab", "devices", "scale", "flood", "lan_linkup")
 
 
 def webrtc_prefix() -> tuple[list[str], str | None]:
@@ -42,6 +43,43 @@ def webrtc_prefix() -> tuple[list[str], str | None]:
     if probe.returncode != 0:
         return [], f"cannot create a network namespace: {probe.stderr.decode().strip()}"
     return [*unshare, "--", sys.executable, "-m", "bench.netns"], None
+
+
+#: seconds one benchmark may run before it is stopped (a hang guard: each benchmark has
+#: its own guards on every wait, this one stops a run that stalls anyway)
+BENCH_GUARD = 3600.0
+
+
+def run_guarded(name: str, cmd: list[str], env: dict[str, str]) -> tuple[int, str, bool]:
+    """Run a benchmark; (exit status, stderr, whether the hang guard stopped it). Its
+    progress lines (``NAME: ...``) are echoed as they come, so a long one shows that it
+    moves. A stopped one gets SIGTERM first, so it can stop its own children and delete
+    what it made."""
+    proc = subprocess.Popen(cmd, cwd=HERE.parent, env=env, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+
+    def pump() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.append(line)
+            if line.startswith(f"{name}: "):
+                print(line, end="", file=sys.stderr)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    hung = False
+    try:
+        proc.wait(timeout=BENCH_GUARD)
+    except subprocess.TimeoutExpired:
+        hung = True
+        proc.terminate()
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    reader.join(timeout=10)  # a grandchild may hold stderr open: then stop reading
+    return proc.returncode, "".join(list(lines)), hung
 
 
 def run_one(name: str, quick: bool, run_id: str, flood_seconds: float | None = None) -> dict[str, Any]:
@@ -59,13 +97,14 @@ def run_one(name: str, quick: bool, run_id: str, flood_seconds: float | None = N
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE.parent), env.get("PYTHONPATH", "")) if p)
         t0 = time.monotonic()
         print(f"bench: {name} ...", file=sys.stderr)
-        proc = subprocess.run(cmd, cwd=HERE.parent, env=env, check=False, stderr=subprocess.PIPE, text=True)
+        returncode, stderr, hung = run_guarded(name, cmd, env)
         took = time.monotonic() - t0
-        if proc.returncode != 0 or not out.exists():
+        if returncode != 0 or not out.exists():
             log = RESULTS / f"{run_id}-{name}.log"
-            log.write_text(proc.stderr)
-            print(f"bench: {name} failed ({proc.returncode}); see {log}", file=sys.stderr)
-            return {"error": f"exit {proc.returncode}", "stderr_tail": proc.stderr[-3000:], "seconds": took}
+            log.write_text(stderr)
+            why = f"hang guard: stopped after {BENCH_GUARD:.0f} s" if hung else f"exit {returncode}"
+            print(f"bench: {name} failed ({why}); see {log}", file=sys.stderr)
+            return {"error": why, "stderr_tail": stderr[-3000:], "seconds": took}
         result: dict[str, Any] = json.loads(out.read_text())
         result["seconds"] = took
         if note:
@@ -116,6 +155,9 @@ def finish(results: dict[str, Any], out: Path) -> int:
         print(report.flood_report(results["flood"]), file=sys.stderr)
     if "attacks" in results.get("hostile", {}):
         print(report.hostile_report(results["hostile"]), file=sys.stderr)
+    linkup = results.get("lan_linkup", {})
+    if linkup and "error" not in linkup:
+        print(report.linkup_report(linkup), file=sys.stderr)
     for t in results["targets"]:
         if t["met"] is None:
             continue  # a benchmark of this target was not run

@@ -134,6 +134,17 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
             False,
         )
     )
+    linkup = results.get("lan_linkup", {})
+    for series, how in (("after_lan", "--network lan"), ("after_bootstrap", "a testnet on the LAN")):
+        out.append(
+            Target(
+                f"lan_linkup.{series}_p95_s",
+                f"link-up of two fresh firewalled devices on one LAN, p95 ({how}) (s)",
+                _get(linkup, series, "p95"),
+                2.0,
+                False,
+            )
+        )
     out.append(
         Target(
             "tab_memory_extra_vs_plain",

@@ -14,8 +14,9 @@ class BrowserConfig:
 
     ``bootstrap`` and ``network`` choose the network engine (see
     ``browser/core_factory.py``): ``network`` is ``"local"`` (a DHT on
-    127.0.0.1 shared by the browsers of this machine), ``"public"`` (the public
-    HyperDHT) or ``"none"``; a ``bootstrap`` list picks a given DHT instead.
+    127.0.0.1 shared by the browsers of this machine), ``"lan"`` (the browsers on
+    this LAN, found by multicast DNS), ``"public"`` (the public HyperDHT) or
+    ``"none"``; a ``bootstrap`` list picks a given DHT instead.
     """
 
     urls: tuple[str, ...] = ()
@@ -75,6 +76,8 @@ def default_config_path() -> Path:
 
 
 PEER_ADDRESSES = ("show", "hide")
+#: The values of ``network`` (``--network``).
+NETWORKS = ("local", "lan", "public", "none")
 
 #: What a config file may set, and the type each value must have.
 FILE_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -112,7 +115,7 @@ def _check_privacy_settings(path: Path, data: dict[str, object]) -> None:
 def load_config_file(path: Path) -> dict[str, object]:
     """Read a TOML config file; raises ValueError with a clear message when it is wrong.
 
-    ``network = "local" | "public" | "none"``, ``bootstrap = ["HOST:PORT", ...]``,
+    ``network = "local" | "lan" | "public" | "none"``, ``bootstrap = ["HOST:PORT", ...]``,
     ``grace = SECONDS``, ``identity = N``, ``link_timeout = SECONDS``,
     ``reachable = true``, ``local_port = PORT``, ``remote_debugging_port = PORT``,
     ``peers_permission = "ask" | "allow" | "deny"``,
@@ -131,8 +134,8 @@ def load_config_file(path: Path) -> dict[str, object]:
         bool_for_number = kind is not bool and isinstance(data.get(key), bool)
         if key in data and (not isinstance(data[key], kind) or bool_for_number):
             raise ValueError(f"{path}: {key} has the wrong type")
-    if "network" in data and data["network"] not in ("local", "public", "none"):
-        raise ValueError(f"{path}: network must be \"local\", \"public\" or \"none\"")
+    if "network" in data and data["network"] not in NETWORKS:
+        raise ValueError(f"{path}: network must be one of {', '.join(repr(n) for n in NETWORKS)}")
     if "local_port" in data and not 0 < data["local_port"] < 65536:
         raise ValueError(f"{path}: local_port must be between 1 and 65535")
     if "link_timeout" in data:

@@ -6,6 +6,8 @@ The network engine is chosen here from the configuration:
 * ``--bootstrap HOST:PORT[,...]``: a given DHT (a LAN, a private one, a testnet);
 * ``--network local`` (default): an embedded DHT on 127.0.0.1 shared by the
   browsers on this machine (the first one hosts its bootstrap node);
+* ``--network lan``: the browsers on this LAN, found by multicast DNS; no
+  bootstrap node, no internet (a DHT of the LAN's devices);
 * ``--network public``: the public HyperDHT.
 
 The engine starts in the background: the window and local presences do not
@@ -42,6 +44,8 @@ def engine_options(config: BrowserConfig) -> HyperswarmOptions | None:
         log.warning("--reachable only applies with --bootstrap; ignored")
     if config.network == "public":
         return HyperswarmOptions(network="public", link_timeout=timeout)
+    if config.network == "lan":
+        return HyperswarmOptions(network="lan", link_timeout=timeout)
     if config.local_port is not None:
         return HyperswarmOptions(network="local", link_timeout=timeout, local_port=config.local_port)
     return HyperswarmOptions(network="local", link_timeout=timeout)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from browser import __version__
 from browser.config import (
+    NETWORKS,
     BrowserConfig,
     check_link_timeout,
     default_config_path,
@@ -118,9 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--network",
-        choices=("local", "public", "none"),
+        choices=NETWORKS,
         default=None,
         help="local (default): a DHT on 127.0.0.1 shared by the browsers on this machine; "
+        "lan: the browsers on this LAN, found by multicast DNS (no set-up, no internet); "
         "public: the public HyperDHT; none: this device only (--bootstrap picks a given DHT)",
     )
     parser.add_argument(

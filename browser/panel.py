@@ -148,6 +148,13 @@ class PeerSocketPanel(QDockWidget):
             # what the network engine is doing, or what to do about it (installing, failed)
             detail = engine["detail"]
             self._item(item, f"network: {detail}", state=engine["state"], tooltip=detail)
+        lan_devices = engine.get("lan_devices")
+        if lan_devices is not None:  # the 'lan' network: devices found by multicast DNS
+            self._item(
+                item,
+                f"LAN: {lan_devices} other device(s) seen",
+                tooltip="other Peerbrowser devices on this LAN, found by multicast DNS",
+            )
         for link in links:
             self._item(
                 item,

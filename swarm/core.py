@@ -319,7 +319,8 @@ class SwarmCore:
     def snapshot(self) -> Snapshot:
         """Everything a person may want to see, as plain data (``swarm/snapshot.py``)."""
         key = self.engine.public_key if self.engine is not None else None
-        return snapshot(self.presences.values(), self.links.values(), self.engine_state, key)
+        lan_devices = getattr(self.engine, "lan_devices", None)  # the 'lan' network only
+        return snapshot(self.presences.values(), self.links.values(), self.engine_state, key, lan_devices)
 
     def origin_snapshot(self, origin: str) -> list[PresenceSnapshot]:
         """The presences of one origin, as in ``snapshot()["presences"]`` (the peers indicator)."""

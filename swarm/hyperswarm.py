@@ -217,6 +217,12 @@ class HyperswarmEngine:
     # ---- extras for tools and tests ------------------------------------------
 
     @property
+    def lan_devices(self) -> int | None:
+        """How many other LAN devices the 'lan' network sees (None on other networks)."""
+        count = self.info.get("lanDevices")
+        return int(count) if count is not None else None
+
+    @property
     def pid(self) -> int | None:
         """PID of the running sidecar, if any."""
         proc = self._proc
@@ -247,7 +253,7 @@ class HyperswarmEngine:
             try:
                 reached_ready = await self._run_once()
             except EngineConfigError as exc:
-                self._set_state("failed", str(exc))
+                self._set_state("failed", f"{exc.code}: {exc}")
                 self._first_outcome.set()
                 return
             except Exception as exc:
@@ -409,6 +415,10 @@ class HyperswarmEngine:
                 # this sidecar took over the local network's bootstrap node
                 self.info = {**self.info, **dict(args[0])}
                 self._set_state("ready", self._ready_detail())
+            elif kind == "lan" and self.public_key is not None:
+                # the number of LAN devices seen changed ('lan' network; 'ready' has the first)
+                self.info = {**self.info, "lanDevices": int(dict(args[0])["devices"])}
+                self._set_state("ready", self._ready_detail())
             elif kind == "joined":
                 event = self._joined.get(bytes(args[0]))
                 if event is not None:
@@ -449,6 +459,8 @@ class HyperswarmEngine:
         detail = f"{info.get('network')} network, {info.get('host')}:{info.get('port')}"
         if info.get("hostingBootstrap"):
             detail += f", hosting the bootstrap node {info.get('bootstrap', [''])[0]}"
+        if info.get("lanDevices") is not None:
+            detail += f", {info['lanDevices']} LAN device(s) seen"
         return detail
 
     def _on_connection(

@@ -4,6 +4,8 @@
 Loopback always. With ``PEERBROWSER_NETNS_CIDR=10.213.7.0/24`` also that private IPv4
 subnet, but only inside a network namespace that routes to nothing else (no default
 route): the tests' own namespaces (tests/network/netns.py), never the host's network.
+There, and only there, the ``lan`` network's multicast DNS (224.0.0.251:5353) is allowed
+too: :func:`lan_address` says on which address, and refuses everywhere else.
 """
 
 from __future__ import annotations
@@ -99,3 +101,19 @@ def source_address(node: str) -> str | None:
             return None
         address: str = probe.getsockname()[0]
     return address if ipaddress.ip_address(address) in net else None
+
+
+def lan_address() -> str:
+    """The address the ``lan`` network may use while loopback-only: this namespace's own
+    address in the namespace subnet. NetGuardError outside such a namespace (multicast DNS
+    would reach the host's real network) or when it has no address there."""
+    net = namespace_subnet()
+    if net is None:
+        raise NetGuardError(
+            "network 'lan' sends multicast DNS to the LAN: refused while loopback-only "
+            f"(PEERBROWSER_LOOPBACK_ONLY=1) outside a test network namespace ({ENV})"
+        )
+    address = source_address(f"{next(net.hosts())}:9")
+    if address is None:
+        raise NetGuardError(f"network 'lan': this namespace has no address in {net}")
+    return address

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from swarm.netguard import NetGuardError, allowed_host, source_address
+from swarm.netguard import NetGuardError, allowed_host, lan_address, source_address
 from swarm.sidecar_install import PACKAGED_DIR, node_missing_message
 
 #: The sidecar's sources as packaged (in a checkout, with its own node_modules).
 SIDECAR_DIR = PACKAGED_DIR
 #: The embedded local network's bootstrap port (see docs/SIDECAR.md).
 DEFAULT_LOCAL_PORT = 49736
-NETWORKS = ("local", "bootstrap", "public")
+NETWORKS = ("local", "bootstrap", "lan", "public")
 #: Sidecar fatal codes that a restart cannot fix.
 CONFIG_ERRORS = frozenset(
     {"ERR_BAD_NETWORK", "ERR_BAD_BOOTSTRAP", "ERR_LOOPBACK_GUARD", "ERR_MODULE_NOT_FOUND"}
@@ -45,11 +45,13 @@ class HyperswarmOptions:
     """How to run the sidecar and which network it joins."""
 
     #: 'local': an embedded network on 127.0.0.1 shared by the browsers on this machine;
-    #: 'bootstrap': the HOST:PORT nodes in ``bootstrap``; 'public': the public HyperDHT.
+    #: 'bootstrap': the HOST:PORT nodes in ``bootstrap``; 'lan': the devices on this LAN,
+    #: found by multicast DNS (no bootstrap node); 'public': the public HyperDHT.
     network: str = "local"
     bootstrap: tuple[str, ...] = ()
     #: Address the DHT binds to. Default: 127.0.0.1 for 'local' (and whenever
-    #: loopback-only), 0.0.0.0 otherwise.
+    #: loopback-only), 0.0.0.0 otherwise; for 'lan' the address of the LAN interface (the
+    #: first with a private IPv4 address), where multicast DNS runs too.
     host: str | None = None
     #: UDP port of the 'local' network's bootstrap node.
     local_port: int = DEFAULT_LOCAL_PORT
@@ -165,6 +167,12 @@ def start_options(opts: HyperswarmOptions) -> dict[str, Any]:
         # loopback, or in a test's namespace the address that reaches its bootstrap
         # node (the only other address the guard allows there)
         host = source_address(opts.bootstrap[0])
+    if guarded and opts.network == "lan":
+        # multicast DNS: only inside a test namespace that routes nowhere else
+        try:
+            host = host or lan_address()
+        except NetGuardError as exc:
+            raise EngineConfigError("ERR_LOOPBACK_GUARD", str(exc)) from exc
     if host is None and (guarded or opts.network == "local"):
         host = "127.0.0.1"
     if guarded:

@@ -10,7 +10,7 @@ and sockets. Ids, keys and topics are lower-case hex.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from swarm.link import Link
 from swarm.presence import Presence, Socket
@@ -58,6 +58,7 @@ class LinkSnapshot(TypedDict):
 class EngineSnapshot(TypedDict):
     state: str  # 'none', 'starting', 'ready', 'restarting', 'failed', 'closed'
     detail: str
+    lan_devices: NotRequired[int]  # the 'lan' network: other devices found by multicast DNS
 
 
 class DeviceSnapshot(TypedDict):
@@ -86,12 +87,16 @@ def snapshot(
     links: Iterable[Link],
     engine_state: tuple[str, str],
     device_key: bytes | None,
+    lan_devices: int | None = None,
 ) -> Snapshot:
     state, detail = engine_state
+    engine: EngineSnapshot = {"state": state, "detail": detail}
+    if lan_devices is not None:
+        engine["lan_devices"] = lan_devices
     return {
         "device": {
             "key": device_key.hex() if device_key is not None else None,
-            "engine": {"state": state, "detail": detail},
+            "engine": engine,
             "links": [_link(link) for link in links],
         },
         "presences": presence_snapshots(presences),

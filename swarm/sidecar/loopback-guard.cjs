@@ -17,7 +17,8 @@
 // private IPv4 subnet, for tests that run devices in network namespaces they made
 // themselves (tests/network/netns.py). It is honoured only in a process whose network
 // namespace routes to nothing but that subnet (no default route), so it cannot open the
-// host's own network; elsewhere the guard refuses to load.
+// host's own network; elsewhere the guard refuses to load. There, and only there, the
+// `lan` network's multicast DNS to 224.0.0.251:5353 is allowed too (see below).
 
 const path = require('path')
 const Module = require('module')
@@ -146,6 +147,37 @@ function requireLoopback(what, host) {
   if (!isAllowedHost(host)) refuse(what, host)
 }
 
+// ---- multicast DNS, in a test namespace only ---------------------------------
+// With PEERBROWSER_NETNS_CIDR honoured (a namespace that routes nowhere but its subnet),
+// the `lan` network's mDNS may also: bind 0.0.0.0 on port 5353 (multicast is delivered to
+// sockets bound to the group's port), join 224.0.0.251 on an interface in the subnet, pick
+// such an interface for multicast, and send to 224.0.0.251:5353. Nothing else multicast,
+// and none of it anywhere else: in the host's namespace every one of these is refused.
+
+const MDNS_GROUP = '224.0.0.251'
+const MDNS_PORT = 5353
+
+const inSubnet = (host) => SUBNET !== null && typeof host === 'string' && isAllowedHost(host) && !isLoopbackHost(host)
+
+function requireBind(what, port, host) {
+  if (SUBNET !== null && Number(port) === MDNS_PORT && (host === '0.0.0.0' || host === undefined)) return
+  requireLoopback(what, host)
+}
+
+function requireDestination(what, port, host) {
+  if (SUBNET !== null && typeof host === 'string' && bareHost(host) === MDNS_GROUP && Number(port) === MDNS_PORT) return
+  requireLoopback(what, host)
+}
+
+function requireMembership(group, iface) {
+  if (SUBNET !== null && typeof group === 'string' && bareHost(group) === MDNS_GROUP && inSubnet(iface)) return
+  refuse('multicast membership', `${group} on ${iface}`)
+}
+
+function requireMulticastInterface(iface) {
+  if (!inSubnet(iface)) refuse('multicast interface', iface)
+}
+
 // ---- HyperDHT options --------------------------------------------------------
 
 function bootstrapHost(entry) {
@@ -232,18 +264,26 @@ function guardUdx(UDX) {
 function guardDgram() {
   const p = dgram.Socket.prototype
   wrap(p, 'bind', function (port, address) {
-    if (port && typeof port === 'object') address = port.address
+    if (port && typeof port === 'object') {
+      address = port.address
+      port = port.port
+    }
     if (typeof address === 'function') address = undefined
-    requireLoopback('UDP bind', address) // Node binds a missing address to 0.0.0.0
+    requireBind('UDP bind', port, address) // Node binds a missing address to 0.0.0.0
   })
   wrap(p, 'connect', (port, address) => {
     if (typeof address === 'string') requireLoopback('UDP connect', address)
   })
   wrap(p, 'send', (msg, ...rest) => {
-    // every string argument after the message is the address (a missing one is localhost)
-    for (const arg of rest) if (typeof arg === 'string') requireLoopback('UDP send', arg)
+    // every string argument after the message is the address (a missing one is
+    // localhost); the argument before it is the port
+    rest.forEach((arg, i) => {
+      if (typeof arg === 'string') requireDestination('UDP send', rest[i - 1], arg)
+    })
   })
-  for (const name of ['addMembership', 'addSourceSpecificMembership', 'setBroadcast']) {
+  wrap(p, 'addMembership', (group, iface) => requireMembership(group, iface))
+  wrap(p, 'setMulticastInterface', (iface) => requireMulticastInterface(iface))
+  for (const name of ['addSourceSpecificMembership', 'setBroadcast']) {
     wrap(p, name, () => refuse(name, '*'))
   }
 }
@@ -260,6 +300,10 @@ function guardNet() {
 
 function guardDns() {
   const lookup = (hostname) => {
+    // dgram's bind and send look up their address, even a literal (no query goes out):
+    // 0.0.0.0 and the mDNS group, which mDNS in a test namespace binds and sends to
+    // (requireBind, requireDestination check those calls themselves)
+    if (SUBNET !== null && (hostname === '0.0.0.0' || hostname === MDNS_GROUP)) return
     if (!isAllowedHost(hostname)) refuse('DNS lookup', hostname)
   }
   wrap(dns, 'lookup', lookup)
@@ -279,15 +323,20 @@ function guardHandles() {
   // Backstop under every JS API: these see resolved IP addresses.
   const { UDP } = process.binding('udp_wrap')
   const { TCP } = process.binding('tcp_wrap')
-  wrap(UDP.prototype, 'bind', (address) => requireLoopback('UDP bind', address))
+  wrap(UDP.prototype, 'bind', (address, port) => requireBind('UDP bind', port, address))
   wrap(UDP.prototype, 'bind6', (address) => requireLoopback('UDP bind', address))
   wrap(UDP.prototype, 'connect', (address) => requireLoopback('UDP connect', address))
   wrap(UDP.prototype, 'connect6', (address) => requireLoopback('UDP connect', address))
   const send = (req, list, count, port, address) => {
-    if (typeof address === 'string') requireLoopback('UDP send', address)
+    if (typeof address === 'string') requireDestination('UDP send', port, address)
   }
   wrap(UDP.prototype, 'send', send)
   wrap(UDP.prototype, 'send6', send)
+  wrap(UDP.prototype, 'addMembership', (group, iface) => requireMembership(group, iface))
+  wrap(UDP.prototype, 'setMulticastInterface', (iface) => requireMulticastInterface(iface))
+  for (const name of ['addSourceSpecificMembership', 'setBroadcast']) {
+    wrap(UDP.prototype, name, () => refuse(name, '*'))
+  }
   wrap(TCP.prototype, 'connect', (req, address) => requireLoopback('TCP connect', address))
   wrap(TCP.prototype, 'connect6', (req, address) => requireLoopback('TCP connect', address))
 }
@@ -365,4 +414,13 @@ function install() {
 
 install()
 
-module.exports = { LoopbackGuardError, isLoopbackIP, isLoopbackHost, isAllowedHost, namespaceSubnet, checkDhtOptions, CODE }
+module.exports = {
+  LoopbackGuardError,
+  isLoopbackIP,
+  isLoopbackHost,
+  isAllowedHost,
+  namespaceSubnet,
+  checkDhtOptions,
+  multicastAllowed: () => SUBNET !== null,
+  CODE
+}

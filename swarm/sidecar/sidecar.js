@@ -7,13 +7,17 @@ const net = require('net')
 const Hyperswarm = require('hyperswarm')
 const HyperDHT = require('hyperdht')
 const { encodeFrame, FrameReader, toBuffer } = require('./frames')
-const { Network } = require('./network')
+const { Network, isLoopbackHost } = require('./network')
+const { trace, short, TRACE } = require('./trace')
 
 const END_GRACE = 10000 // a connection still open this long after end() is destroyed
-// The peer with the higher key dials this much later (see below). On a network bound to
-// loopback every peer is on this machine and a dial takes milliseconds, so the wait
-// can be short; elsewhere (hole punching) it must outlast a slow first dial.
+// The peer with the higher key dials this much later (see below): long enough for the
+// lower key's dial to it to arrive first. Once this device counts as reachable (its DHT
+// node is not firewalled; on loopback always) that dial goes straight to its address and
+// takes a round trip or two, so the wait can be short; while it counts as firewalled the
+// dial holepunches, and the wait must outlast a slow holepunch.
 const DIAL_DEFER = 3000
+const DIAL_DEFER_REACHABLE = 500
 const DIAL_DEFER_LOOPBACK = 300
 // On a local or private DHT, announcements are looked up and renewed this often, so a
 // restarted bootstrap node (which forgot them all) is repopulated within a minute
@@ -287,14 +291,22 @@ function onConnection(conn) {
 async function start(opts) {
   linkTimeout = Number(opts.linkTimeout) || 0
   network = new Network(opts, log)
-  const dht = await network.open(() => {
-    out.send(['hosting', network.info()])
-    refreshAll()
-  })
+  const dht = await network.open(
+    () => {
+      out.send(['hosting', network.info()])
+      refreshAll()
+    },
+    (count) => out.send(['lan', { devices: count }]),
+    () => refreshSoon()
+  )
   const keyPair = opts.seed ? HyperDHT.keyPair(toBuffer(opts.seed)) : undefined
   swarm = new Hyperswarm({ dht, keyPair })
-  const loopback = /^(127\.|::1$|localhost$)/.test(network.host || '')
-  deferHigherKeyDials(swarm, loopback ? DIAL_DEFER_LOOPBACK : DIAL_DEFER)
+  const loopback = isLoopbackHost(network.host || '')
+  deferHigherKeyDials(swarm, () => {
+    if (loopback) return DIAL_DEFER_LOOPBACK
+    return dht.firewalled ? DIAL_DEFER : DIAL_DEFER_REACHABLE
+  })
+  if (TRACE) traceSwarm(swarm)
   swarm.on('connection', onConnection)
   const every = opts.refreshInterval || (network.mode === 'public' ? 0 : PRIVATE_REFRESH)
   if (every > 0) setInterval(refreshAll, every).unref()
@@ -305,8 +317,8 @@ async function start(opts) {
 // Two peers that find each other at the same moment dial each other at the same moment,
 // and Hyperswarm's duplicate resolution can then leave each side holding a different
 // half of a connection (bytes flow one way only). So only the peer with the lower key
-// dials at once; the other waits `defer` ms and dials only if no connection came.
-function deferHigherKeyDials(swarm, defer) {
+// dials at once; the other waits `deferFor()` ms and dials only if no connection came.
+function deferHigherKeyDials(swarm, deferFor) {
   const connect = swarm._connect
   const needed = ['_connect', '_flushMaybe', '_shouldRequeue']
   if (!needed.every((name) => typeof swarm[name] === 'function') || !swarm._allConnections) {
@@ -315,12 +327,19 @@ function deferHigherKeyDials(swarm, defer) {
   }
   swarm._connect = function (peerInfo, queued) {
     const lower = Buffer.compare(this.keyPair.publicKey, peerInfo.publicKey) < 0
-    if (lower || peerInfo.explicit) return connect.call(this, peerInfo, queued)
+    if (lower || peerInfo.explicit) {
+      trace('dial', short(peerInfo.publicKey), 'now')
+      return connect.call(this, peerInfo, queued)
+    }
     if (queued) this._flushMaybe(peerInfo)
-    if (peerInfo[kDeferred]) return
+    if (peerInfo[kDeferred]) return trace('dial', short(peerInfo.publicKey), 'already deferred')
+    const defer = deferFor()
+    trace('dial', short(peerInfo.publicKey), `deferred ${defer} ms`)
     peerInfo[kDeferred] = setTimeout(() => {
       peerInfo[kDeferred] = null
-      if (this.destroyed || this._allConnections.has(peerInfo.publicKey)) return
+      const linked = this._allConnections.has(peerInfo.publicKey)
+      trace('dial', short(peerInfo.publicKey), 'deferral over:', linked ? 'linked meanwhile' : 'dialling')
+      if (this.destroyed || linked) return
       if (!this._shouldRequeue(peerInfo)) return // its topics were left meanwhile
       connect.call(this, peerInfo, false)
     }, defer)
@@ -328,8 +347,46 @@ function deferHigherKeyDials(swarm, defer) {
   }
 }
 
+// PEERBROWSER_SIDECAR_TRACE=1: what the swarm finds and how its dials end (trace.js).
+function traceSwarm(swarm) {
+  const handlePeer = swarm._handlePeer
+  if (typeof handlePeer === 'function') {
+    swarm._handlePeer = function (peer, topic) {
+      const linked = this._allConnections.has(peer.publicKey)
+      trace('lookup found', short(peer.publicKey), linked ? '(linked)' : '')
+      return handlePeer.call(this, peer, topic)
+    }
+  }
+  const dhtConnect = swarm.dht.connect
+  swarm.dht.connect = function (remote, opts) {
+    const conn = dhtConnect.call(this, remote, opts)
+    conn.on('open', () => trace('client stream open', short(remote), conn.rawStream && conn.rawStream.remoteHost))
+    conn.on('error', (err) => trace('client stream error', short(remote), err.code || '', err.message))
+    conn.on('close', () => trace('client stream closed', short(remote)))
+    return conn
+  }
+  swarm.server.on('connection', (conn) => {
+    trace('server stream open', short(conn.remotePublicKey))
+    conn.on('error', (err) => trace('server stream error', short(conn.remotePublicKey), err.code || '', err.message))
+  })
+  swarm.on('connection', (conn) => trace('connection', short(conn.remotePublicKey), conn.isInitiator ? 'out' : 'in'))
+  trace('swarm: own key', short(swarm.keyPair.publicKey))
+}
+
 function refreshAll() {
+  trace('refresh: announce and look up', topics.size, 'topic(s)')
   for (const session of topics.values()) session.refresh().catch(() => {})
+}
+
+// A burst of changes to the LAN's DHT costs one refresh.
+let refreshTimer = null
+function refreshSoon() {
+  if (refreshTimer) return
+  refreshTimer = setTimeout(() => {
+    refreshTimer = null
+    refreshAll()
+  }, 100)
+  refreshTimer.unref()
 }
 
 function join(topic) {
@@ -337,8 +394,10 @@ function join(topic) {
   if (topics.has(key)) return
   const session = swarm.join(topic, { server: true, client: true })
   topics.set(key, session)
+  trace('join', key.slice(0, 8))
   ;(async () => {
     await session.flushed()
+    trace('join: first lookup done', key.slice(0, 8))
     // peers that announced while our first lookup ran are missed by it: look again
     if (topics.get(key) === session) await session.refresh()
     if (topics.get(key) === session) out.send(['joined', topic])

@@ -6,8 +6,9 @@ Hyperswarm engine, driven by JSON lines on stdin, reporting JSON lines on stdout
 Commands: {"op": "join", "tab": T, "origin": O, "identity": N, "swarm": ID|null}
           {"op": "write", "tab": T, "peer": HEX, "data": ANY, "binary": HEX?}
           {"op": "session", "tab": T, "data": ANY}
-          {"op": "close", "tab": T}
-Events:   {"event": "ready", "state": S, "key": HEX, "host": H}, {"event": "joined", "tab": T, "id": HEX},
+          {"op": "close", "tab": T}, {"op": "info"} (the engine's info)
+Events:   {"event": "ready", "state": S, "detail": D, "key": HEX, "host": H, "info": {...}},
+          {"event": "joined", "tab": T, "id": HEX}, {"event": "info", "info": {...}},
           {"event": "connection"|"close"|"message"|"session", "tab": T, "peer": HEX, ...}
 Messages are opaque bytes to the core; here they are JSON text (or raw bytes, "binary").
 
@@ -21,6 +22,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -44,24 +47,27 @@ class Device:
         self,
         bootstrap: list[str],
         refresh: float | None = None,
-        host: str = "127.0.0.1",
+        host: str | None = "127.0.0.1",
         link_timeout: float | None = None,
         reachable: bool = False,
         unguarded: bool = False,
+        network: str = "bootstrap",
+        sidecar_dir: str | None = None,
     ) -> None:
         if unguarded:
             if routes_out():
                 raise SystemExit(f"device_proc: --unguarded only in a closed namespace: {routes_out()}")
-        elif not all(allowed_host(b.rpartition(":")[0]) for b in [*bootstrap, f"{host}:0"]):
+        elif not all(allowed_host(b.rpartition(":")[0]) for b in [*bootstrap, f"{host or '127.0.0.1'}:0"]):
             raise SystemExit("device_proc: loopback (or the test namespace's subnet) only")
         options = HyperswarmOptions(
-            network="bootstrap",
+            network=network,
             bootstrap=tuple(bootstrap),
             host=None if unguarded else host,
             loopback_only=not unguarded,
             refresh_interval=refresh,
             link_timeout=link_timeout,
             reachable=reachable,
+            sidecar_dir=Path(sidecar_dir) if sidecar_dir else None,
         )
         self.engine = HyperswarmEngine(options)
         self.core = SwarmCore(self.engine, grace=0)
@@ -114,6 +120,8 @@ class Device:
             self.core.set_session_data(self.tabs[tab], json.dumps(cmd["data"]).encode())
         elif op == "close":
             self.core.close_handle(self.tabs.pop(tab))
+        elif op == "info":
+            emit({"event": "info", "info": self.engine.info})
 
 
 def routes_out() -> list[str]:
@@ -143,21 +151,42 @@ def _text(data: bytes | None) -> Any:
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--bootstrap", default="", help="HOST:PORT,... (network 'bootstrap')")
+    parser.add_argument("--network", default="bootstrap", choices=("bootstrap", "lan"))
     parser.add_argument("--refresh", type=float, help="seconds between re-announcements")
-    parser.add_argument("--host", default="127.0.0.1", help="address the DHT binds to")
+    parser.add_argument("--host", help="address the DHT binds to (default: 127.0.0.1; lan: its own)")
     parser.add_argument("--link-timeout", type=float, help="seconds of silence that drop a link")
     parser.add_argument("--reachable", action="store_true", help="peers reach this device directly")
     parser.add_argument("--unguarded", action="store_true", help="no loopback guard (closed namespace only)")
+    parser.add_argument("--sidecar-dir", help="another sidecar (an older one, for a benchmark's baseline)")
     args = parser.parse_args()
+    if os.environ.get("DEVICE_PROC_DEBUG"):  # the engine's and the sidecar's logs on stderr
+        logging.basicConfig(level=logging.DEBUG)
+    host = args.host or (None if args.network == "lan" else "127.0.0.1")
+    bootstrap = [b for b in args.bootstrap.split(",") if b]
     device = Device(
-        args.bootstrap.split(","), args.refresh, args.host, args.link_timeout, args.reachable, args.unguarded
+        bootstrap,
+        args.refresh,
+        host,
+        args.link_timeout,
+        args.reachable,
+        args.unguarded,
+        args.network,
+        args.sidecar_dir,
     )
     await device.core.start()
     engine = device.engine
+    state, detail = device.core.engine_state
     key = engine.public_key.hex() if engine.public_key else None
     emit(
-        {"event": "ready", "state": device.core.engine_state[0], "key": key, "host": engine.info.get("host")}
+        {
+            "event": "ready",
+            "state": state,
+            "detail": detail,
+            "key": key,
+            "host": engine.info.get("host"),
+            "info": engine.info,
+        }
     )
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()

@@ -73,6 +73,11 @@ const results = [
   probe('hyperdht bootstrap false', () => new HyperDHT({ bootstrap: false, host: '127.0.0.1' })),
   probe('hyperdht public bootstrap', () => new HyperDHT({ bootstrap: ['88.99.3.86@node1.hyperdht.org:49737'], host: '127.0.0.1' })),
   probe('hyperdht default host', () => new HyperDHT({ bootstrap: ['127.0.0.1:49736'] })),
+  // multicast DNS: refused outside a test namespace (PEERBROWSER_NETNS_CIDR unset here)
+  probe('mdns bind 0.0.0.0:5353', () => dgram.createSocket({ type: 'udp4', reuseAddr: true }).bind(5353, '0.0.0.0')),
+  probe('mdns membership', () => dgram.createSocket('udp4').addMembership('224.0.0.251', '10.213.1.1')),
+  probe('mdns multicast interface', () => dgram.createSocket('udp4').setMulticastInterface('10.213.1.1')),
+  probe('mdns send 224.0.0.251:5353', () => dgram.createSocket('udp4').send(Buffer.from('x'), 0, 1, 5353, '224.0.0.251')),
   // allowed: loopback reaches the (stubbed) native layer
   probe('udx loopback send', () => {
     const s = udx.createSocket()

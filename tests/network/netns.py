@@ -5,6 +5,7 @@
     addr = lab.add_alone("h", "192.0.2.2/24")  # a namespace joined to nothing
     Proc(lab.exec("a", argv), env=lab.env())
     lab.cut("a"); lab.restore("a") # its cable pulled and plugged back
+    lab.detach("a"); lab.attach("a") # its switch port off and on (its link stays up)
     lab.close()
 
 Every namespace has only its loopback and its one veth in a private /24 picked at
@@ -108,6 +109,14 @@ class Lab:
 
     def restore(self, name: str) -> None:
         _ip("-n", self.hub, "link", "set", self.hosts[name][1], "up")
+
+    def detach(self, name: str) -> None:
+        """Turn the host's switch port off: its link stays up (its address stays usable,
+        as on a switch that forwards nothing yet) but nothing gets to or from the others."""
+        _ip("-n", self.hub, "link", "set", self.hosts[name][1], "nomaster")
+
+    def attach(self, name: str) -> None:
+        _ip("-n", self.hub, "link", "set", self.hosts[name][1], "master", "br0")
 
     def close(self) -> None:
         """Delete every namespace made (the processes in them must be stopped first)."""

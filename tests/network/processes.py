@@ -56,9 +56,10 @@ class Proc:
             self._new.put(None)
         self._new.put(None)
 
-    def wait_for(self, test: Callable[[list[str]], Any], what: str) -> Any:
-        """Wait until ``test(lines)`` is truthy (woken by each new line); return it."""
-        deadline = time.monotonic() + HANG_GUARD
+    def wait_for(self, test: Callable[[list[str]], Any], what: str, guard: float = HANG_GUARD) -> Any:
+        """Wait until ``test(lines)`` is truthy (woken by each new line); return it. After
+        ``guard`` seconds (a hang guard) raise AssertionError with the last lines."""
+        deadline = time.monotonic() + guard
         while not (found := test(self.lines)):
             if self.proc.poll() is not None and self._new.empty():
                 raise AssertionError(

@@ -27,7 +27,7 @@ def test_guard_throws_before_the_native_layer():
     allowed = results.pop("udx loopback send")
     assert allowed["threw"] is None
     assert "udx_napi_socket_send_ttl" in allowed["native"]
-    assert len(results) == 18
+    assert len(results) == 22  # the four mDNS probes among them
     for name, result in results.items():
         assert result["threw"] == "ERR_LOOPBACK_GUARD", name
         # nothing reached a socket: no send, bind, connect or lookup for the refused call
@@ -85,3 +85,24 @@ def test_the_namespace_subnet_is_refused_outside_a_closed_namespace():
     assert out.returncode != 0
     assert "loaded" not in out.stdout
     assert "honoured only inside a network namespace" in out.stderr
+
+
+async def test_the_lan_network_is_refused_outside_a_test_namespace(monkeypatch):
+    """--network lan would send multicast DNS on the host's real network: while
+    loopback-only and outside a test namespace the engine refuses before any process."""
+    from swarm.hyperswarm import HyperswarmEngine
+    from swarm.sidecar_options import HyperswarmOptions
+
+    from .conftest import FakeSink
+
+    monkeypatch.delenv("PEERBROWSER_NETNS_CIDR", raising=False)
+    engine = HyperswarmEngine(HyperswarmOptions(network="lan", loopback_only=True))
+    sink = FakeSink()
+    await engine.start(sink)
+    try:
+        assert engine.state == "failed"
+        assert engine.detail.startswith("ERR_LOOPBACK_GUARD: ")
+        assert "multicast DNS" in engine.detail
+        assert engine.starts == 0  # no sidecar was started
+    finally:
+        await engine.close()
