@@ -122,10 +122,11 @@ def test_options_that_cannot_work_are_refused(opts: HyperswarmOptions, code: str
 
 
 def test_an_unknown_network_is_refused() -> None:
-    check_network(HyperswarmOptions(network="public"))
+    for known in ("local", "bootstrap", "lan", "public"):
+        check_network(HyperswarmOptions(network=known))
     with pytest.raises(EngineConfigError) as err:
-        check_network(HyperswarmOptions(network="lan"))
-    assert err.value.code == "ERR_BAD_NETWORK" and "'lan'" in str(err.value)
+        check_network(HyperswarmOptions(network="internet"))
+    assert err.value.code == "ERR_BAD_NETWORK" and "'internet'" in str(err.value)
 
 
 def test_a_missing_node_says_what_to_install() -> None:
