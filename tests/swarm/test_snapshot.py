@@ -26,7 +26,10 @@ def mismatches(value: Any, hint: Any, path: str = "snapshot") -> list[str]:
         if not isinstance(value, dict):
             return [f"{path}: {value!r} is not a dict"]
         fields = get_type_hints(hint)
-        wrong = [f"{path}: keys {sorted(value)} are not {sorted(fields)}"] if set(value) != set(fields) else []
+        required = set(hint.__required_keys__)  # NotRequired keys may be missing
+        keys = set(value)
+        fits = required <= keys <= set(fields)
+        wrong = [] if fits else [f"{path}: keys {sorted(keys)} are not {sorted(fields)} ({sorted(required)} required)"]
         for key, field in fields.items():
             if key in value:
                 wrong += mismatches(value[key], field, f"{path}.{key}")
