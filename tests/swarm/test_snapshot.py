@@ -26,7 +26,10 @@ def mismatches(value: Any, hint: Any, path: str = "snapshot") -> list[str]:
         if not isinstance(value, dict):
             return [f"{path}: {value!r} is not a dict"]
         fields = get_type_hints(hint)
-        required = set(hint.__required_keys__)  # NotRequired keys may be missing
+        # NotRequired keys may be missing (read from the hints: with postponed
+        # annotations, __required_keys__ does not know them)
+        extras = get_type_hints(hint, include_extras=True)
+        required = {k for k, h in extras.items() if get_origin(h) is not typing.NotRequired}
         keys = set(value)
         fits = required <= keys <= set(fields)
         wrong = [] if fits else [f"{path}: keys {sorted(keys)} are not {sorted(fields)} ({sorted(required)} required)"]
