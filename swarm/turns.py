@@ -1,0 +1,114 @@
+"""Turns: how the core shares its thread (the Qt GUI thread, under qasync) fairly.
+
+Work reaches the core from *sources*: each page (the batches of operations its bridge
+received) and each link to another device (the bytes its transport delivered). A
+source never does its work where it arrives; it says it is :meth:`Turns.ready`, and
+the work runs in *turns*, one loop callback each:
+
+1. every ready source runs one bounded slice of its work (:meth:`Source.run_slice`),
+   round robin, so no page or device makes another wait behind more than one slice of
+   its own work, however much it sent;
+2. then the work those slices deferred (:meth:`Turns.soon`): credits, link flushes,
+   event dispatch, page flushes, in the order it was deferred; work deferred by that
+   work runs in the same turn, so one page's write reaches the other page in one turn.
+
+A turn ends there. If a source still has work, another turn is scheduled, and the loop
+first handles what else is waiting (Qt's events: other pages' calls, painting, input).
+
+One loop callback per turn also replaces the many ``call_soon`` callbacks the core and
+the bridges would otherwise make per message: under qasync each is a Qt timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+log = logging.getLogger("peerbrowser.swarm")
+
+#: Deferred work in one turn stops after this many seconds and goes on next turn (a
+#: bound for the unexpected: slices are what keeps turns short).
+TURN_BUDGET_S = 0.005
+
+
+class Source(Protocol):
+    """Something with work queued for the core (a page's bridge, a link)."""
+
+    def run_slice(self) -> bool:
+        """Do one bounded slice of the queued work; True if more is waiting."""
+
+
+class Turns:
+    """The core's scheduler on one event loop (see the module's docstring)."""
+
+    def __init__(self, loop: Callable[[], asyncio.AbstractEventLoop]) -> None:
+        self._loop = loop
+        self._ready: deque[Source] = deque()
+        self._queued: set[int] = set()  # id() of the sources in _ready
+        self._soon: deque[Callable[[], None]] = deque()
+        self._scheduled = False
+        self.turns = 0  # turns run, for tests and benchmarks
+
+    def ready(self, source: Source) -> None:
+        """``source`` has work: it gets a slice next turn (once, however often it says so)."""
+        key = id(source)
+        if key not in self._queued:
+            self._queued.add(key)
+            self._ready.append(source)
+        self._schedule()
+
+    def soon(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` in this turn's deferred work (the next turn's, outside a turn)."""
+        self._soon.append(fn)
+        self._schedule()
+
+    # ``call_soon`` as on a loop, for what was written against one (``fn`` takes no args)
+    call_soon = soon
+
+    def drop(self, source: Source) -> None:
+        """``source`` is gone: no more slices for it."""
+        key = id(source)
+        if key in self._queued:
+            self._queued.discard(key)
+            self._ready = deque(s for s in self._ready if s is not source)
+
+    def _schedule(self) -> None:
+        if self._scheduled:
+            return
+        self._scheduled = True
+        try:
+            self._loop().call_soon(self._turn)
+        except RuntimeError:  # no loop, or a closed one: the core is being torn down
+            self._scheduled = False
+
+    def _turn(self) -> None:
+        # _scheduled stays set while the turn runs: what it defers joins it
+        self.turns += 1
+        for _ in range(len(self._ready)):
+            source = self._ready.popleft()
+            self._queued.discard(id(source))
+            try:
+                more = source.run_slice()
+            except Exception:
+                log.exception("a source failed in its slice; its work was dropped")
+                more = False
+            if more and id(source) not in self._queued:
+                self._queued.add(id(source))
+                self._ready.append(source)
+        deadline = time.perf_counter() + TURN_BUDGET_S
+        soon = self._soon
+        while soon:
+            fn = soon.popleft()
+            try:
+                fn()
+            except Exception:
+                log.exception("deferred work failed")
+            if time.perf_counter() > deadline:
+                break
+        self._scheduled = False
+        if self._ready or soon:
+            self._schedule()

@@ -1,0 +1,128 @@
+"""The core's scheduler: one loop callback per turn, slices round robin, deferred work in order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from swarm import turns as turns_module
+from swarm.turns import Turns
+
+
+class Slices:
+    """A source with ``n`` slices of work; records each slice in ``log``."""
+
+    def __init__(self, name: str, n: int, log: list[str], then: object = None) -> None:
+        self.name, self.left, self.log, self.then = name, n, log, then
+
+    def run_slice(self) -> bool:
+        self.left -= 1
+        self.log.append(self.name)
+        if callable(self.then):
+            self.then()
+        return self.left > 0
+
+
+async def settle(t: Turns) -> None:
+    """Until no turn is scheduled (a condition, with a hang guard)."""
+    for _ in range(1000):
+        await asyncio.sleep(0)
+        if not t._scheduled:
+            return
+    raise AssertionError("turns never settled")
+
+
+async def test_deferred_work_runs_after_the_call_in_order_in_one_turn() -> None:
+    loop = asyncio.get_running_loop()
+    t = Turns(lambda: loop)
+    seen: list[str] = []
+    t.soon(lambda: seen.append("a"))
+    t.soon(lambda: (seen.append("b"), t.soon(lambda: seen.append("c"))))
+    assert seen == []  # never inside the call that deferred it
+    await settle(t)
+    assert seen == ["a", "b", "c"]
+    assert t.turns == 1  # work deferred by deferred work ran in the same turn
+
+
+async def test_a_busy_source_does_not_make_a_quiet_one_wait_behind_all_its_work() -> None:
+    loop = asyncio.get_running_loop()
+    t = Turns(lambda: loop)
+    log: list[str] = []
+    busy, quiet = Slices("busy", 5, log), Slices("quiet", 1, log)
+    t.ready(busy)
+    t.ready(quiet)
+    t.ready(busy)  # saying so twice gives no extra slice
+    await settle(t)
+    assert log == ["busy", "quiet", "busy", "busy", "busy", "busy"]
+    assert t.turns == 5
+
+
+async def test_slices_come_before_the_work_they_defer_and_the_loop_runs_between_turns() -> None:
+    loop = asyncio.get_running_loop()
+    t = Turns(lambda: loop)
+    log: list[str] = []
+    a = Slices("a", 2, log, then=lambda: t.soon(lambda: log.append("flush")))
+    t.ready(a)
+    between: list[int] = []
+
+    async def other() -> None:
+        between.append(t.turns)
+
+    loop.create_task(other())
+    await settle(t)
+    assert log == ["a", "flush", "a", "flush"]
+    assert between and between[0] <= 1  # other tasks ran before the second turn
+
+
+async def test_a_failing_source_is_logged_and_the_others_go_on(caplog: pytest.LogCaptureFixture) -> None:
+    loop = asyncio.get_running_loop()
+    t = Turns(lambda: loop)
+    log: list[str] = []
+
+    class Broken:
+        def run_slice(self) -> bool:
+            raise RuntimeError("boom")
+
+    t.ready(Broken())
+    t.ready(Slices("ok", 2, log))
+    t.soon(lambda: 1 / 0)  # type: ignore[func-returns-value]
+    t.soon(lambda: log.append("after"))
+    with caplog.at_level(logging.ERROR, "peerbrowser.swarm"):
+        await settle(t)
+    assert log == ["ok", "after", "ok"]
+    assert "a source failed" in caplog.text and "deferred work failed" in caplog.text
+
+
+async def test_deferred_work_past_the_budget_goes_on_next_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(turns_module, "TURN_BUDGET_S", -1.0)
+    loop = asyncio.get_running_loop()
+    t = Turns(lambda: loop)
+    seen: list[int] = []
+    for i in range(3):
+        t.soon(lambda i=i: seen.append(i))
+    await settle(t)
+    assert seen == [0, 1, 2]
+    assert t.turns == 3
+
+
+async def test_a_dropped_source_gets_no_more_slices() -> None:
+    loop = asyncio.get_running_loop()
+    t = Turns(lambda: loop)
+    log: list[str] = []
+    gone = Slices("gone", 3, log)
+    t.ready(gone)
+    t.drop(gone)
+    t.ready(Slices("kept", 1, log))
+    await settle(t)
+    assert log == ["kept"]
+
+
+def test_without_a_loop_nothing_is_scheduled_and_nothing_raises() -> None:
+    def no_loop() -> asyncio.AbstractEventLoop:
+        raise RuntimeError("no running event loop")
+
+    t = Turns(no_loop)
+    t.soon(lambda: None)
+    assert not t._scheduled
