@@ -38,6 +38,7 @@ from swarm.mesh import Mesh
 from swarm.presence import Membership, Presence, Socket, SwarmHandle
 from swarm.snapshot import PresenceSnapshot, Snapshot, presence_snapshots, snapshot
 from swarm.topics import SwarmKey
+from swarm.turns import Turns
 
 log = logging.getLogger("peerbrowser.swarm")
 
@@ -63,8 +64,11 @@ class SwarmCore:
         self._handles: dict[int, SwarmHandle] = {}
         self._owned: dict[object, int] = {}  # owner (a page's document) -> open handles
         self._flush_scheduled = False
-        self._events = EventQueue(self._get_loop)
-        self._observers = Observers(self._get_loop)
+        #: How the core shares its thread: pages and links in slices, deferred work in
+        #: one loop callback per turn (``swarm/turns.py``).
+        self.turns = Turns(self._get_loop)
+        self._events = EventQueue(self.turns.soon)
+        self._observers = Observers(self.turns.soon)
         self._mesh = Mesh(self._events, self._observers)
         self._flow = Flow(self._mesh, self._events, self._schedule_flush)
         self._links = LinkSet(
@@ -75,6 +79,7 @@ class SwarmCore:
             loop=self._get_loop,
             handshake_timeout=handshake_timeout,
             schedule=self._schedule_flush,
+            ready=self.turns.ready,
         )
 
     @property
@@ -414,7 +419,7 @@ class SwarmCore:
     def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            self.loop.call_soon(self._flush)
+            self.turns.soon(self._flush)
 
     def _flush(self) -> None:
         """Once per loop turn: credits owed to writers, then what links have to send."""

@@ -6,8 +6,8 @@ order, so a listener may call back into the core freely. :class:`Observers`
 hear, at most once per loop turn, that something a person may see has changed
 (the PeerSocket panel reads ``SwarmCore.snapshot()`` then).
 
-Both take ``loop``, a function returning the loop to schedule on (the core's:
-the one it was given, else the running one).
+Both take ``soon``, the core's way to run work later in the loop turn
+(``swarm.turns.Turns.soon``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ log = logging.getLogger("peerbrowser.swarm")
 #: What a handle's owner (a tab's bridge) gives ``SwarmCore.join`` to hear its events.
 Listener = Callable[[SwarmHandle, HandleEvent], None]
 LoopGetter = Callable[[], asyncio.AbstractEventLoop]
+#: Run a callback later in this loop turn (``Turns.soon``).
+Soon = Callable[[Callable[[], None]], None]
 
 
 class EventQueue:
@@ -36,8 +38,8 @@ class EventQueue:
     peer setting its session data in a loop cannot flood a page.
     """
 
-    def __init__(self, loop: LoopGetter) -> None:
-        self._loop = loop
+    def __init__(self, soon: Soon) -> None:
+        self._soon = soon
         self._listeners: dict[int, Listener] = {}  # handle id -> listener
         self._queue: deque[list[Any]] = deque()  # [handle, event] cells
         # (handle id, socket id) -> the queued cell of a SessionData nothing followed yet
@@ -70,10 +72,7 @@ class EventQueue:
             self._queue.append([handle, event])
         if not self._scheduled:
             self._scheduled = True
-            try:
-                self._loop().call_soon(self.dispatch)
-            except RuntimeError:  # no running loop: the core is being torn down
-                self._scheduled = False
+            self._soon(self.dispatch)
 
     def emit_all(self, membership: Membership, event: HandleEvent) -> None:
         """``event`` for every tab of ``membership``."""
@@ -106,8 +105,8 @@ class EventQueue:
 class Observers:
     """Callbacks told, once per loop turn at most, that the core's state changed."""
 
-    def __init__(self, loop: LoopGetter) -> None:
-        self._loop = loop
+    def __init__(self, soon: Soon) -> None:
+        self._soon = soon
         self._callbacks: list[Callable[[], None]] = []
         self._scheduled = False
 
@@ -129,10 +128,7 @@ class Observers:
         if self._scheduled or not self._callbacks:
             return
         self._scheduled = True
-        try:
-            self._loop().call_soon(self._notify)
-        except RuntimeError:
-            self._scheduled = False
+        self._soon(self._notify)
 
     def _notify(self) -> None:
         self._scheduled = False

@@ -41,6 +41,16 @@ class FrameDecoder:
     def buffered(self) -> int:
         return len(self._buf) - self._pos
 
+    @property
+    def needed(self) -> int:
+        """Bytes still missing from the frame in progress (0: none started, or its
+        length not read yet)."""
+        have = len(self._buf) - self._pos
+        if have < PREFIX.size:
+            return 0
+        size: int = PREFIX.unpack_from(self._buf, self._pos)[0]
+        return max(0, PREFIX.size + size - have)
+
     def feed(self, data: bytes) -> list[Any]:
         """Add bytes; return every complete frame's value. Raises FrameError."""
         if self._pos and self._pos == len(self._buf):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 
 from swarm.engine import Transport
@@ -18,13 +19,27 @@ class Link:
     protocol has it sent: :meth:`output_pending` calls the owner's
     ``on_output(link)``, which sends it at the end of the loop turn with whatever
     else was queued by then (the core, which knows the owner, tells it directly).
+
+    With ``ready`` (the core's :class:`swarm.turns.Turns`), bytes are not read where
+    they arrive: they wait in the link's inbox and are read in slices of at most
+    ``SLICE_BYTES`` per turn (:meth:`run_slice`), so one device's flood does not
+    hold up the pages and the other devices. Past ``INBOX_HIGH`` bytes waiting, the
+    link asks its transport to stop reading (``pause_reading``, when it can; the
+    sidecar then stops reading the connection) until it is back under ``INBOX_LOW``.
     """
+
+    #: Bytes read from the inbox in one turn at most.
+    SLICE_BYTES = 32 * 1024
+    #: The inbox's bounds: stop reading the transport above HIGH, read on below LOW.
+    INBOX_HIGH = 1024 * 1024
+    INBOX_LOW = 256 * 1024
 
     def __init__(
         self,
         transport: Transport,
         on_input: Callable[[Link], None],
         on_output: Callable[[Link], None],
+        ready: Callable[[Link], None] | None = None,
     ) -> None:
         self.transport = transport
         self.remote_key = transport.remote_key
@@ -34,21 +49,76 @@ class Link:
         self.transport_closed = False
         self._on_input = on_input
         self._on_output = on_output
+        self._ready = ready
+        self._inbox: deque[bytes] = deque()
+        self._inbox_bytes = 0
+        self._offset = 0  # of the inbox's first chunk: read up to there
+        self._lost: str | None = None  # why the transport went, once the inbox is read
+        self._paused = False
 
     @property
     def state(self) -> LinkState:
         return self.protocol.state
 
+    @property
+    def inbox_bytes(self) -> int:
+        """Bytes received and not read yet."""
+        return self._inbox_bytes
+
     # --- LinkSink ---------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        self.protocol.receive_data(data)
-        self._on_input(self)
+        if self._ready is None:
+            self.protocol.receive_data(data)
+            self._on_input(self)
+            return
+        if not data or self._lost is not None:
+            return
+        self._inbox.append(data)
+        self._inbox_bytes += len(data)
+        if self._inbox_bytes > self.INBOX_HIGH and not self._paused:
+            pause = getattr(self.transport, "pause_reading", None)
+            if pause is not None:
+                self._paused = True
+                pause()
+        self._ready(self)
 
     def connection_lost(self, code: str, reason: str) -> None:
         self.transport_closed = True
-        self.protocol.connection_lost(f"{code}: {reason}" if reason else code)
+        why = f"{code}: {reason}" if reason else code
+        if self._ready is None or not self._inbox:
+            self.protocol.connection_lost(why)
+            self._on_input(self)
+            return
+        self._lost = why  # after what arrived before it
+        self._ready(self)
+
+    def run_slice(self) -> bool:
+        """Read up to ``SLICE_BYTES`` of the inbox (or the rest of a large frame already
+        started: one frame is one piece of work); True if more is waiting."""
+        budget = max(self.SLICE_BYTES, self.protocol.frame_needed)
+        inbox = self._inbox
+        while inbox and budget > 0:
+            chunk = inbox[0]
+            start = self._offset
+            end = min(len(chunk), start + budget)
+            if end == len(chunk):
+                inbox.popleft()
+                self._offset = 0
+            else:
+                self._offset = end
+            piece = chunk if start == 0 and end == len(chunk) else memoryview(chunk)[start:end]
+            budget -= end - start
+            self._inbox_bytes -= end - start
+            self.protocol.receive_data(piece)  # type: ignore[arg-type]
+        if self._paused and self._inbox_bytes < self.INBOX_LOW and not self.transport_closed:
+            self._paused = False
+            self.transport.resume_reading()  # type: ignore[attr-defined]
+        if not inbox and self._lost is not None:
+            why, self._lost = self._lost, None
+            self.protocol.connection_lost(why)
         self._on_input(self)
+        return bool(inbox)
 
     # --- used by the core -------------------------------------------------------------
 
@@ -65,6 +135,9 @@ class Link:
         if self.handshake_timer is not None:
             self.handshake_timer.cancel()
             self.handshake_timer = None
+        self._inbox.clear()
+        self._inbox_bytes = 0
+        self._offset = 0
         if not self.transport_closed:
             self.transport_closed = True
             self.transport.close()

@@ -52,8 +52,10 @@ class LinkSet:
         loop: LoopGetter,
         handshake_timeout: float,
         schedule: Callable[[], None],
+        ready: Callable[[Link], None] | None = None,
     ) -> None:
-        """``schedule()`` asks for :meth:`flush` at the end of this loop turn."""
+        """``schedule()`` asks for :meth:`flush` at the end of this loop turn; ``ready``
+        (the core's ``Turns.ready``) has links read their bytes in slices."""
         self.links: dict[bytes, Link] = {}  # remote device key -> live link
         self.handshake_timeout = handshake_timeout
         self.closing = False
@@ -63,13 +65,14 @@ class LinkSet:
         self._observers = observers
         self._loop = loop
         self._schedule = schedule
+        self._ready = ready
         self._dirty: set[Link] = set()
 
     # --- links coming and going -----------------------------------------------------------
 
     def attach(self, transport: Transport) -> Link:
         """A new connection from the engine: the link that will run on it."""
-        link = Link(transport, self.pump, self.mark_dirty)
+        link = Link(transport, self.pump, self.mark_dirty, self._ready)
         if self.closing:
             self._refuse(link, "ERR_DEVICE_CLOSING", "the device is shutting down")
             return link

@@ -223,6 +223,11 @@ class LinkProtocol:
         """Bytes received but not yet a whole frame."""
         return self._decoder.buffered
 
+    @property
+    def frame_needed(self) -> int:
+        """Bytes still missing from a frame only partly received (0 if none)."""
+        return self._decoder.needed
+
     def receive_data(self, data: bytes) -> None:
         if self.state is LinkState.CLOSED or not data:
             return
