@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,7 @@ from PyQt6.QtWebEngineCore import QWebEnginePage
 from bridge import wire
 from bridge.consent import MAX_PENDING_JOINS, Gate, PeerRequest, RefuseAll, Ticket
 from bridge.origin import origin_of
+from bridge.outbox import Outbox
 from swarm.core import SwarmCore
 from swarm.errors import PeerSocketError
 from swarm.events import (
@@ -54,6 +56,15 @@ log = logging.getLogger("peerbrowser.bridge")
 
 #: The name the bridge object has on the page's QWebChannel (js/peersocket.js uses it).
 CHANNEL_NAME = "peersocket"
+#: One page's slice of a turn: at most this many operations, and this many characters
+#: of messages (base64), before every other page and link gets theirs.
+SLICE_OPS = 128
+SLICE_CHARS = 256 * 1024
+#: Batches (and characters) a page may have waiting to be run. A page using
+#: peersocket.js never has more than wire.PAGE_BATCHES_IN_FLIGHT; past these, a page
+#: calling the channel itself has its batches refused.
+MAX_INBOX_BATCHES = 64
+MAX_INBOX_CHARS = 64 * 1024 * 1024
 
 
 class PageSocket(SocketInfo):
@@ -73,6 +84,8 @@ class Document:
         self.handles: dict[int, SwarmHandle] = {}
         self.pending: dict[int, PendingJoin] = {}  # req -> a join waiting for its permission
         self.alive = True
+        #: (handle id, peer id) -> this document's writes on that socket the bridge ran
+        self.writes: dict[tuple[int, str], int] = {}
 
     def __repr__(self) -> str:
         return f"<Document {self.origin} #{self.identity}>"
@@ -111,21 +124,75 @@ class PageBridge(QObject):
         self._hide_addresses = hide_addresses
         self.default_identity = identity or 0
         self._doc: Document | None = None
-        self._out: list[list[Any]] = []
-        self._flush_scheduled = False
+        self._outbox = Outbox(self._emit, self._schedule_flush)
+        self._inbox: deque[str] = deque()  # batches from the page, not run yet
+        self._inbox_chars = 0
+        self._ops: deque[wire.Op | wire.BadOp] = deque()  # the rest of the batch being run
         self._detached = False
+        #: Channel messages: batches from the page, and batches of events sent to it.
+        self.batches_in = 0
+        self.batches_out = 0
         page.urlChanged.connect(self._on_url_changed)
 
     # --- what the page calls -------------------------------------------------------------
 
     @pyqtSlot(str)
     def send(self, batch: str) -> None:
-        """One batch of operations from the page. Never raises."""
-        try:
-            self._handle_batch(batch)
-        except Exception:
-            log.exception("bridge: an operation failed unexpectedly")
-            self._queue(["E", PeerSocketError.internal().to_dict()])
+        """One batch of operations from the page. It is not run here: it waits in the
+        page's inbox and runs in slices, one a turn (:meth:`run_slice`), so that no page
+        makes the others wait behind all of its work. Never raises."""
+        self.batches_in += 1
+        if self._detached:
+            return
+        if not isinstance(batch, str):  # pragma: no cover - QWebChannel converts to str
+            return
+        core = self._core
+        if core is None:  # no core: nothing to share the thread with
+            self._inbox.append(batch)
+            while self.run_slice():
+                pass
+            return
+        if len(self._inbox) >= MAX_INBOX_BATCHES or self._inbox_chars + len(batch) > MAX_INBOX_CHARS:
+            # only a page that calls the channel itself gets here (peersocket.js waits)
+            refused = PeerSocketError.too_many("batches waiting to be run", MAX_INBOX_BATCHES)
+            self._queue(["E", refused.to_dict()])
+            return
+        self._inbox.append(batch)
+        self._inbox_chars += len(batch)
+        core.turns.ready(self)
+
+    def run_slice(self) -> bool:
+        """Run up to ``SLICE_OPS`` operations (``SLICE_CHARS`` of messages) from the
+        inbox; True if more are waiting."""
+        ops, budget, chars = self._ops, SLICE_OPS, SLICE_CHARS
+        while budget > 0 and chars > 0 and (ops or self._inbox):
+            if self._detached:
+                ops.clear()
+                self._inbox.clear()
+                return False
+            if not ops:
+                batch = self._inbox.popleft()
+                self._inbox_chars -= len(batch)
+                try:
+                    ops.extend(wire.parse_batch(batch))
+                except PeerSocketError as err:
+                    self._queue(["E", err.to_dict()])
+                if not ops:
+                    self._outbox.batch_ran()
+                    continue
+            op = ops.popleft()
+            budget -= 1
+            if isinstance(op, wire.Op) and op.name == "w":
+                message = op.args[2]
+                chars -= len(message) if isinstance(message, str) else 0
+            try:
+                self._run_op(op)
+            except Exception:
+                log.exception("bridge: an operation failed unexpectedly")
+                self._queue(["E", PeerSocketError.internal().to_dict()])
+            if not ops:
+                self._outbox.batch_ran()
+        return bool(ops or self._inbox)
 
     # --- lifetime ---------------------------------------------------------------------------
 
@@ -142,6 +209,11 @@ class PageBridge(QObject):
         if self._detached:
             return
         self._detached = True
+        self._inbox.clear()
+        self._ops.clear()
+        self._outbox.close()
+        if self._core is not None:
+            self._core.turns.drop(self)
         self._release_document()
         with contextlib.suppress(TypeError, RuntimeError):
             self._page.urlChanged.disconnect(self._on_url_changed)
@@ -168,36 +240,54 @@ class PageBridge(QObject):
 
     # --- operations -------------------------------------------------------------------------
 
-    def _handle_batch(self, batch: str) -> None:
-        if self._detached:
+    def _run_op(self, op: wire.Op | wire.BadOp) -> None:
+        if isinstance(op, wire.BadOp):
+            if op.req is not None:
+                self._queue(["r", op.req, False, op.error.to_dict()])
+            else:
+                self._queue(["E", op.error.to_dict()])
             return
-        try:
-            ops = wire.parse_batch(batch)
-        except PeerSocketError as err:
-            self._queue(["E", err.to_dict()])
-            return
-        for op in ops:
-            if isinstance(op, wire.BadOp):
-                if op.req is not None:
-                    self._queue(["r", op.req, False, op.error.to_dict()])
-                else:
-                    self._queue(["E", op.error.to_dict()])
-                continue
-            if op.name == "hello":
-                self._hello(op.args[0])
-                continue
-            if op.name == "ack":
-                self._ack(op.args)
-                continue
-            if op.name == "join":
-                self._request_join(op)
-                continue
+        name = op.name
+        if name == "w":
+            self._write(op.args)
+        elif name == "ack":
+            self._ack(op.args)
+        elif name == "seen":
+            self._outbox.page_saw(op.args[0])
+        elif name == "hello":
+            self._hello(op.args[0])
+        elif name == "join":
+            self._request_join(op)
+        else:
             try:
                 result = self._dispatch(op)
             except PeerSocketError as err:
                 self._queue(["r", op.req, False, err.to_dict()])
             else:
                 self._queue(["r", op.req, True, result])
+
+    def _write(self, args: tuple[Any, ...]) -> None:
+        """``socket.write()``: no reply. A refused write comes back as a ``w`` event on
+        its socket, with a drain that no longer counts it as on its way."""
+        doc = self._doc
+        if doc is None:
+            return  # from a document the page has left
+        try:
+            handle = self._handle(doc, args[0])
+            peer = wire.peer_id(args[1])
+        except PeerSocketError as err:
+            self._queue(["E", err.to_dict()])
+            return
+        key = (handle.id, peer)
+        doc.writes[key] = count = doc.writes.get(key, 0) + 1
+        try:
+            core = self._require_core()
+            socket = handle.require_socket(peer)
+            core.write(handle, socket, wire.message_payload(args[2]))
+        except PeerSocketError as err:
+            known = handle.get_socket(peer)
+            self._queue(["w", handle.id, peer, err.to_dict()])
+            self._queue(["d", handle.id, peer, known.inflight if known is not None else 0, count])
 
     def _hello(self, token: str) -> None:
         if self._doc is not None and self._doc.token == token:
@@ -241,10 +331,6 @@ class PageBridge(QObject):
         if op.name == "leave":
             core.close_handle(handle)
             doc.handles.pop(handle.id, None)
-            return None
-        if op.name == "write":
-            socket = handle.require_socket(wire.peer_id(op.args[1]))
-            core.write(handle, socket, wire.message_payload(op.args[2]))
             return None
         if op.name == "session":
             core.set_session_data(handle, wire.session_payload(op.args[1]))
@@ -334,9 +420,10 @@ class PageBridge(QObject):
             if isinstance(event, Message):
                 self._queue(["m", h, event.socket.id_hex, wire.b64(event.payload)])
             elif isinstance(event, Drain):
-                # the count now, not when the core emitted it: every write accepted
-                # until now has its reply queued before this, and no later one is in it
-                self._queue(["d", h, event.socket.id_hex, event.socket.inflight])
+                # the counts now, not when the core emitted it: every write of this
+                # document run until now is in `inflight`, and no later one
+                peer = event.socket.id_hex
+                self._queue(["d", h, peer, event.socket.inflight, doc.writes.get((h, peer), 0)])
             elif isinstance(event, Connection):
                 self._queue(["c", h, self._socket_json(event.socket)])
             elif isinstance(event, SessionData):
@@ -351,24 +438,25 @@ class PageBridge(QObject):
         return on_event
 
     def _queue(self, item: list[Any]) -> None:
-        self._out.append(item)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            if self._core is not None:
-                self._core.loop.call_soon(self._flush)
-            else:
-                QTimer.singleShot(0, self._flush)
+        if not self._detached:
+            self._outbox.put(item)
+
+    def _schedule_flush(self) -> None:
+        """The outbox has something: send it at the end of the core's turn."""
+        if self._core is not None:
+            self._core.turns.soon(self._flush)
+        else:
+            QTimer.singleShot(0, self._flush)
 
     def _flush(self) -> None:
         if sip.isdeleted(self):  # the page (our parent) is gone; so are we
             return
-        self._flush_scheduled = False
-        if not self._out or self._detached:
-            self._out.clear()
-            return
-        out, self._out = self._out, []
+        self._outbox.flush()
+
+    def _emit(self, text: str) -> None:
+        self.batches_out += 1
         with contextlib.suppress(RuntimeError):  # the page object is already gone
-            self.events.emit(wire.dumps(out))
+            self.events.emit(text)
 
 
 def attach_page(

@@ -11,21 +11,33 @@ Page -> bridge, each op an array:
     ["identity", req, n]                 PeerSocket.setDebugIdentity(n)
     ["join", req, swarmId | null]        PeerSocket.joinSwarm({id})
     ["leave", req, handle]               swarm.close()
-    ["write", req, handle, peerId, b64]  socket.write(msg)  (msg already msgpack)
+    ["w", handle, peerId, b64]           socket.write(msg) (msg already msgpack): no
+                                         reply; a refusal comes back as a "w" event
     ["session", req, handle, b64|null]   loopback.setSessionData(data)
     ["close", req, handle, peerId, reason]  socket.close()
     ["ack", [[handle, peerId, bytes], ...]] messages the page consumed (flow control)
+    ["seen", n]                          the page has read the bridge's first n batches
 
 Bridge -> page, each event an array:
 
     ["r", req, true, value] / ["r", req, false, {code, message, name}]
+    ["p", n]                             the bridge has run the page's first n batches
     ["c", handle, socket]                connection ({id, host, port, loopback, session})
     ["m", handle, peerId, b64]           message
     ["s", handle, peerId, b64 | null]    session data
     ["x", handle, peerId, code, reason, wasClean]   socket closed
-    ["d", handle, peerId, unread]        the peer consumed data: `unread` bytes still unread
+    ["d", handle, peerId, unread, writes]  the peer consumed data: `unread` bytes of the
+                                         socket still unread, counting this page's
+                                         first `writes` writes on it and none after
+    ["w", handle, peerId, {code, message, name}]  a write refused (the socket closed
+                                         before it was run, say)
     ["X", handle, code, reason]          swarm closed
     ["E", {code, message, name}]         a batch the bridge could not read
+
+Both sides bound what is in flight: a page sends a batch only while fewer than
+``PAGE_BATCHES_IN_FLIGHT`` of its batches wait to be run (``p`` says how many
+ran), and the bridge sends one only while fewer than ``EVENT_BATCHES_IN_FLIGHT``
+wait to be read (``seen``). What waits meanwhile waits where it can be coalesced.
 """
 
 from __future__ import annotations
@@ -39,9 +51,13 @@ from typing import Any
 from swarm import limits
 from swarm.errors import PeerSocketError
 
-#: A batch larger than this is refused whole (a few maximal messages in base64).
-MAX_BATCH_CHARS = 64 * 1024 * 1024
-MAX_OPS_PER_BATCH = 100_000
+#: A batch larger than this is refused whole (a maximal message in base64 and more).
+MAX_BATCH_CHARS = 8 * 1024 * 1024
+MAX_OPS_PER_BATCH = 8192
+#: Batches a page sends before the bridge says it ran them (js/peersocket/channel.js).
+PAGE_BATCHES_IN_FLIGHT = 8
+#: Event batches the bridge sends before the page says it read them.
+EVENT_BATCHES_IN_FLIGHT = 2
 MAX_IDENTITY = 2**31 - 1
 MAX_ACKS = 10_000
 
@@ -54,7 +70,7 @@ class Op:
 
 
 # name -> number of fields after the request id
-ARITY = {"identity": 1, "join": 1, "leave": 1, "write": 3, "session": 2, "close": 3}
+ARITY = {"identity": 1, "join": 1, "leave": 1, "session": 2, "close": 3}
 
 
 def parse_batch(batch: object) -> list[Op | BadOp]:
@@ -97,6 +113,14 @@ def _parse_op(raw: object) -> Op | BadOp:
         return Op(name, None, (raw[1],))
     if name == "ack":
         return _parse_ack(raw)
+    if name == "w":
+        if len(raw) != 4:
+            return _bad(None, f"w takes a handle, a peer id and a message, got {len(raw) - 1} field(s)")
+        return Op(name, None, tuple(raw[1:]))
+    if name == "seen":
+        if len(raw) != 2 or type(raw[1]) is not int or not 0 <= raw[1] <= 2**53:
+            return _bad(None, "seen takes one count of batches")
+        return Op(name, None, (raw[1],))
     if name not in ARITY:
         return _bad(None, f"unknown operation {name[:40]!r}")
     req = raw[1] if len(raw) > 1 else None

@@ -38,27 +38,59 @@
     return out;
   }
   var QWebChannelCtor = null;
+  var tick = /* @__PURE__ */ (() => {
+    let waiting = [];
+    let port = null;
+    return (fn) => {
+      if (port === null) {
+        const ch = new MessageChannel();
+        port = ch.port2;
+        ch.port1.onmessage = () => {
+          const run = waiting;
+          waiting = [];
+          for (const f of run) f();
+        };
+      }
+      if (waiting.push(fn) === 1) port.postMessage(0);
+    };
+  })();
+  var MAX_BATCH_OPS = 1024;
+  var MAX_BATCH_BYTES = 256 * 1024;
+  var ACK_EAGER = 256 * 1024;
+  var BATCHES_IN_FLIGHT = 8;
   var channel = {
     bridge: null,
     outbox: [],
+    outBytes: 0,
     flushQueued: false,
+    flushedInTask: false,
+    tickQueued: false,
     nextReq: 1,
     pending: /* @__PURE__ */ new Map(),
-    // req -> {resolve, reject}
+    // req -> {resolve, reject, onResult}
     swarms: /* @__PURE__ */ new Map(),
     // handle -> PeerSocketSwarm
     acks: /* @__PURE__ */ new Map(),
     // "handle|peer" -> [handle, peer, bytes] consumed since the last flush
+    ackBytes: 0,
+    seen: 0,
+    // event batches from the browser read so far (the browser waits for this)
+    seenSent: 0,
+    sentBatches: 0,
+    // batches sent to the browser
+    ranBatches: 0,
+    // of them, run by the browser (its `p` events)
+    blocked: /* @__PURE__ */ new Set(),
+    // sockets with writes waiting for room in the next batch
     used: false,
     ack(handle, peer, bytes) {
       const key = handle + "|" + peer;
       const entry = this.acks.get(key);
       if (entry) entry[2] += bytes;
       else this.acks.set(key, [handle, peer, bytes]);
-      if (!this.flushQueued) {
-        this.flushQueued = true;
-        queueMicrotask(() => this.flush());
-      }
+      this.ackBytes += bytes;
+      if (this.ackBytes >= ACK_EAGER) this.schedule();
+      else this.later();
     },
     call(op, ...args) {
       return this.callThen(op, null, ...args);
@@ -72,26 +104,61 @@
         this.post([op, req, ...args]);
       });
     },
-    post(item) {
+    // Room in the next batch for a message of `bytes` (one always fits an empty batch).
+    room(bytes) {
+      return this.outbox.length < MAX_BATCH_OPS && (this.outBytes === 0 || this.outBytes + bytes <= MAX_BATCH_BYTES);
+    },
+    post(item, bytes) {
       this.outbox.push(item);
-      if (!this.flushQueued) {
-        this.flushQueued = true;
-        queueMicrotask(() => this.flush());
-      }
+      this.outBytes += bytes || 0;
+      this.schedule();
+    },
+    schedule() {
+      if (this.flushQueued) return;
+      this.flushQueued = true;
+      if (this.flushedInTask) this.later();
+      else queueMicrotask(() => this.flush());
+    },
+    // Flush at the next macrotask (which also starts a new task for `schedule`).
+    later() {
+      if (this.tickQueued) return;
+      this.tickQueued = true;
+      tick(() => {
+        this.tickQueued = false;
+        this.flushedInTask = false;
+        this.flush();
+      });
     },
     flush() {
       this.flushQueued = false;
       if (!this.bridge) return;
+      if (this.sentBatches - this.ranBatches >= BATCHES_IN_FLIGHT) return;
       if (this.acks.size) {
         this.outbox.push(["ack", Array.from(this.acks.values())]);
         this.acks.clear();
+        this.ackBytes = 0;
+      }
+      if (this.seen !== this.seenSent) {
+        this.outbox.push(["seen", this.seen]);
+        this.seenSent = this.seen;
       }
       if (this.outbox.length === 0) return;
       const batch = this.outbox;
       this.outbox = [];
+      this.outBytes = 0;
+      this.flushedInTask = true;
+      this.later();
+      this.sentBatches++;
       this.bridge.send(JSON.stringify(batch));
+      if (this.blocked.size) {
+        const blocked = Array.from(this.blocked);
+        this.blocked.clear();
+        for (const socket of blocked) socket._pump();
+      }
     },
     receive(text) {
+      this.seen++;
+      this.later();
       let items;
       try {
         items = JSON.parse(text);
@@ -115,6 +182,12 @@
         this.pending.delete(item[1]);
         if (!item[2]) p.reject(fromWire(item[3]));
         else p.resolve(p.onResult ? p.onResult(item[3]) : item[3]);
+        return;
+      }
+      if (kind === "p") {
+        const waiting = this.sentBatches - this.ranBatches >= BATCHES_IN_FLIGHT;
+        this.ranBatches = item[1];
+        if (waiting && (this.outbox.length || this.acks.size)) this.schedule();
         return;
       }
       if (kind === "E") {
@@ -621,9 +694,6 @@
     }
     target.dispatchEvent(evt);
   }
-  function defer(fn) {
-    setTimeout(fn, 0);
-  }
 
   // peersocket/socket.js
   var PeerSocketInfo = class {
@@ -649,7 +719,9 @@
       this._state = "open";
       this._queue = [];
       this._queued = 0;
-      this._unconfirmed = 0;
+      this._posted = [];
+      this._postedBytes = 0;
+      this._postedCount = 0;
       this._unread = 0;
       this._lastBuffered = 0;
       this.bufferedAmountLowThreshold = 0;
@@ -676,7 +748,7 @@
       return this._state;
     }
     get bufferedAmount() {
-      return this._queued + this._unconfirmed + this._unread;
+      return this._queued + this._postedBytes + this._unread;
     }
     getSessionData() {
       if (this._session == null) return null;
@@ -717,39 +789,59 @@
           "ERR_BUFFER_FULL"
         ));
       }
+      const b64 = toBase64(bytes);
+      if (this._queue.length === 0 && this._fits(size) && channel.room(size)) {
+        this._post(b64, size);
+        this._changed();
+        return Promise.resolve();
+      }
       return new Promise((resolve, reject) => {
-        this._queue.push({ b64: toBase64(bytes), size, resolve, reject });
+        this._queue.push({ b64, size, resolve, reject });
         this._queued += size;
         this._pump();
       });
     }
-    // Send queued writes while the peer has room for them.
+    // Whether the peer's window has room for `size` more bytes (one message always fits
+    // when nothing is unread).
+    _fits(size) {
+      const unread = this._postedBytes + this._unread;
+      return unread === 0 || unread + size <= WINDOW;
+    }
+    // Hand one write to the browser. It gets no reply: a drain later says how many of this
+    // page's writes the browser has processed, and a write it refused comes back as an
+    // `error` event (the socket closed meanwhile, say).
+    _post(b64, size) {
+      this._posted.push(size);
+      this._postedBytes += size;
+      this._postedCount++;
+      channel.post(["w", this._swarm._handle, this._info.id, b64], b64.length);
+    }
+    // Send queued writes while the window and the next batch have room; each one's
+    // write() resolves as it goes.
     _pump() {
       while (this._queue.length && this._state === "open") {
         const head = this._queue[0];
-        const unread = this._unconfirmed + this._unread;
-        if (unread > 0 && unread + head.size > WINDOW) break;
+        if (!this._fits(head.size)) break;
+        if (!channel.room(head.b64.length)) {
+          channel.blocked.add(this);
+          break;
+        }
         this._queue.shift();
         this._queued -= head.size;
-        this._unconfirmed += head.size;
-        channel.callThen("write", () => {
-          this._unconfirmed -= head.size;
-          this._unread += head.size;
-        }, this._swarm._handle, this._info.id, head.b64).then(
-          () => {
-            head.resolve();
-            this._changed();
-          },
-          (err) => {
-            this._unconfirmed -= head.size;
-            head.reject(err);
-            this._changed();
-          }
-        );
+        this._post(head.b64, head.size);
+        head.resolve();
       }
       this._changed();
     }
-    _drain(unread) {
+    // The browser had processed `processed` of this page's writes on this socket when the
+    // peer had `unread` bytes of the socket's writes (from every tab of this presence)
+    // not consumed yet: those writes are counted in `unread` now, the later ones not yet.
+    _drain(unread, processed) {
+      let counted = this._postedCount - this._posted.length;
+      while (counted < processed && this._posted.length) {
+        this._postedBytes -= this._posted.shift();
+        counted++;
+      }
       this._unread = unread;
       this._pump();
     }
@@ -858,6 +950,8 @@
       this._queue = [];
       this._queued = 0;
       this._unread = 0;
+      this._posted = [];
+      this._postedBytes = 0;
       for (const w of queue) w.reject(makeError("InvalidStateError", "the socket closed before this message was sent", "ERR_SOCKET_CLOSED"));
       if (this._controller && this._streamBuffer.length === 0) {
         try {
@@ -933,7 +1027,7 @@
     // Connection events are dispatched after joinSwarm() resolves: existing sockets
     // first (as Beaker's watch() replayed peers), then whatever arrived meanwhile.
     _start() {
-      defer(() => {
+      tick(() => {
         this._ready = true;
         for (const desc of this._initial) this._connection(desc);
         this._initial = null;
@@ -968,7 +1062,8 @@
       const socket = item[2] === this._loopbackSocket.info.id ? this._loopbackSocket : this._sockets.get(item[2]);
       if (!socket) return;
       if (kind === "m") socket._message(item[3]);
-      else if (kind === "d") socket._drain(item[3]);
+      else if (kind === "d") socket._drain(item[3], item[4]);
+      else if (kind === "w") fire(socket, "error", { error: fromWire(item[3]) });
       else if (kind === "s") socket._sessionData(item[3]);
       else if (kind === "x") {
         socket._closed(item[3], item[4], item[5]);

@@ -1,9 +1,11 @@
 // The channel to the browser: the `peersocket` bridge object over Qt's QWebChannel.
 //
-// Calls go out as one `send(batch)` per task (a JSON array of ops); the browser answers
-// with one `events` signal per event-loop turn (a JSON array of results and events).
-// bridge/wire.py documents both. Results settle the promise of their call; events go
-// to the swarm whose handle they name.
+// Calls go out as `send(batch)`, a JSON array of ops (at most one a task, bounded); the
+// browser answers with `events` signals, JSON arrays of results and events, and sends
+// the next only once the page said it read the one before (`seen`): a busy page gets
+// its events coalesced in the browser instead of piling up here. bridge/wire.py
+// documents both. Results settle the promise of their call; events go to the swarm
+// whose handle they name. Writes get no reply (see socket.js).
 
 import { fromWire } from './errors.js';
 
@@ -28,24 +30,66 @@ export function fromBase64 (text) {
 // our own reference to it as soon as it is there (the page may later shadow the global).
 let QWebChannelCtor = null;
 
+// A macrotask without timer clamping or background-tab throttling (a MessageChannel
+// message; setTimeout in a background tab waits up to a second).
+export const tick = (() => {
+  let waiting = [];
+  let port = null;
+  return (fn) => {
+    if (port === null) {
+      const ch = new MessageChannel();
+      port = ch.port2;
+      ch.port1.onmessage = () => {
+        const run = waiting;
+        waiting = [];
+        for (const f of run) f();
+      };
+    }
+    if (waiting.push(fn) === 1) port.postMessage(0);
+  };
+})();
+
+// Batches to the browser. The first one of a task leaves at the end of the task's
+// microtasks (a lone write goes at once); more in the same task wait for the next
+// macrotask, so a loop of awaited writes becomes a few large batches rather than one
+// channel message each. A batch holds at most MAX_BATCH_OPS operations and
+// MAX_BATCH_BYTES of messages: writes past that wait (write() stays pending) for the
+// next one, so no page hands the browser more than that in one go.
+const MAX_BATCH_OPS = 1024;
+const MAX_BATCH_BYTES = 256 * 1024;
+// What the page consumed goes out with the next batch, or on its own once this much is
+// due (or at the next macrotask): credits need not cost a channel message each.
+const ACK_EAGER = 256 * 1024;
+// Batches sent that the browser has not run yet, at most (bridge/wire.py
+// PAGE_BATCHES_IN_FLIGHT): past that, what the page does waits here (writes stay
+// pending), where it costs the page only.
+const BATCHES_IN_FLIGHT = 8;
+
 export const channel = {
   bridge: null,
   outbox: [],
+  outBytes: 0,
   flushQueued: false,
+  flushedInTask: false,
+  tickQueued: false,
   nextReq: 1,
-  pending: new Map(), // req -> {resolve, reject}
+  pending: new Map(), // req -> {resolve, reject, onResult}
   swarms: new Map(), // handle -> PeerSocketSwarm
   acks: new Map(), // "handle|peer" -> [handle, peer, bytes] consumed since the last flush
+  ackBytes: 0,
+  seen: 0, // event batches from the browser read so far (the browser waits for this)
+  seenSent: 0,
+  sentBatches: 0, // batches sent to the browser
+  ranBatches: 0, // of them, run by the browser (its `p` events)
+  blocked: new Set(), // sockets with writes waiting for room in the next batch
   used: false,
 
   ack (handle, peer, bytes) {
     const key = handle + '|' + peer;
     const entry = this.acks.get(key);
     if (entry) entry[2] += bytes; else this.acks.set(key, [handle, peer, bytes]);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(() => this.flush());
-    }
+    this.ackBytes += bytes;
+    if (this.ackBytes >= ACK_EAGER) this.schedule(); else this.later();
   },
 
   call (op, ...args) {
@@ -62,28 +106,65 @@ export const channel = {
     });
   },
 
-  post (item) {
+  // Room in the next batch for a message of `bytes` (one always fits an empty batch).
+  room (bytes) {
+    return this.outbox.length < MAX_BATCH_OPS && (this.outBytes === 0 || this.outBytes + bytes <= MAX_BATCH_BYTES);
+  },
+
+  post (item, bytes) {
     this.outbox.push(item);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(() => this.flush());
-    }
+    this.outBytes += bytes || 0;
+    this.schedule();
+  },
+
+  schedule () {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    if (this.flushedInTask) this.later(); else queueMicrotask(() => this.flush());
+  },
+
+  // Flush at the next macrotask (which also starts a new task for `schedule`).
+  later () {
+    if (this.tickQueued) return;
+    this.tickQueued = true;
+    tick(() => {
+      this.tickQueued = false;
+      this.flushedInTask = false;
+      this.flush();
+    });
   },
 
   flush () {
     this.flushQueued = false;
     if (!this.bridge) return;
+    if (this.sentBatches - this.ranBatches >= BATCHES_IN_FLIGHT) return; // `p` flushes again
     if (this.acks.size) {
       this.outbox.push(['ack', Array.from(this.acks.values())]);
       this.acks.clear();
+      this.ackBytes = 0;
+    }
+    if (this.seen !== this.seenSent) {
+      this.outbox.push(['seen', this.seen]);
+      this.seenSent = this.seen;
     }
     if (this.outbox.length === 0) return;
     const batch = this.outbox;
     this.outbox = [];
+    this.outBytes = 0;
+    this.flushedInTask = true;
+    this.later();
+    this.sentBatches++;
     this.bridge.send(JSON.stringify(batch));
+    if (this.blocked.size) {
+      const blocked = Array.from(this.blocked);
+      this.blocked.clear();
+      for (const socket of blocked) socket._pump();
+    }
   },
 
   receive (text) {
+    this.seen++;
+    this.later(); // say so (with the next batch, or at the next macrotask)
     let items;
     try { items = JSON.parse(text); } catch (e) { console.error('PeerSocket: unreadable batch from the browser'); return; }
     for (const item of items) {
@@ -99,6 +180,12 @@ export const channel = {
       this.pending.delete(item[1]);
       if (!item[2]) p.reject(fromWire(item[3]));
       else p.resolve(p.onResult ? p.onResult(item[3]) : item[3]);
+      return;
+    }
+    if (kind === 'p') {
+      const waiting = this.sentBatches - this.ranBatches >= BATCHES_IN_FLIGHT;
+      this.ranBatches = item[1];
+      if (waiting && (this.outbox.length || this.acks.size)) this.schedule();
       return;
     }
     if (kind === 'E') {

@@ -27,4 +27,3 @@ export function fire (target, type, props) {
   target.dispatchEvent(evt);
 }
 
-export function defer (fn) { setTimeout(fn, 0); }

@@ -34,10 +34,12 @@ export class PeerSocket extends EventTarget {
     this._session = desc.session;
     this._sessionValue = undefined;
     this._state = 'open';
-    this._queue = []; // writes waiting for room in the window: {b64, size, resolve, reject}
+    this._queue = []; // writes waiting for room (the window, the batch): {b64, size, resolve, reject}
     this._queued = 0; // their bytes
-    this._unconfirmed = 0; // bytes handed to the browser, not yet confirmed
-    this._unread = 0; // bytes the browser took that the peer has not consumed yet
+    this._posted = []; // sizes of writes handed to the browser that no drain counted yet
+    this._postedBytes = 0;
+    this._postedCount = 0; // writes handed to the browser, ever
+    this._unread = 0; // what the last drain said the peer has not consumed yet (every tab's)
     this._lastBuffered = 0;
     this.bufferedAmountLowThreshold = 0;
     this._stream = null;
@@ -53,7 +55,7 @@ export class PeerSocket extends EventTarget {
   get info () { return this._info; }
   get swarm () { return this._swarm; }
   get readyState () { return this._state; }
-  get bufferedAmount () { return this._queued + this._unconfirmed + this._unread; }
+  get bufferedAmount () { return this._queued + this._postedBytes + this._unread; }
 
   getSessionData () {
     if (this._session == null) return null;
@@ -90,44 +92,60 @@ export class PeerSocket extends EventTarget {
         `${this._queued} bytes are already waiting to be sent on this socket: wait for write() or bufferedamountlow`,
         'ERR_BUFFER_FULL'));
     }
+    const b64 = toBase64(bytes);
+    if (this._queue.length === 0 && this._fits(size) && channel.room(size)) {
+      this._post(b64, size);
+      this._changed();
+      return Promise.resolve();
+    }
     return new Promise((resolve, reject) => {
-      this._queue.push({ b64: toBase64(bytes), size, resolve, reject });
+      this._queue.push({ b64, size, resolve, reject });
       this._queued += size;
       this._pump();
     });
   }
 
-  // Send queued writes while the peer has room for them.
+  // Whether the peer's window has room for `size` more bytes (one message always fits
+  // when nothing is unread).
+  _fits (size) {
+    const unread = this._postedBytes + this._unread;
+    return unread === 0 || unread + size <= WINDOW;
+  }
+
+  // Hand one write to the browser. It gets no reply: a drain later says how many of this
+  // page's writes the browser has processed, and a write it refused comes back as an
+  // `error` event (the socket closed meanwhile, say).
+  _post (b64, size) {
+    this._posted.push(size);
+    this._postedBytes += size;
+    this._postedCount++;
+    channel.post(['w', this._swarm._handle, this._info.id, b64], b64.length);
+  }
+
+  // Send queued writes while the window and the next batch have room; each one's
+  // write() resolves as it goes.
   _pump () {
     while (this._queue.length && this._state === 'open') {
       const head = this._queue[0];
-      const unread = this._unconfirmed + this._unread;
-      if (unread > 0 && unread + head.size > WINDOW) break;
+      if (!this._fits(head.size)) break;
+      if (!channel.room(head.b64.length)) { channel.blocked.add(this); break; }
       this._queue.shift();
       this._queued -= head.size;
-      this._unconfirmed += head.size;
-      // The confirmation is counted as it is read (callThen), before the rest of its
-      // batch: a drain later in the same batch already includes this write, and
-      // counting it again in a promise callback after that would leave the socket
-      // believing bytes are unread that the peer has long consumed, and stall it.
-      channel.callThen('write', () => {
-        this._unconfirmed -= head.size;
-        this._unread += head.size;
-      }, this._swarm._handle, this._info.id, head.b64).then(
-        () => {
-          head.resolve();
-          this._changed();
-        },
-        (err) => {
-          this._unconfirmed -= head.size;
-          head.reject(err);
-          this._changed();
-        });
+      this._post(head.b64, head.size);
+      head.resolve();
     }
     this._changed();
   }
 
-  _drain (unread) {
+  // The browser had processed `processed` of this page's writes on this socket when the
+  // peer had `unread` bytes of the socket's writes (from every tab of this presence)
+  // not consumed yet: those writes are counted in `unread` now, the later ones not yet.
+  _drain (unread, processed) {
+    let counted = this._postedCount - this._posted.length;
+    while (counted < processed && this._posted.length) {
+      this._postedBytes -= this._posted.shift();
+      counted++;
+    }
     this._unread = unread;
     this._pump();
   }
@@ -240,6 +258,8 @@ export class PeerSocket extends EventTarget {
     this._queue = [];
     this._queued = 0;
     this._unread = 0;
+    this._posted = [];
+    this._postedBytes = 0;
     for (const w of queue) w.reject(makeError('InvalidStateError', 'the socket closed before this message was sent', 'ERR_SOCKET_CLOSED'));
     // the stream ends once its reader has taken what was already buffered
     if (this._controller && this._streamBuffer.length === 0) {

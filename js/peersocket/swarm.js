@@ -1,9 +1,9 @@
 // PeerSocketSwarm: what joinSwarm() resolves to. Holds the page's sockets in one swarm,
 // routes the browser's events for its handle to them, and closes them with it.
 
-import { channel } from './channel.js';
-import { makeError } from './errors.js';
-import { defer, defineHandlers, fire } from './events.js';
+import { channel, tick } from './channel.js';
+import { fromWire, makeError } from './errors.js';
+import { defineHandlers, fire } from './events.js';
 import { PeerSocket, SOCKET } from './socket.js';
 
 export class PeerSocketSwarm extends EventTarget {
@@ -54,7 +54,7 @@ export class PeerSocketSwarm extends EventTarget {
   // Connection events are dispatched after joinSwarm() resolves: existing sockets
   // first (as Beaker's watch() replayed peers), then whatever arrived meanwhile.
   _start () {
-    defer(() => {
+    tick(() => {
       this._ready = true;
       for (const desc of this._initial) this._connection(desc);
       this._initial = null;
@@ -82,7 +82,8 @@ export class PeerSocketSwarm extends EventTarget {
     const socket = item[2] === this._loopbackSocket.info.id ? this._loopbackSocket : this._sockets.get(item[2]);
     if (!socket) return;
     if (kind === 'm') socket._message(item[3]);
-    else if (kind === 'd') socket._drain(item[3]);
+    else if (kind === 'd') socket._drain(item[3], item[4]);
+    else if (kind === 'w') fire(socket, 'error', { error: fromWire(item[3]) });
     else if (kind === 's') socket._sessionData(item[3]);
     else if (kind === 'x') {
       socket._closed(item[3], item[4], item[5]);

@@ -14,7 +14,7 @@ from tests.browser.conftest import LOAD_TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
 
-OPS = ["identity", "join", "leave", "write", "session", "close", "hello", "bogus", ""]
+OPS = ["identity", "join", "leave", "w", "session", "close", "hello", "ack", "seen", "write", "bogus", ""]
 scalar = st.one_of(
     st.none(),
     st.booleans(),
@@ -74,7 +74,7 @@ def test_forged_calls_get_clear_answers_and_touch_nobody_else(open_page, call, j
         well_formed = [
             op[1]
             for op in batch
-            if op[0] in {"identity", "join", "leave", "write", "session", "close"}
+            if op[0] in {"identity", "join", "leave", "session", "close"}  # w, ack, seen: no reply
             and type(op[1]) is int
             and op[1] >= 0
         ]

@@ -307,9 +307,9 @@ def test_a_page_cannot_answer_its_own_question_nor_go_around_it(
     ]
     # a request id reused while its join waits: refused, never a second question
     events.clear()
-    for _ in range(100):
+    for _ in range(50):  # (under the bridge's bound on batches waiting to be run)
         attacker.bridge.send(json.dumps([["join", 4000, "other"]]))
-    qtbot.waitUntil(lambda: len(answers("r")) == 99, timeout=LOAD_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: len(answers("r")) == 49, timeout=LOAD_TIMEOUT_MS)
     assert {r[3]["message"] for r in answers("r")} == {"request 4000 is already waiting for an answer"}
     assert len(permissions.pending()) == 2
     # every member the channel publishes, called with every kind of wrong argument

@@ -1,0 +1,128 @@
+"""What goes from the bridge to one page: results and events, in bounded batches.
+
+Qt-free. Items (bridge/wire.py lists them) wait here in order and leave as one
+JSON batch per :meth:`flush`, run once at the end of the core's turn. A batch
+leaves only while fewer than ``EVENT_BATCHES_IN_FLIGHT`` earlier ones are still
+unread by the page (its ``seen`` op says how many it read): a page that is behind
+is not sent more, and what waits for it waits here, where a drain that a newer one
+supersedes is replaced in place (events the core coalesces never pile up either).
+A batch holds at most ``MAX_ITEMS`` items and about ``MAX_CHARS`` characters of
+messages (one item always fits), so no single emission holds the GUI thread long.
+
+Each batch also tells the page how many of its own batches the bridge has run
+(``["p", n]``), which is what lets the page send more (``PAGE_BATCHES_IN_FLIGHT``).
+That count goes with the next batch there is anyway; on its own only once the page
+may be waiting for it (half its allowance run and not reported).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bridge import wire
+
+#: Items in one batch to the page, and characters of message payload (base64).
+MAX_ITEMS = 512
+MAX_CHARS = 512 * 1024
+
+
+class Outbox:
+    def __init__(self, emit: Callable[[str], None], schedule: Callable[[], None]) -> None:
+        """``emit(text)`` sends one batch; ``schedule()`` asks for :meth:`flush` at the
+        end of this turn (once per turn: the caller keeps it idempotent or not, see
+        ``_scheduled``)."""
+        self._emit = emit
+        self._schedule = schedule
+        self._items: list[list[Any] | None] = []  # None: a drain moved to a newer cell
+        self._drains: dict[tuple[int, str], int] = {}  # (handle, peer) -> index in _items
+        self._scheduled = False
+        self.sent = 0  # batches emitted
+        self.seen = 0  # of them, read by the page
+        self.ran = 0  # the page's batches the bridge has run
+        self._ran_told = 0  # the last count the page was told
+        self.closed = False
+
+    def __len__(self) -> int:
+        return sum(1 for item in self._items if item is not None)
+
+    def put(self, item: list[Any]) -> None:
+        if self.closed:
+            return
+        if item[0] == "d":
+            key = (item[1], item[2])
+            index = self._drains.get(key)
+            if index is not None:
+                self._items[index] = None  # superseded: the newer state goes out, later
+            self._drains[key] = len(self._items)
+        self._items.append(item)
+        self._want_flush()
+
+    def batch_ran(self) -> None:
+        """One of the page's batches has been run; tell it (see the module docstring)."""
+        self.ran += 1
+        if self.ran - self._ran_told >= wire.PAGE_BATCHES_IN_FLIGHT // 2:
+            self._want_flush()
+
+    def page_saw(self, n: int) -> None:
+        """The page says it read ``n`` batches (never more than were sent, never fewer
+        than it said before)."""
+        if self.seen < n <= self.sent:
+            self.seen = n
+            if self._items or self.ran != self._ran_told:
+                self._want_flush()
+
+    def close(self) -> None:
+        self.closed = True
+        self._items.clear()
+        self._drains.clear()
+
+    def _want_flush(self) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            self._schedule()
+
+    def flush(self) -> None:
+        """Send what may go now (one batch at most; another turn for the rest)."""
+        self._scheduled = False
+        if self.closed:
+            return
+        standalone = self.ran - self._ran_told >= wire.PAGE_BATCHES_IN_FLIGHT // 2
+        if self.sent - self.seen >= wire.EVENT_BATCHES_IN_FLIGHT:
+            # the page is behind: only the count it may be waiting for goes (else each
+            # side would wait for the other: the page's `seen` waits behind its batches)
+            if standalone:
+                self._ran_told = self.ran
+                self.sent += 1
+                self._emit(wire.dumps([["p", self.ran]]))
+            return
+        items = self._items
+        if not items and not standalone:
+            return
+        batch: list[list[Any]] = []
+        if self.ran != self._ran_told:
+            batch.append(["p", self.ran])
+            self._ran_told = self.ran
+        chars = 0
+        taken = 0
+        for item in items:
+            if len(batch) >= MAX_ITEMS or (chars and chars >= MAX_CHARS):
+                break
+            taken += 1
+            if item is None:
+                continue
+            if item[0] == "m":
+                chars += len(item[3])
+            batch.append(item)
+        if taken == len(items):
+            items.clear()
+            self._drains.clear()
+        else:
+            del items[:taken]
+            self._drains = {k: i - taken for k, i in self._drains.items() if i >= taken}
+        if not batch:
+            return
+        self.sent += 1
+        self._emit(wire.dumps(batch))
+        if self._items:
+            self._want_flush()
