@@ -132,7 +132,10 @@ class Session:
             await start_core(self.core)
             self.profile = make_profile()
             self.window = window = BrowserWindow(
-                self.profile, self.core, permissions=site_permissions(self.config)
+                self.profile,
+                self.core,
+                permissions=site_permissions(self.config),
+                pages_always_visible=self.config.headless,
             )
             window.closed.connect(lambda: self.stop("window closed"))
             # A task (the headless demo) opens its own tabs; a plain run shows the start page.

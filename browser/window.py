@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from PyQt6 import sip
 from PyQt6.QtCore import Qt, QUrl, pyqtSignal
 from PyQt6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PyQt6.QtWebEngineCore import QWebEngineNewWindowRequest, QWebEnginePage, QWebEngineProfile
@@ -55,11 +56,15 @@ class BrowserWindow(QMainWindow):
         parent: QWidget | None = None,
         *,
         permissions: SitePermissions | None = None,
+        pages_always_visible: bool = False,
     ) -> None:
         super().__init__(parent)
         self.profile = profile
         self.core = core
         self.default_identity = default_identity
+        #: Headless runs: no tab is a background tab (Chromium throttles those: timers at
+        #: 1 Hz, a lower priority), since no one is looking at any of them.
+        self.pages_always_visible = pages_always_visible
         # Which sites may connect to peers; without one given: ask, remember nothing on disk.
         self.permissions = permissions if permissions is not None else SitePermissions(parent=self)
         if self.permissions.core is None:
@@ -252,6 +257,8 @@ class BrowserWindow(QMainWindow):
         tab.page.windowCloseRequested.connect(lambda tab=tab: self.close_tab_object(tab))
         tab.page.newWindowRequested.connect(self._on_new_window_requested)
         install_context_menu(tab.view, self.devtools)
+        if self.pages_always_visible:
+            keep_visible(tab.page)
         index = self.tab_widget.addTab(tab.widget, tab.label())
         if not background:
             self.tab_widget.setCurrentIndex(index)
@@ -437,3 +444,14 @@ class BrowserWindow(QMainWindow):
         background = request.destination() == QWebEngineNewWindowRequest.DestinationType.InNewBackgroundTab
         tab = self.new_tab(QUrl(), identity, background=background)
         request.openIn(tab.page)
+
+
+def keep_visible(page: QWebEnginePage) -> None:
+    """Keep ``page`` visible to its scripts (``document.visibilityState``) and unthrottled,
+    whichever tab is in front: the view hides a page whose tab goes to the back."""
+    def stay_visible(visible: bool) -> None:
+        if not visible and not sip.isdeleted(page):  # (not while the page is being deleted)
+            page.setVisible(True)
+
+    page.setVisible(True)
+    page.visibleChanged.connect(stay_visible)

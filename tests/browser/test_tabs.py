@@ -274,3 +274,36 @@ def test_page_console_goes_to_the_js_logger(
     record = next(r for r in caplog.records if "hello from the page" in r.getMessage())
     assert record.name == "peerbrowser.js"
     assert record.levelno == logging.WARNING
+
+
+VISIBILITY_JS = "document.visibilityState"
+
+
+def test_a_headless_window_keeps_every_tab_visible_and_unthrottled(
+    window_factory: Callable[..., BrowserWindow], open_tab: Callable[..., Tab], js: Callable[..., Any], qtbot: Any
+) -> None:
+    """In a headless run no one looks at any tab: none is a throttled background tab
+    (timers at 1 Hz), whichever is in front, also after switching tabs."""
+    window = window_factory(pages_always_visible=True)
+    first = open_tab(window, "peerapp://start/")
+    second = open_tab(window, "peerapp://chat/")
+    window.switch_tab(1)  # the first in front, the second behind
+    assert window.current_tab() is first
+    for tab in (first, second):
+        qtbot.waitUntil(lambda tab=tab: js(tab, VISIBILITY_JS) == "visible", timeout=LOAD_TIMEOUT_MS)
+    # a background tab's timers run at full speed: 20 zero-delay timers in a row
+    js(second, "window.ticks = 0; (function t () { if (++window.ticks < 20) setTimeout(t, 0) })(); true")
+    qtbot.waitUntil(lambda: js(second, "window.ticks") == 20, timeout=LOAD_TIMEOUT_MS)
+    window.switch_tab(1)
+    assert window.current_tab() is second
+    qtbot.waitUntil(lambda: js(first, VISIBILITY_JS) == "visible", timeout=LOAD_TIMEOUT_MS)
+
+
+def test_a_window_on_screen_has_its_background_tabs_hidden(
+    window: BrowserWindow, open_tab: Callable[..., Tab], js: Callable[..., Any], qtbot: Any
+) -> None:
+    """The other side of the test above: with a window a person looks at, a tab behind
+    another is hidden, as in every browser."""
+    first = open_tab(window, "peerapp://start/")
+    open_tab(window, "peerapp://chat/")
+    qtbot.waitUntil(lambda: js(first, VISIBILITY_JS) == "hidden", timeout=LOAD_TIMEOUT_MS)
