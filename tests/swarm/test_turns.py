@@ -70,8 +70,9 @@ async def test_slices_come_before_the_work_they_defer_and_the_loop_runs_between_
     async def other() -> None:
         between.append(t.turns)
 
-    loop.create_task(other())
+    task = loop.create_task(other())
     await settle(t)
+    await task
     assert log == ["a", "flush", "a", "flush"]
     assert between and between[0] <= 1  # other tasks ran before the second turn
 
