@@ -444,7 +444,7 @@ class PageBridge(QObject):
     def _schedule_flush(self) -> None:
         """The outbox has something: send it at the end of the core's turn."""
         if self._core is not None:
-            self._core.turns.soon(self._flush)
+            self._core.turns.at_end(self._flush)
         else:
             QTimer.singleShot(0, self._flush)
 

@@ -66,7 +66,7 @@ class SwarmCore:
         self._flush_scheduled = False
         #: How the core shares its thread: pages and links in slices, deferred work in
         #: one loop callback per turn (``swarm/turns.py``).
-        self.turns = Turns(self._get_loop)
+        self.turns = Turns(self._get_loop, inline=True)
         self._events = EventQueue(self.turns.soon)
         self._observers = Observers(self.turns.soon)
         self._mesh = Mesh(self._events, self._observers)

@@ -9,8 +9,11 @@ the work runs in *turns*, one loop callback each:
    round robin, so no page or device makes another wait behind more than one slice of
    its own work, however much it sent;
 2. then the work those slices deferred (:meth:`Turns.soon`): credits, link flushes,
-   event dispatch, page flushes, in the order it was deferred; work deferred by that
-   work runs in the same turn, so one page's write reaches the other page in one turn.
+   event dispatch, in the order it was deferred; work deferred by that work runs in
+   the same turn, so one page's write reaches the other page in one turn;
+3. last, what must see all of that first (:meth:`Turns.at_end`): the pages' flushes,
+   so that everything one turn has for a page (a message and the drain of the page's
+   own earlier write, say) leaves as one batch, one channel message.
 
 A turn ends there. If a source still has work, another turn is scheduled, and the loop
 first handles what else is waiting (Qt's events: other pages' calls, painting, input).
@@ -45,25 +48,48 @@ class Source(Protocol):
 class Turns:
     """The core's scheduler on one event loop (see the module's docstring)."""
 
-    def __init__(self, loop: Callable[[], asyncio.AbstractEventLoop]) -> None:
+    def __init__(self, loop: Callable[[], asyncio.AbstractEventLoop], *, inline: bool = False) -> None:
+        """``loop()`` gives the loop to schedule turns on. ``inline``: a source that says
+        it is ready while nothing is queued or running gets its turn at once, inside
+        :meth:`ready` (see there)."""
         self._loop = loop
+        self.inline = inline
         self._ready: deque[Source] = deque()
         self._queued: set[int] = set()  # id() of the sources in _ready
         self._soon: deque[Callable[[], None]] = deque()
+        self._end: deque[Callable[[], None]] = deque()
         self._scheduled = False
         self.turns = 0  # turns run, for tests and benchmarks
 
     def ready(self, source: Source) -> None:
-        """``source`` has work: it gets a slice next turn (once, however often it says so)."""
+        """``source`` has work: it gets a slice next turn (once, however often it says so).
+
+        With ``inline``, when no turn is scheduled or running, that turn runs now: the
+        loop would run it next anyway, with this source alone, and the trip through the
+        loop (a Qt timer under qasync) is most of a message's latency. It is still one
+        turn: one slice, then its deferred work; the rest waits for a scheduled turn,
+        behind what the loop has meanwhile.
+        """
         key = id(source)
         if key not in self._queued:
             self._queued.add(key)
             self._ready.append(source)
-        self._schedule()
+        if not self._scheduled and self.inline:
+            # idle: nothing else is queued for the core, so this turn is the one the loop
+            # would run next anyway; running it now saves a trip through the loop
+            self._scheduled = True
+            self._turn()
+        else:
+            self._schedule()
 
     def soon(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` in this turn's deferred work (the next turn's, outside a turn)."""
         self._soon.append(fn)
+        self._schedule()
+
+    def at_end(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once this turn's deferred work is done (the next turn's, outside one)."""
+        self._end.append(fn)
         self._schedule()
 
     # ``call_soon`` as on a loop, for what was written against one (``fn`` takes no args)
@@ -100,9 +126,9 @@ class Turns:
                 self._queued.add(id(source))
                 self._ready.append(source)
         deadline = time.perf_counter() + TURN_BUDGET_S
-        soon = self._soon
-        while soon:
-            fn = soon.popleft()
+        soon, end = self._soon, self._end
+        while soon or end:
+            fn = soon.popleft() if soon else end.popleft()
             try:
                 fn()
             except Exception:
@@ -110,5 +136,5 @@ class Turns:
             if time.perf_counter() > deadline:
                 break
         self._scheduled = False
-        if self._ready or soon:
+        if self._ready or soon or end:
             self._schedule()

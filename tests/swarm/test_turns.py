@@ -46,6 +46,19 @@ async def test_deferred_work_runs_after_the_call_in_order_in_one_turn() -> None:
     assert t.turns == 1  # work deferred by deferred work ran in the same turn
 
 
+async def test_end_of_turn_work_sees_everything_the_turn_deferred() -> None:
+    """A page's flush (at_end) runs after the events the turn dispatched, even those
+    deferred by deferred work, so they leave together in one batch."""
+    loop = asyncio.get_running_loop()
+    t = Turns(lambda: loop)
+    seen: list[str] = []
+    t.soon(lambda: (seen.append("message"), t.at_end(lambda: seen.append("flush"))))
+    t.soon(lambda: (seen.append("credit"), t.soon(lambda: seen.append("drain"))))
+    await settle(t)
+    assert seen == ["message", "credit", "drain", "flush"]
+    assert t.turns == 1
+
+
 async def test_a_busy_source_does_not_make_a_quiet_one_wait_behind_all_its_work() -> None:
     loop = asyncio.get_running_loop()
     t = Turns(lambda: loop)
@@ -57,6 +70,26 @@ async def test_a_busy_source_does_not_make_a_quiet_one_wait_behind_all_its_work(
     await settle(t)
     assert log == ["busy", "quiet", "busy", "busy", "busy", "busy"]
     assert t.turns == 5
+
+
+async def test_inline_an_idle_core_runs_a_turn_at_once_and_a_busy_one_takes_turns() -> None:
+    """What the core does with a page's batch (inline): at once when idle, one slice
+    only; what is left, and what arrives meanwhile, takes turns round robin."""
+    loop = asyncio.get_running_loop()
+    t = Turns(lambda: loop, inline=True)
+    log: list[str] = []
+    busy, quiet = Slices("busy", 4, log), Slices("quiet", 1, log)
+    t.ready(busy)
+    assert log == ["busy"] and t.turns == 1  # inside ready(): one slice, no more
+    t.ready(quiet)  # a turn is scheduled now: quiet waits for it, busy's next slice too
+    assert log == ["busy"]
+    await settle(t)
+    assert log == ["busy", "busy", "quiet", "busy", "busy"]
+    t.soon(lambda: log.append("deferred"))
+    t.ready(Slices("late", 1, log))  # a turn scheduled for deferred work: no inline turn
+    assert log[-1] == "busy"
+    await settle(t)
+    assert log[-2:] == ["late", "deferred"]
 
 
 async def test_slices_come_before_the_work_they_defer_and_the_loop_runs_between_turns() -> None:
