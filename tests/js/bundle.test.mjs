@@ -106,7 +106,7 @@ test('joinSwarm and a message go through the channel', async () => {
   assert.deepEqual(Array.from(got[0].bin), [1, 2, 3]);
   // read: the writer gets its window back, and the browser hears the page read its batches
   const ops = () => p.sent.flat();
-  await until(() => ops().some((op) => op[0] === 'ack'), 'the ack');
-  assert.deepEqual(ops().filter((op) => op[0] === 'ack'), [['ack', [[1, self, bytes.length]]]]);
-  await until(() => ops().some((op) => op[0] === 'seen' && op[1] === 2), 'both batches seen');
+  await until(() => ops().some((item) => item[0] === 'ack'), 'the ack');
+  assert.deepEqual(ops().filter((item) => item[0] === 'ack'), [['ack', [[1, self, bytes.length]]]]);
+  await until(() => ops().some((item) => item[0] === 'seen' && item[1] === 2), 'both batches seen');
 });
