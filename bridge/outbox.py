@@ -72,6 +72,14 @@ class Outbox:
             if self._items or self.ran != self._ran_told:
                 self._want_flush()
 
+    def restart(self, *, drop: bool = False) -> None:
+        """A new document in the page: the counts start again (its channel starts them
+        at zero); with ``drop``, what waits for the old one is dropped too."""
+        if drop:
+            self._items.clear()
+            self._drains.clear()
+        self.sent = self.seen = self.ran = self._ran_told = 0
+
     def close(self) -> None:
         self.closed = True
         self._items.clear()

@@ -223,6 +223,11 @@ class PageBridge(QObject):
         if doc is not None and origin_of(url) != doc.origin:
             log.debug("page left %s: releasing its handles", doc.origin)
             self._release_document()
+            # what the document queued was for it alone: never run it for the next one
+            self._inbox.clear()
+            self._inbox_chars = 0
+            self._ops.clear()
+            self._outbox.restart(drop=True)
 
     def _release_document(self) -> None:
         doc, self._doc = self._doc, None
@@ -293,6 +298,7 @@ class PageBridge(QObject):
         if self._doc is not None and self._doc.token == token:
             return
         self._release_document()
+        self._outbox.restart()
         self._doc = Document(token, self.origin, self.default_identity)
         self.identityChanged.emit(self._doc.identity)
 

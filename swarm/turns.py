@@ -17,6 +17,9 @@ the work runs in *turns*, one loop callback each:
 
 A turn ends there. If a source still has work, another turn is scheduled, and the loop
 first handles what else is waiting (Qt's events: other pages' calls, painting, input).
+Deferred work stops at ``TURN_BUDGET_S`` and goes on next turn; such a turn runs no
+slices, so that new work never gets ahead of work already due (else a backlog of
+deferred work could grow without bound while slices keep adding to it).
 
 One loop callback per turn also replaces the many ``call_soon`` callbacks the core and
 the bridges would otherwise make per message: under qasync each is a Qt timer.
@@ -60,6 +63,7 @@ class Turns:
         self._end: deque[Callable[[], None]] = deque()
         self._scheduled = False
         self.turns = 0  # turns run, for tests and benchmarks
+        self._behind = False  # the last turn left deferred work undone
 
     def ready(self, source: Source) -> None:
         """``source`` has work: it gets a slice next turn (once, however often it says so).
@@ -114,7 +118,7 @@ class Turns:
     def _turn(self) -> None:
         # _scheduled stays set while the turn runs: what it defers joins it
         self.turns += 1
-        for _ in range(len(self._ready)):
+        for _ in range(0 if self._behind else len(self._ready)):
             source = self._ready.popleft()
             self._queued.discard(id(source))
             try:
@@ -135,6 +139,7 @@ class Turns:
                 log.exception("deferred work failed")
             if time.perf_counter() > deadline:
                 break
+        self._behind = bool(soon or end)
         self._scheduled = False
         if self._ready or soon or end:
             self._schedule()
