@@ -65,9 +65,12 @@ class Outbox:
             self._want_flush()
 
     def page_saw(self, n: int) -> None:
-        """The page says it read ``n`` batches (never more than were sent, never fewer
-        than it said before)."""
-        if self.seen < n <= self.sent:
+        """The page says it read ``n`` batches. Never fewer than it said before; more
+        than were sent counts as all that were sent (a page that sent its own ``hello``
+        restarted our counts, not its channel's): a page can never get ahead of
+        ``EVENT_BATCHES_IN_FLIGHT`` unread."""
+        n = min(n, self.sent)
+        if n > self.seen:
             self.seen = n
             if self._items or self.ran != self._ran_told:
                 self._want_flush()

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bridge import wire
 from tests.browser.conftest import LOAD_TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
@@ -172,3 +173,15 @@ def test_raw_channel_messages_to_every_published_member_touch_nobody_else(
     ]
     browser.close_tab_object(attacker)
     qtbot.waitUntil(lambda: ("peerapp://alpha", 0) not in core.presences, timeout=LOAD_TIMEOUT_MS)
+
+
+def test_a_page_that_says_hello_again_itself_still_gets_its_answers(open_page, call):
+    """A page may forge its own ``hello`` (a new document, for the bridge): the bridge's
+    batch counts start again while the page's channel goes on counting. The page keeps
+    getting answers (it only dropped its own swarms), rather than stalling after two
+    batches."""
+    page = open_page("alpha")
+    call(page, "T.join('room')")
+    page.bridge.send(json.dumps([["hello", "forged-by-the-page"]]))
+    for i in range(2 * wire.EVENT_BATCHES_IN_FLIGHT + 2):
+        assert call(page, f"T.join('room{i}', 'r{i}')")["self"]
