@@ -43,6 +43,11 @@ class Outbox:
         self._ran_told = 0  # the last count the page was told
         self.closed = False
 
+    @property
+    def ran_told(self) -> int:
+        """The last count of its batches the page was told ran (it knows no more)."""
+        return self._ran_told
+
     def __len__(self) -> int:
         return sum(1 for item in self._items if item is not None)
 

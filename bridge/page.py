@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -62,9 +63,17 @@ SLICE_OPS = 128
 SLICE_CHARS = 256 * 1024
 #: Batches (and characters) a page may have waiting to be run. A page using
 #: peersocket.js never has more than wire.PAGE_BATCHES_IN_FLIGHT; past these, a page
-#: calling the channel itself has its batches refused.
+#: calling the channel itself has its batches refused (a second line: such a page is
+#: cut off before, see ``PageBridge._cut_off``).
 MAX_INBOX_BATCHES = 64
 MAX_INBOX_CHARS = 64 * 1024 * 1024
+#: A page's budget of channel messages: batches a second, and the burst. Past it the
+#: bridge stops telling the page that its batches ran (``["p", n]``) until it refills:
+#: peersocket.js then waits, with its writes, and a page that does not wait goes past
+#: what it may have in flight and is cut off (``_cut_off``). Each channel message costs
+#: QWebChannel time on the GUI thread, every page's time, before the bridge sees it.
+PAGE_BATCH_RATE = 2000.0
+PAGE_BATCH_BURST = 2000.0
 
 
 class PageSocket(SocketInfo):
@@ -127,12 +136,19 @@ class PageBridge(QObject):
         self._outbox = Outbox(self._emit, self._schedule_flush)
         self._inbox: deque[str] = deque()  # batches from the page, not run yet
         self._inbox_chars = 0
+        self._received = 0  # batches this document sent (see _cut_off)
+        self._tokens = PAGE_BATCH_BURST  # the page's budget of batches (PAGE_BATCH_RATE)
+        self._tokens_at = time.monotonic()
+        self._withheld = 0  # batches run but not told ran: the budget ran out
+        self.withheld_total = 0  # batches whose "ran" waited for the budget, ever
+        self._cut: QWebChannel | None = None  # the channel taken off a page that flooded it
         self._ops: deque[wire.Op | wire.BadOp] = deque()  # the rest of the batch being run
         self._detached = False
         #: Channel messages: batches from the page, and batches of events sent to it.
         self.batches_in = 0
         self.batches_out = 0
         page.urlChanged.connect(self._on_url_changed)
+        page.loadStarted.connect(self._on_load_started)
 
     # --- what the page calls -------------------------------------------------------------
 
@@ -142,7 +158,7 @@ class PageBridge(QObject):
         page's inbox and runs in slices, one a turn (:meth:`run_slice`), so that no page
         makes the others wait behind all of its work. Never raises."""
         self.batches_in += 1
-        if self._detached:
+        if self._detached or self._cut is not None:
             return
         if not isinstance(batch, str):  # pragma: no cover - QWebChannel converts to str
             return
@@ -151,6 +167,10 @@ class PageBridge(QObject):
             self._inbox.append(batch)
             while self.run_slice():
                 pass
+            return
+        self._received += 1
+        if self._received > self._outbox.ran_told + wire.PAGE_BATCHES_IN_FLIGHT:
+            self._cut_off()
             return
         if len(self._inbox) >= MAX_INBOX_BATCHES or self._inbox_chars + len(batch) > MAX_INBOX_CHARS:
             # only a page that calls the channel itself gets here (peersocket.js waits)
@@ -178,7 +198,7 @@ class PageBridge(QObject):
                 except PeerSocketError as err:
                     self._queue(["E", err.to_dict()])
                 if not ops:
-                    self._outbox.batch_ran()
+                    self._batch_ran()
                     continue
             op = ops.popleft()
             budget -= 1
@@ -191,7 +211,7 @@ class PageBridge(QObject):
                 log.exception("bridge: an operation failed unexpectedly")
                 self._queue(["E", PeerSocketError.internal().to_dict()])
             if not ops:
-                self._outbox.batch_ran()
+                self._batch_ran()
         return bool(ops or self._inbox)
 
     # --- lifetime ---------------------------------------------------------------------------
@@ -218,6 +238,83 @@ class PageBridge(QObject):
         with contextlib.suppress(TypeError, RuntimeError):
             self._page.urlChanged.disconnect(self._on_url_changed)
 
+    def _batch_ran(self) -> None:
+        """One of the page's batches ran: say so (``["p", n]``) as its budget allows."""
+        if not self._withheld and self._take_token():
+            self._outbox.batch_ran()
+            return
+        self._withheld += 1
+        self.withheld_total += 1
+        if self._withheld == 1:
+            self._release_later()
+
+    def _take_token(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(PAGE_BATCH_BURST, self._tokens + (now - self._tokens_at) * PAGE_BATCH_RATE)
+        self._tokens_at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+    def _release_later(self) -> None:
+        wait_ms = max(1, int((1 - self._tokens) / PAGE_BATCH_RATE * 1000) + 1)
+        QTimer.singleShot(wait_ms, self._release_withheld)
+
+    def _release_withheld(self) -> None:
+        if sip.isdeleted(self) or self._detached:
+            return
+        while self._withheld and self._take_token():
+            self._withheld -= 1
+            self._outbox.batch_ran()
+        if self._withheld:
+            self._release_later()
+
+    def _restart_counts(self, *, drop: bool, received: int) -> None:
+        """A new document (or none): the batch counts start again."""
+        self._outbox.restart(drop=drop)
+        self._received = received
+        self._withheld = 0
+
+    def _cut_off(self) -> None:
+        """The page sent more batches than it may have in flight: it was told that
+        ``ran_told`` of them ran, and peersocket.js never sends more than
+        ``PAGE_BATCHES_IN_FLIGHT`` past that. Only a page that calls the channel itself
+        does, as fast as it can, and each message costs QWebChannel time on the GUI
+        thread, every other page's time, before the bridge even sees it. So the page's
+        channel is taken off it until it loads a new document: what it sends then is
+        dropped before QWebChannel reads it. Its swarms close for it (its peers see it
+        leave) and it is told why."""
+        page = self._page
+        log.warning(
+            "%s sent more channel messages than PeerSocket allows in flight (%d past the %d it "
+            "was told ran): its PeerSocket is cut off until it loads a new page",
+            self.origin,
+            self._received - self._outbox.ran_told,
+            self._outbox.ran_told,
+        )
+        refused = PeerSocketError(
+            "ERR_CHANNEL_FLOOD",
+            f"this page sent more than {wire.PAGE_BATCHES_IN_FLIGHT} batches in flight on the "
+            "PeerSocket channel: PeerSocket is cut off until the page is loaded again",
+            "QuotaExceededError",
+        )
+        self._emit(wire.dumps([["E", refused.to_dict()]]))
+        self._inbox.clear()
+        self._inbox_chars = 0
+        self._ops.clear()
+        self._restart_counts(drop=True, received=0)
+        self._release_document()
+        self._cut = page.webChannel()
+        page.setWebChannel(None)
+
+    def _on_load_started(self) -> None:
+        """A new document: a page that was cut off gets its channel back."""
+        channel, self._cut = self._cut, None
+        if channel is not None and not self._detached:
+            self._received = 0
+            self._page.setWebChannel(channel)
+
     def _on_url_changed(self, url: Any) -> None:
         doc = self._doc
         if doc is not None and origin_of(url) != doc.origin:
@@ -227,7 +324,7 @@ class PageBridge(QObject):
             self._inbox.clear()
             self._inbox_chars = 0
             self._ops.clear()
-            self._outbox.restart(drop=True)
+            self._restart_counts(drop=True, received=0)
 
     def _release_document(self) -> None:
         doc, self._doc = self._doc, None
@@ -298,7 +395,7 @@ class PageBridge(QObject):
         if self._doc is not None and self._doc.token == token:
             return
         self._release_document()
-        self._outbox.restart()
+        self._restart_counts(drop=False, received=1 + len(self._inbox))  # this batch, those behind
         self._doc = Document(token, self.origin, self.default_identity)
         self.identityChanged.emit(self._doc.identity)
 

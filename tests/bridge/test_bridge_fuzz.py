@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bridge import page as bridge_page
 from bridge import wire
 from tests.browser.conftest import LOAD_TIMEOUT_MS
 
@@ -185,3 +186,62 @@ def test_a_page_that_says_hello_again_itself_still_gets_its_answers(open_page, c
     page.bridge.send(json.dumps([["hello", "forged-by-the-page"]]))
     for i in range(2 * wire.EVENT_BATCHES_IN_FLIGHT + 2):
         assert call(page, f"T.join('room{i}', 'r{i}')")["self"]
+
+
+def test_a_page_flooding_the_channel_itself_is_cut_off_until_it_loads_again(
+    open_page, call, js, qtbot, monkeypatch
+):
+    """A page that calls the bridge's channel itself, past what peersocket.js ever has
+    in flight, is cut off (each message would cost QWebChannel time on the browser's
+    main thread, every page's time): its peers see it leave, the page's console says
+    why, and once the page loads again PeerSocket works for it again."""
+    monkeypatch.setattr(bridge_page, "PAGE_BATCH_RATE", 20.0)  # a small budget, spent fast
+    monkeypatch.setattr(bridge_page, "PAGE_BATCH_BURST", 20.0)
+    flooder, peer = open_page("alpha"), open_page("beta")
+    call(flooder, "T.join('room')")
+    flooder_id = call(flooder, "T.swarms.main.getLoopback().info.id")
+    call(peer, "T.join('room')")
+    qtbot.waitUntil(lambda: js(peer, "T.peers().length") == 1, timeout=LOAD_TIMEOUT_MS)
+    js(
+        flooder,
+        "new QWebChannel(qt.webChannelTransport, (ch) => {"
+        " for (let i = 0; i < 200; i++) ch.objects.peersocket.send('[]'); }); true",
+    )
+    qtbot.waitUntil(lambda: flooder.page.webChannel() is None, timeout=LOAD_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: js(peer, f"T.of('close').filter(e => e[1] === '{flooder_id}').length") == 1,
+        timeout=LOAD_TIMEOUT_MS,
+    )
+    js(flooder, "location.reload(); true")
+    qtbot.waitUntil(lambda: flooder.page.webChannel() is not None, timeout=LOAD_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: js(flooder, "document.readyState === 'complete' && !!window.T") is True,
+        timeout=LOAD_TIMEOUT_MS,
+    )
+    call(flooder, "T.join('room')")
+    qtbot.waitUntil(lambda: js(peer, "T.peers().length") == 1, timeout=LOAD_TIMEOUT_MS)
+
+
+def test_a_page_over_its_budget_of_channel_messages_is_slowed_not_cut_off(
+    open_page, call, js, qtbot, monkeypatch
+):
+    """peersocket.js keeps to the bridge's pace: a page that sends more batches than
+    its budget (each write in a task of its own) waits for the budget to refill, and
+    every message arrives, in order; the page is never cut off. (A task of its own:
+    a MessageChannel message; setTimeout is clamped to a second in a background tab.)"""
+    monkeypatch.setattr(bridge_page, "PAGE_BATCH_RATE", 50.0)
+    monkeypatch.setattr(bridge_page, "PAGE_BATCH_BURST", 20.0)
+    writer, reader = open_page("alpha"), open_page("beta")
+    call(writer, "T.join('room')")
+    reader_id = call(reader, "T.join('room')")["self"]
+    qtbot.waitUntil(lambda: js(writer, "T.peers().length") == 1, timeout=LOAD_TIMEOUT_MS)
+    call(
+        writer,
+        f"(async () => {{ const s = T.socket('{reader_id}');"
+        " for (let i = 0; i < 120; i++) { await s.write(i); await new Promise((r) => { const c = new MessageChannel(); c.port1.onmessage = r; c.port2.postMessage(0); }); }"
+        " })()",
+    )
+    qtbot.waitUntil(lambda: js(reader, "T.of('message').length") == 120, timeout=4 * LOAD_TIMEOUT_MS)
+    assert js(reader, "T.of('message').map(e => e[2])") == list(range(120))
+    assert writer.page.webChannel() is not None
+    assert writer.bridge.withheld_total > 0  # it did go past its budget, and waited

@@ -25,7 +25,7 @@ from PyQt6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 from bridge import page as bridge_page
 from bridge import wire
 from bridge.consent import AllowAll
-from bridge.page import MAX_INBOX_BATCHES, SLICE_OPS, attach_page
+from bridge.page import SLICE_OPS, attach_page
 from swarm import turns as turns_module
 from swarm.core import SwarmCore
 from swarm.events import CLOSE_GOING_AWAY
@@ -40,7 +40,10 @@ class PyPage:
     """A page whose script is the test: a real page at ``peerapp://<name>/`` with
     its bridge, sending batches in the wire format and reading every event batch the
     bridge emits. Like peersocket.js, in its next task after a batch it says it read
-    it (``seen``) and consumes the messages (``ack``)."""
+    it (``seen``) and consumes the messages (``ack``). Like peersocket.js, it keeps
+    at most PAGE_BATCHES_IN_FLIGHT batches past the last run count the bridge told it
+    (``["p", n]``); more wait here (``send(raw=True)``: a page calling the channel
+    itself)."""
 
     def __init__(
         self, qtbot: Any, profile: QWebEngineProfile, core: SwarmCore, aloop: Any, name: str, log: list[Any]
@@ -66,12 +69,24 @@ class PyPage:
         self.handle = -1
         self.id = ""
         self._known: set[str] = set()  # peers in the join reply
+        self.sent = 0  # batches sent to the bridge
+        self.ran = 0  # of them, run: the bridge said so (["p", n])
+        self._waiting: list[list[list[Any]]] = []  # batches held back by that allowance
         self.send([["hello", f"doc-{name}"]])
 
     # --- what the page sends -------------------------------------------------------------
 
-    def send(self, ops: list[list[Any]]) -> None:
+    def send(self, ops: list[list[Any]], *, raw: bool = False) -> None:
+        if not raw and (self._waiting or self.sent - self.ran >= wire.PAGE_BATCHES_IN_FLIGHT):
+            self._waiting.append(ops)
+            return
+        self.sent += 1
         self.bridge.send(json.dumps(ops))
+
+    def _send_waiting(self) -> None:
+        while self._waiting and self.sent - self.ran < wire.PAGE_BATCHES_IN_FLIGHT and not self.gone:
+            self.sent += 1
+            self.bridge.send(json.dumps(self._waiting.pop(0)))
 
     def request(self, op: str, *args: Any) -> int:
         """Send one op that gets a reply; its request id."""
@@ -113,6 +128,10 @@ class PyPage:
         self.batches += 1
         for item in json.loads(text):
             self.items.append(item)
+            if item[0] == "p":
+                self.ran = item[1]
+                if self._waiting:
+                    self._aloop.call_soon(self._send_waiting)
             if item[0] == "m":
                 payload = base64.b64decode(item[3])
                 self.log.append((self.name, payload))
@@ -386,30 +405,37 @@ def test_a_tab_closed_while_the_core_is_busy_with_many_pages(
 # --- the inbox and the inline path ---------------------------------------------------------------
 
 
-def test_a_page_past_its_inbox_bound_is_refused_and_its_earlier_batches_still_run(
-    pages: Pages, qtbot: Any
+def test_a_page_past_its_batches_in_flight_is_cut_off_and_nobody_else_notices(
+    pages: Pages, qtbot: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A page calling the bridge itself (peersocket.js never has more than
-    PAGE_BATCHES_IN_FLIGHT waiting) gets ``["E", ...]`` (ERR_TOO_MANY) for a batch past
-    MAX_INBOX_BATCHES waiting; that batch does nothing, and the ones before it run."""
+    """peersocket.js never sends more than PAGE_BATCHES_IN_FLIGHT batches past the
+    last run count it was told; a page that calls the channel itself faster (each of
+    its messages costs QWebChannel time on the GUI thread, everyone's time) is cut
+    off: it is told why (ERR_CHANNEL_FLOOD), its channel is taken off the page, its
+    swarms close for its peers, what it sent before arrives in order and nothing
+    after; the other pages go on. A new document gets the channel back."""
+    caplog.set_level(logging.WARNING, "peerbrowser")
     writer, reader = pages.pair("room", "writer", "reader")
+    talker, listener = pages.pair("quiet", "talker", "listener")
     pages.settle()
-    writer.reading = False  # it calls the bridge itself, and never says it read anything
     first = numbered("first", 1000)
-    writer.send(writer.writes(reader, first))  # one slice now, the rest keeps the core busy
-    queued = numbered("queued", MAX_INBOX_BATCHES * 3)
-    for i in range(0, len(queued), 3):
-        writer.send(writer.writes(reader, queued[i : i + 3]))
-    writer.send(writer.writes(reader, [b"one too many"]))
-    qtbot.waitUntil(lambda: bool(writer.errors()), timeout=LOAD_TIMEOUT_MS)
-    (error,) = writer.errors()
-    assert error["code"] == "ERR_TOO_MANY" and str(MAX_INBOX_BATCHES) in error["message"]
-    qtbot.waitUntil(lambda: len(reader.messages()) == len(first) + len(queued), timeout=LOAD_TIMEOUT_MS)
-    pages.settle()
-    assert reader.messages() == first + queued
-    writer.send(writer.writes(reader, [b"after"]))  # room again: accepted
-    qtbot.waitUntil(lambda: reader.messages()[-1:] == [b"after"], timeout=LOAD_TIMEOUT_MS)
-    assert len(writer.errors()) == 1
+    writer.send(writer.writes(reader, first), raw=True)  # one slice now: the rest waits
+    more = numbered("more", 3 * wire.PAGE_BATCHES_IN_FLIGHT)
+    for payload in more:
+        writer.send(writer.writes(reader, [payload]), raw=True)
+    (error,) = writer.errors()  # at once: in the send that went past the allowance
+    assert error["code"] == "ERR_CHANNEL_FLOOD" and "cut off" in error["message"]
+    assert writer.page.webChannel() is None
+    assert "cut off" in caplog.text
+    qtbot.waitUntil(lambda: len(reader.closes()) == 1, timeout=LOAD_TIMEOUT_MS)
+    assert reader.closes()[0][3:] == LEFT
+    got = reader.messages()
+    assert got == (first + more)[: len(got)] and len(got) < len(first)  # in order, cut short
+    talker.send(talker.writes(listener, [b"still fine"]))
+    qtbot.waitUntil(lambda: listener.messages() == [b"still fine"], timeout=LOAD_TIMEOUT_MS)
+    with qtbot.waitSignal(writer.page.loadFinished, timeout=LOAD_TIMEOUT_MS):
+        writer.page.setHtml("<title>again</title>", QUrl("peerapp://writer/"))
+    assert writer.page.webChannel() is not None
 
 
 def test_a_page_past_its_inbox_characters_is_refused_batch_by_batch(
