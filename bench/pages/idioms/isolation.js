@@ -1,13 +1,33 @@
-// Isolation: a quiet pair of tabs pings while a neighbour pair floods.
+// Isolation: a quiet pair of tabs pings while a neighbour misbehaves (bench/isolation.py).
 //
-// ?role=writer|reader|pinger|echo&transport=peersocket|rtc&room=ROOM
-// The benchmark's server runs phases ('quiet', 'flood', 'spam'...); every page long-polls
-// /phase and does its part in each: the writer floods in 'flood' phases with
-// `const p = socket.write(m); if (socket.bufferedAmount > 1 << 20) await p` (200-byte
-// messages), the reader reads with `for await (const m of socket.readable)`, the pinger
-// does `await socket.write(m)` then `reader.read()` for the echo, and reports its
-// round-trip times per phase. RTCDataChannel pages do the same with dc.send and
-// 'message' events.
+// ?role=ROLE&transport=peersocket|rtc&room=ROOM
+// The benchmark's server runs phases {name, transport, seq}; every page long-polls
+// /phase and does its part:
+//   pinger, echo    the quiet pair of `transport`: the pinger does `await socket.write(m)`
+//                   then `reader.read()` for the echo (`for await` ... `await
+//                   socket.write(m)`) in every phase of its transport, keeps each round
+//                   trip with the wall-clock time it started, and posts them all at the
+//                   end (the benchmark sorts them into phases by those times).
+//                   RTCDataChannel pages: dc.send and 'message' events.
+//   writer, reader  the neighbour pair of `transport`, in 'flood' phases of it: the
+//                   writer `const p = socket.write(m); if (socket.bufferedAmount > 1 << 20)
+//                   await p` (200-byte messages), the reader `for await (const m of
+//                   socket.readable)`; RTCDataChannel: dc.send under the same
+//                   bufferedAmount bound, 'message' events. The writer posts when it
+//                   really flooded (/window), and ends each flood with a message that
+//                   tells the reader to post /flooded.
+//   spammer, sink   in 'spam' phases (of either transport): the spammer calls the
+//                   `peersocket` bridge object's `send` itself, speaking the QWebChannel
+//                   protocol on window.qt.webChannelTransport, as fast as it can: one
+//                   small write to the sink per batch, bursts of SPAM_BURST calls a
+//                   macrotask, never waiting for an answer, never saying what it read
+//                   (`seen`), so peersocket.js's bounds do not apply, for the first
+//                   `spam` seconds of the phase. The sink reads with `for await`. Then
+//                   the spammer waits for the answer to every call and posts the spam's
+//                   window (its start to the last answer, /window) and counts (/spam).
+//   victim          a tab in the swarm a remote device floods with JOIN/LEAVE ('join'
+//                   phases, the attacker is bench/isolation.py's); it counts the
+//                   `connection` and `close` events it gets (window.__victim).
 'use strict';
 
 const params = new URLSearchParams(location.search);
@@ -16,36 +36,58 @@ const TRANSPORT = params.get('transport') || 'peersocket';
 const ROOM = params.get('room') || 'bench-isolation';
 const HIGH_WATER = 1 << 20;
 const LOW_WATER = 256 * 1024;
+const SPAM_BURST = 64;
+const SPAM_MS = Number(params.get('spam') || 1) * 1000;
+// The pairs do their part in phases of their own transport only; the others in any.
+const PAIRED = ROLE === 'writer' || ROLE === 'reader' || ROLE === 'pinger' || ROLE === 'echo';
 
 async function post (path, body) {
   const res = await fetch(path, { method: 'POST', body: JSON.stringify(body) });
   return res.json();
 }
 
-let phase = { name: 'setup', seq: 0 };
+// A macrotask that background tabs do not throttle (setTimeout there waits up to 1 s).
+const tick = (() => {
+  const ch = new MessageChannel();
+  const waiting = [];
+  ch.port1.onmessage = () => { const f = waiting.shift(); if (f) f(); };
+  return () => new Promise((resolve) => { waiting.push(resolve); ch.port2.postMessage(0); });
+})();
+
+// What this page is doing, for a benchmark that has to say why it waits (window.__iso).
+const state = (window.__iso = { role: ROLE, transport: TRANSPORT, step: 'setup', seq: 0 });
+
+let phase = { name: 'setup', transport: null, seq: 0 };
 let phaseChanged = null;
 async function followPhases () {
   for (;;) {
     const next = await post('/phase', { after: phase.seq, role: ROLE, transport: TRANSPORT });
-    // phases of the other transport are idle time for this page
-    if (next.name !== 'end' && next.transport !== TRANSPORT) next.name = 'idle';
+    if (PAIRED && next.name !== 'end' && next.transport !== TRANSPORT) next.name = 'idle';
     phase = next;
+    state.seq = phase.seq;
     if (phaseChanged) { const f = phaseChanged; phaseChanged = null; f(); }
     if (phase.name === 'end') return;
   }
 }
 const nextPhase = () => new Promise((resolve) => { phaseChanged = resolve; });
 
+// Wall-clock milliseconds of a performance.now() reading (the benchmark's clock too).
+const wall = (t) => Math.round((performance.timeOrigin + t) * 1000) / 1000;
+
 function payload200 () { return { type: 'text', text: 'x'.repeat(180) }; }
 
 // --- transports ---------------------------------------------------------------------
 
-async function peerSocket () {
-  const swarm = await PeerSocket.joinSwarm({ id: ROOM });
+async function joined (room) {
+  const swarm = await PeerSocket.joinSwarm({ id: room });
   while (swarm.getSockets().length < 1) {
     await new Promise((resolve) => swarm.addEventListener('connection', resolve, { once: true }));
   }
-  return swarm.getSockets()[0];
+  return swarm;
+}
+
+async function peerSocket () {
+  return (await joined(ROOM)).getSockets()[0];
 }
 
 async function dataChannel () {
@@ -71,7 +113,6 @@ async function dataChannel () {
   if (dc.readyState !== 'open') await new Promise((resolve) => { dc.onopen = resolve; });
   dc.binaryType = 'arraybuffer';
   dc.bufferedAmountLowThreshold = LOW_WATER;
-  window.__pc = pc;
   return dc;
 }
 
@@ -82,57 +123,81 @@ function gathered (pc) {
   }));
 }
 
-// --- roles ----------------------------------------------------------------------------
+const ready = (extra) => post('/ready', { role: ROLE, transport: TRANSPORT, ...extra });
+
+// --- the pairs ------------------------------------------------------------------------
+
+// The writer ends each flood with this, in band: once the reader has it, it has read the
+// whole flood (the drain is over).
+const endOf = (seq) => ({ type: 'text', ctl: 'end', seq });
 
 async function writer () {
   const msg = payload200();
+  let send, write;
   if (TRANSPORT === 'rtc') {
     const dc = await dataChannel();
-    await post('/ready', { role: ROLE, transport: TRANSPORT });
     const text = JSON.stringify(msg);
-    for (;;) {
-      if (phase.name === 'end') return;
-      if (phase.name !== 'flood') { await nextPhase(); continue; }
-      while (phase.name === 'flood' && dc.bufferedAmount <= HIGH_WATER) dc.send(text);
-      if (phase.name === 'flood') await new Promise((resolve) => dc.addEventListener('bufferedamountlow', resolve, { once: true }));
-    }
+    send = (m) => { dc.send(JSON.stringify(m)); };
+    write = async (seq) => {
+      while (phase.seq === seq) {
+        while (phase.seq === seq && dc.bufferedAmount <= HIGH_WATER) dc.send(text);
+        if (phase.seq === seq) {
+          await new Promise((resolve) => dc.addEventListener('bufferedamountlow', resolve, { once: true }));
+        }
+      }
+    };
+  } else {
+    const socket = await peerSocket();
+    send = (m) => socket.write(m);
+    write = async (seq) => {
+      while (phase.seq === seq) {
+        const p = socket.write(msg);
+        if (socket.bufferedAmount > HIGH_WATER) await p;
+      }
+    };
   }
-  const socket = await peerSocket();
-  await post('/ready', { role: ROLE, transport: TRANSPORT });
-  let n = 0;
+  await ready();
   for (;;) {
     if (phase.name === 'end') return;
     if (phase.name !== 'flood') { await nextPhase(); continue; }
-    const p = socket.write(msg);
-    n++;
-    if (socket.bufferedAmount > HIGH_WATER) await p;
+    const seq = phase.seq;
+    const t0 = performance.now();
+    await write(seq);
+    const t1 = performance.now();
+    await send(endOf(seq));
+    post('/window', { scenario: 'flood', seq, t0: wall(t0), t1: wall(t1) });
   }
 }
 
 async function reader () {
+  const flooded = (m) => {
+    if (m && m.ctl === 'end') post('/flooded', { transport: TRANSPORT, seq: m.seq });
+  };
   if (TRANSPORT === 'rtc') {
     const dc = await dataChannel();
-    let n = 0;
-    dc.onmessage = (e) => { JSON.parse(e.data); n++; };
-    await post('/ready', { role: ROLE, transport: TRANSPORT });
+    dc.onmessage = (e) => { flooded(JSON.parse(e.data)); };
+    await ready();
     return;
   }
   const socket = await peerSocket();
-  await post('/ready', { role: ROLE, transport: TRANSPORT });
-  let n = 0;
-  for await (const m of socket.readable) { if (m) n++; }
+  await ready();
+  for await (const m of socket.readable) flooded(m);
 }
 
 async function echo () {
   if (TRANSPORT === 'rtc') {
     const dc = await dataChannel();
     dc.onmessage = (e) => dc.send(e.data);
-    await post('/ready', { role: ROLE, transport: TRANSPORT });
+    await ready();
     return;
   }
   const socket = await peerSocket();
-  await post('/ready', { role: ROLE, transport: TRANSPORT });
-  for await (const m of socket.readable) await socket.write(m);
+  await ready();
+  for await (const m of socket.readable) {
+    state.step = 'echo ' + (m && m.n);
+    await socket.write(m);
+    state.step = 'echoed ' + (m && m.n);
+  }
 }
 
 async function pinger () {
@@ -150,29 +215,150 @@ async function pinger () {
     send = (m) => socket.write(m);
     read = async () => (await r.read()).value;
   }
-  await post('/ready', { role: ROLE, transport: TRANSPORT });
+  await ready();
+  // [wall-clock ms when sent, round trip ms]: the benchmark puts each in the phase it
+  // started in by the wall clock, so the pinger never waits for the server in between
+  const samples = [];
+  const visibility = new Set();
   for (;;) {
-    if (phase.name === 'end') return;
-    if (phase.name === 'setup' || phase.name === 'idle') { await nextPhase(); continue; }
-    const name = phase.name;
-    const seq = phase.seq;
-    const samples = [];
-    while (phase.seq === seq) {
+    if (phase.name === 'end') break;
+    if (phase.name === 'setup' || phase.name === 'idle') { state.step = 'idle'; await nextPhase(); continue; }
+    visibility.add(document.visibilityState);
+    while (phase.name !== 'end' && phase.name !== 'setup' && phase.name !== 'idle') {
       msg.n++;
       const t0 = performance.now();
       const got = read();
+      state.step = 'write ' + msg.n;
       await send(msg);
+      state.step = 'read ' + msg.n;
       await got;
-      samples.push(performance.now() - t0);
+      state.step = 'got ' + msg.n;
+      samples.push([wall(t0), Math.round((performance.now() - t0) * 1000) / 1000]);
     }
-    await post('/samples', { transport: TRANSPORT, phase: name, seq, samples, visibility: document.visibilityState });
   }
+  state.step = 'post';
+  await post('/samples', { transport: TRANSPORT, samples, visibility: [...visibility] });
+  state.step = 'done';
+}
+
+// --- a page spamming the channel ------------------------------------------------------
+
+function base64 (bytes) { return btoa(String.fromCharCode(...bytes)); }
+
+// The QWebChannel protocol itself (Qt's qwebchannel.js speaks it): message types.
+const QWC = { signal: 1, init: 3, invokeMethod: 6, response: 10 };
+const FIRST_CALL_ID = 1e9; // far above any id peersocket.js's own channel used
+
+async function spammer () {
+  // One round trip through peersocket.js first: its hello has gone out, so ours comes
+  // after it (a new document for the bridge). From here on this page has the transport
+  // to itself: peersocket.js hears nothing more.
+  const warm = await PeerSocket.joinSwarm({ id: ROOM + '-warm' });
+  await warm.close();
+  const transport = window.qt.webChannelTransport;
+  let nextId = FIRST_CALL_ID;
+  let sent = 0;
+  let answered = 0;
+  let allAnswered = null;
+  let onInit = null;
+  let onEvents = null;
+  transport.onmessage = (message) => {
+    const data = typeof message.data === 'string' ? JSON.parse(message.data) : message.data;
+    if (data.type === QWC.response) {
+      if (data.id === 'init') onInit(data.data);
+      else if (typeof data.id === 'number' && data.id >= FIRST_CALL_ID) {
+        state.answered = ++answered;
+        if (answered === sent && allAnswered) allAnswered();
+      }
+    } else if (data.type === QWC.signal && data.object === 'peersocket' && typeof data.args[0] === 'string') {
+      onEvents(data.args[0]);
+    }
+  };
+  const objects = await new Promise((resolve) => {
+    onInit = resolve;
+    transport.send(JSON.stringify({ type: QWC.init, id: 'init' }));
+  });
+  const method = objects.peersocket.methods.find((m) => m[0] === 'send')[1];
+  // one call of bridge.send(batch), as qwebchannel.js would make it
+  const call = (batch) => {
+    state.sent = ++sent;
+    transport.send('{"type":6,"object":"peersocket","method":' + method + ',"args":[' +
+      JSON.stringify(batch) + '],"id":' + (nextId++) + '}');
+  };
+  let read = 0; // event batches read (said with `seen` while setting up only)
+  let handle = null;
+  let sink = null;
+  await new Promise((resolve, reject) => {
+    onEvents = (text) => {
+      read++;
+      for (const item of JSON.parse(text)) {
+        if (item[0] === 'r' && item[1] === 1) {
+          if (!item[2]) reject(new Error('join: ' + JSON.stringify(item[3])));
+          handle = item[3].handle;
+          for (const s of item[3].sockets) if (!s.loopback) sink = s.id;
+        } else if (item[0] === 'c' && item[1] === handle && !item[2].loopback) {
+          sink = item[2].id;
+        }
+      }
+      if (handle !== null && sink !== null) resolve();
+      else call(JSON.stringify([['seen', read]]));
+    };
+    const token = 'spam' + Math.random().toString(36).slice(2);
+    call(JSON.stringify([['hello', token], ['join', 1, ROOM]]));
+  });
+  onEvents = () => {}; // read, never acknowledged from now on
+  // msgpack of the string 'spam': what socket.write('spam') hands the bridge
+  const batch = JSON.stringify([['w', handle, sink, base64([0xa4, 0x73, 0x70, 0x61, 0x6d])]]);
+  await ready();
+  for (;;) {
+    if (phase.name === 'end') return;
+    if (phase.name !== 'spam') { await nextPhase(); continue; }
+    const seq = phase.seq;
+    const before = sent;
+    const t0 = performance.now();
+    // its own clock: the phase's end may be slow to reach a page this busy
+    while (phase.seq === seq && performance.now() - t0 < SPAM_MS) {
+      for (let i = 0; i < SPAM_BURST; i++) call(batch);
+      await tick();
+    }
+    const t1 = performance.now();
+    state.step = `spammed ${sent - before} calls`;
+    post('/spammed', { seq, calls: sent - before, spam_ms: t1 - t0 });
+    if (answered < sent) await new Promise((resolve) => { allAnswered = resolve; });
+    allAnswered = null;
+    const t2 = performance.now();
+    // the spam lasts until the browser has answered its last call
+    await post('/window', { scenario: 'spam', seq, t0: wall(t0), t1: wall(t2) });
+    await post('/spam', { seq, calls: sent - before, spam_ms: t1 - t0, answered_after_ms: t2 - t1 });
+  }
+}
+
+async function sinkRole () {
+  const socket = await peerSocket();
+  await ready();
+  let n = 0;
+  for await (const m of socket.readable) if (m === 'spam') n++;
+  return n;
+}
+
+// --- the tab a remote device floods with JOIN/LEAVE -----------------------------------------
+
+async function victim () {
+  const state = (window.__victim = { connections: 0, closes: 0, lastEventAt: 0 });
+  const swarm = await PeerSocket.joinSwarm({ id: ROOM });
+  const counted = () => { state.lastEventAt = Date.now(); };
+  swarm.addEventListener('connection', (e) => {
+    state.connections++;
+    counted();
+    e.socket.addEventListener('close', () => { state.closes++; counted(); });
+  });
+  await ready({ id: swarm.getLoopback().info.id });
 }
 
 (async () => {
   try {
     followPhases();
-    const roles = { writer, reader, echo, pinger };
+    const roles = { writer, reader, echo, pinger, spammer, sink: sinkRole, victim };
     await roles[ROLE]();
   } catch (e) {
     await post('/failed', { role: ROLE, transport: TRANSPORT, error: String(e && e.stack || e) });
