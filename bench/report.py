@@ -276,6 +276,12 @@ def report(results: dict[str, Any]) -> str:
             + f"PeerSocket tab (joined a swarm) PSS {_f(mem['peersocket_tab_bytes']['pss'] / mib)} MiB "
             f"(RSS {_f(mem['peersocket_tab_bytes']['rss'] / mib)} MiB)."
         )
+    if "transports" in results.get("idioms", {}):
+        parts.append("\n### Every idiom, tab to tab\n")
+        parts.append(idioms_report(results["idioms"]))
+    if "transports" in results.get("isolation", {}):
+        parts.append("\n### Isolation: a quiet pair beside a misbehaving neighbour\n")
+        parts.append(isolation_report(results["isolation"]))
     if "floods" in results.get("flood", {}):
         parts.append("\n### Long flood\n")
         parts.append(flood_report(results["flood"]))
@@ -286,12 +292,12 @@ def report(results: dict[str, Any]) -> str:
         parts.append("\n### Link-up on a LAN, both devices firewalled at start\n")
         parts.append(linkup_report(results["lan_linkup"]))
     parts.append("\n### Targets\n")
-    parts.append("| target | measured | limit | |\n|---|---|---|---|")
+    parts.append("| target | measured | limit | | figures |\n|---|---|---|---|---|")
     for tg in results.get("targets", []):
         mark = {True: "met", False: "**missed**", None: "n/a"}[tg["met"]]
         parts.append(
             f"| {tg['text']} | {_f(tg['value'])} | "
-            f"{'≥' if tg['higher_is_better'] else '≤'} {tg['limit']:g} | {mark} |"
+            f"{'≥' if tg['higher_is_better'] else '≤'} {tg['limit']:g} | {mark} | {tg.get('detail', '')} |"
         )
     return "\n".join(parts)
 
@@ -359,12 +365,113 @@ def hostile_report(hostile: dict[str, Any]) -> str:
     return "\n".join(out) + "\n\n" + "\n".join(mem)
 
 
+IDIOM_LABELS = {
+    "await-for-await": "`await write()`, `for await` on `readable`",
+    "reader-read": "`await write()`, `reader.read()`",
+    "events": "`message` events, `bufferedamountlow`",
+}
+
+
+def idioms_report(idioms: dict[str, Any]) -> str:
+    """``bench.idioms``: each idiom against RTCDataChannel (same run) and the fastest idiom."""
+    t = idioms.get("transports", {})
+    rtc = t.get("rtc:events", {})
+    ps = {k.split(":", 1)[1]: v for k, v in t.items() if k.startswith("peersocket:")}
+    best_rtt = min((v["rtt_median_ms"] for v in ps.values()), default=float("nan"))
+    best_rate = max((v["msgs_per_s"] for v in ps.values()), default=float("nan"))
+    out = [
+        "| idiom (tab to tab, `--headless` tabs) | RTT median ms | RTT p99 ms | msgs/s "
+        "| RTT \u00d7 RTC | msgs/s \u00d7 RTC | RTT \u00d7 fastest | fastest msgs/s \u00d7 "
+        "| channel msgs / msg (RTT, flood) | ping tab |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    rows = [(IDIOM_LABELS.get(n, n), v) for n, v in ps.items()]
+    if rtc:
+        rows.append(("RTCDataChannel (`message` events, `bufferedamountlow`)", rtc))
+    for label, v in rows:
+        vis = sorted({x for x in v.get("visibility", []) if x})
+        out.append(
+            f"| {label} | {_f(v['rtt_median_ms'])} | {_f(v['rtt_p99_ms'])} | {_f(v['msgs_per_s'])} "
+            f"| {_f(stats.ratio(v['rtt_median_ms'], rtc.get('rtt_median_ms', float('nan'))))} "
+            f"| {_f(stats.ratio(v['msgs_per_s'], rtc.get('msgs_per_s', float('nan'))))} "
+            f"| {_f(stats.ratio(v['rtt_median_ms'], best_rtt))} "
+            f"| {_f(stats.ratio(best_rate, v['msgs_per_s']))} "
+            f"| {_f(v.get('channel_per_msg_rtt'))}, {_f(v.get('channel_per_msg_flood'))} "
+            f"| {', '.join(vis) or DASH} |"
+        )
+    return "\n".join(out)
+
+
+ISOLATION_LABELS = {
+    "flood": "the neighbour pair floods",
+    "spam": "a page spams the bridge's `send`",
+    "join": "a remote device floods JOIN/LEAVE",
+}
+
+
+def isolation_report(iso: dict[str, Any]) -> str:
+    """``bench.isolation``: the quiet pair's slow-down per scenario and transport."""
+    out = [
+        "| scenario | transport | quiet pair RTT median / p99 ms (quiet) | \u00d7 quiet (median, p99) "
+        "| round trips/s (quiet) | slowest RTT ms (in the drain) | drain s "
+        "| slowest probe s (tab) | main loop lag ms (p99, max) | browser RSS + MiB | usable |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    names = {"peersocket": "PeerSocket", "rtc": "RTCDataChannel"}
+    for scenario in iso.get("plan", {}).get("scenarios", []):
+        for t, res in iso.get("transports", {}).items():
+            q, r = res.get("quiet"), res.get(scenario)
+            if not q or not r:
+                continue
+            drain = r["drain"]
+            lag = r["loop_lag_ms"]
+            out.append(
+                f"| {ISOLATION_LABELS.get(scenario, scenario)} | {names.get(t, t)} "
+                f"| {_f(r['median_ms'])} / {_f(r['p99_ms'])} ({_f(q['median_ms'])} / {_f(q['p99_ms'])}) "
+                f"| {_f(r['median_x'])}, {_f(r['p99_x'])} "
+                f"| {_f(r['round_trips_per_s'])} ({_f(q['round_trips_per_s'])}) "
+                f"| {_f(r['max_ms'])} ({_f(drain['max_ms'])}) "
+                f"| {_f(max(drain['seconds'], default=float('nan')))}"
+                f"{'' if drain['finished'] else ' (cut short)'} "
+                f"| {_f(r['probe_max_s'])} ({r['probe_slowest_tab']}) | {_f(lag['p99'])}, {_f(lag['max'])} "
+                f"| {_f(r['rss_growth_mib']['browser_mib'])} | {'yes' if r['usable'] else '**no**'} |"
+            )
+    extra = []
+    if "spam" in iso:
+        sp = iso["spam"]
+        extra.append(
+            f"Spammer: {_f(stats.median(sp['calls']))} calls in {_f(iso['plan'].get('spam_s'))} s "
+            f"({_f(stats.median(sp['calls_per_s']))} calls/s, median of {len(sp['calls'])}); the browser "
+            f"answered the last one {_f(stats.median(sp['answered_after_ms']) / 1000)} s after the spam "
+            "stopped (median)."
+        )
+    if "attacks" in iso:
+        a = iso["attacks"]
+        counts = [x.get("pairs", x.get("cycles", 0)) for x in a]
+        extra.append(
+            f"Attacker ({iso['plan'].get('attack')}): {_f(stats.median(counts))} JOIN/LEAVE pairs in "
+            f"{_f(iso['plan']['phase_s'])} s (median of {len(a)}); its link cut: "
+            f"{'yes' if any(x.get('linkClosed') for x in a) else 'no'}."
+        )
+    vis = {t: ", ".join(r.get("visibility") or []) for t, r in iso.get("transports", {}).items()}
+    extra.append(
+        "The pingers' tabs were: " + "; ".join(f"{names.get(t, t)} {v}" for t, v in vis.items()) + "."
+    )
+    return "\n".join(out) + "\n\n" + "\n".join(extra)
+
+
 def main() -> int:
     results = json.loads(Path(sys.argv[1]).read_text())
     if "floods" in results:  # the output of `python -m bench.flood` alone
         results = {"flood": results}
-    if "attacks" in results:  # the output of `python -m bench.hostile` alone
+    if "attacks" in results and "probe_bound_s" not in results:  # `python -m bench.hostile` alone
         results = {"hostile": results}
+    elif "probe_bound_s" in results:  # `python -m bench.isolation` alone
+        results = {"isolation": results}
+    elif "rtc:events" in results.get("transports", {}) or "peersocket:events" in results.get(
+        "transports", {}
+    ):  # `python -m bench.idioms` alone
+        results = {"idioms": results}
     print(report(results))
     return 0
 

@@ -16,6 +16,8 @@ class Target:
     value: float
     limit: float
     higher_is_better: bool
+    #: the figures the value is made of, as the runner prints them beside it
+    detail: str = ""
 
     @property
     def met(self) -> bool | None:
@@ -31,6 +33,7 @@ class Target:
             "limit": self.limit,
             "higher_is_better": self.higher_is_better,
             "met": self.met,
+            "detail": self.detail,
         }
 
 
@@ -154,6 +157,8 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
             False,
         )
     )
+    out += idiom_targets(results.get("idioms", {}))
+    out += isolation_targets(results.get("isolation", {}))
     # issue 17: what one 10 s flood of a hostile device may cost (bench/hostile.py)
     for name, r in results.get("hostile", {}).get("attacks", {}).items():
         if "error" in r:
@@ -173,4 +178,70 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
             Target(f"hostile.{name}.probe", f"{name}: slowest probe answer of any tab (s)",
                    max(p["attack_and_after_max_s"] for p in r["probes"].values()), r["probe_bound_s"], False),
         ]  # fmt: skip
+    return out
+
+
+#: issue 13: every idiom docs/API.md teaches, against RTCDataChannel and the fastest idiom
+IDIOM_RTT_VS_RTC = 1.5
+IDIOM_RATE_VS_RTC = 1.0
+IDIOM_VS_FASTEST = 1.25
+CHANNEL_PER_MESSAGE = 2.0
+
+
+def idiom_targets(idioms: dict[str, Any]) -> list[Target]:
+    """bench/idioms.py: each PeerSocket idiom's RTT and msgs/s against RTCDataChannel's in
+    the same run and against the fastest idiom's, and its channel messages per message."""
+    t = idioms.get("transports", {})
+    names = [k.split(":", 1)[1] for k in t if k.startswith("peersocket:")]
+    if not names:
+        return []
+    rtt = {n: _get(t, f"peersocket:{n}", "rtt_median_ms") for n in names}
+    rate = {n: _get(t, f"peersocket:{n}", "msgs_per_s") for n in names}
+    rtc_rtt, rtc_rate = _get(t, "rtc:events", "rtt_median_ms"), _get(t, "rtc:events", "msgs_per_s")
+    best_rtt = min((v for v in rtt.values() if v == v), default=float("nan"))
+    best_rate = max((v for v in rate.values() if v == v), default=float("nan"))
+    out = []
+    for n in names:
+        key = f"idioms.{n}"
+        out += [
+            Target(f"{key}.rtt_vs_rtc", f"idiom {n}: RTT / RTCDataChannel RTT",
+                   stats.ratio(rtt[n], rtc_rtt), IDIOM_RTT_VS_RTC, False,
+                   f"{rtt[n]:.3g} ms vs {rtc_rtt:.3g} ms"),
+            Target(f"{key}.rate_vs_rtc", f"idiom {n}: msgs/s / RTCDataChannel msgs/s",
+                   stats.ratio(rate[n], rtc_rate), IDIOM_RATE_VS_RTC, True,
+                   f"{rate[n]:,.0f} vs {rtc_rate:,.0f} msgs/s"),
+            Target(f"{key}.rtt_vs_fastest", f"idiom {n}: RTT / the fastest idiom's",
+                   stats.ratio(rtt[n], best_rtt), IDIOM_VS_FASTEST, False,
+                   f"{rtt[n]:.3g} ms vs {best_rtt:.3g} ms"),
+            Target(f"{key}.rate_vs_fastest", f"idiom {n}: the fastest idiom's msgs/s / its msgs/s",
+                   stats.ratio(best_rate, rate[n]), IDIOM_VS_FASTEST, False,
+                   f"{best_rate:,.0f} vs {rate[n]:,.0f} msgs/s"),
+            Target(f"{key}.channel_rtt", f"idiom {n}: channel messages per message, round trips",
+                   _get(t, f"peersocket:{n}", "channel_per_msg_rtt"), CHANNEL_PER_MESSAGE, False),
+            Target(f"{key}.channel_flood", f"idiom {n}: channel messages per message, flood",
+                   _get(t, f"peersocket:{n}", "channel_per_msg_flood"), CHANNEL_PER_MESSAGE, False),
+        ]  # fmt: skip
+    return out
+
+
+def isolation_targets(iso: dict[str, Any]) -> list[Target]:
+    """bench/isolation.py: the PeerSocket quiet pair's slow-down under each scenario over
+    RTCDataChannel's quiet pair's in the same scenario and run (at most 1: no worse)."""
+    t = iso.get("transports", {})
+    if "peersocket" not in t or "rtc" not in t:
+        return []
+    out = []
+    for scenario in iso.get("plan", {}).get("scenarios", []):
+        for q, label in (("median_x", "median"), ("p99_x", "p99")):
+            ps, rtc = _get(t, "peersocket", scenario, q), _get(t, "rtc", scenario, q)
+            out.append(
+                Target(
+                    f"isolation.{scenario}.{label}",
+                    f"isolation, {scenario}: PeerSocket quiet pair's {label} slow-down / RTCDataChannel's",
+                    stats.ratio(ps, rtc),
+                    1.0,
+                    False,
+                    f"PeerSocket x{ps:.3g} vs RTCDataChannel x{rtc:.3g}",
+                )
+            )
     return out
