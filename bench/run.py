@@ -1,12 +1,12 @@
 """Run the benchmark suite (or part of it); write one JSON per run and PNG plots beside it.
 
     python -m bench.run [--quick] [--flood-seconds S] [NAME ...]
-                                    NAME: tab_to_tab, devices, scale, flood, hostile, lan_linkup
-                                    (hostile only when named: about 6 minutes)
+                                    NAME: tab_to_tab, idioms, isolation, devices, scale, flood,
+                                    hostile, lan_linkup (hostile only when named: about 6 minutes)
 
-Every benchmark runs in its own process (the tab-to-tab one inside a network
-namespace of its own, for its WebRTC baseline); the runner collects their
-numbers, machine info and versions, computes the ratios and the issue's
+Every benchmark runs in its own process (tab_to_tab, idioms and isolation inside a
+network namespace of their own, for their WebRTC baseline); the runner collects
+their numbers, machine info and versions, computes the ratios and the issues'
 targets, and writes bench/results/<run id>.json and <run id>-*.png.
 """
 
@@ -29,9 +29,11 @@ from bench import plots, report, stats, targets
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-NAMES = ("tab_to_tab", "devices", "scale", "flood", "hostile", "lan_linkup")
+NAMES = ("tab_to_tab", "idioms", "isolation", "devices", "scale", "flood", "hostile", "lan_linkup")
 #: What a run with no names runs: hostile (bench/hostile.py) only when named.
-DEFAULT = ("tab_to_tab", "devices", "scale", "flood", "lan_linkup")
+DEFAULT = ("tab_to_tab", "idioms", "isolation", "devices", "scale", "flood", "lan_linkup")
+#: Benchmarks with an RTCDataChannel baseline: run in a network namespace of their own.
+WEBRTC = ("tab_to_tab", "idioms", "isolation")
 
 
 def webrtc_prefix() -> tuple[list[str], str | None]:
@@ -89,7 +91,7 @@ def run_one(name: str, quick: bool, run_id: str, flood_seconds: float | None = N
         if name == "flood" and flood_seconds is not None:
             cmd += ["--duration", str(flood_seconds)]
         note = None
-        if name == "tab_to_tab":
+        if name in WEBRTC:
             prefix, note = webrtc_prefix()
             if prefix:
                 cmd = [*prefix, *cmd, "--webrtc"]
@@ -151,6 +153,10 @@ def finish(results: dict[str, Any], out: Path) -> int:
     print(f"bench: wrote {out}", file=sys.stderr)
     for path in made:
         print(f"bench: wrote {path}", file=sys.stderr)
+    if "transports" in results.get("idioms", {}):
+        print(report.idioms_report(results["idioms"]), file=sys.stderr)
+    if "transports" in results.get("isolation", {}):
+        print(report.isolation_report(results["isolation"]), file=sys.stderr)
     if "floods" in results.get("flood", {}):
         print(report.flood_report(results["flood"]), file=sys.stderr)
     if "attacks" in results.get("hostile", {}):
@@ -162,7 +168,8 @@ def finish(results: dict[str, Any], out: Path) -> int:
         if t["met"] is None:
             continue  # a benchmark of this target was not run
         mark = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
-        print(f"  {mark:6} {t['text']}: {t['value']:.3g} (limit {t['limit']:g})", file=sys.stderr)
+        detail = f"; {t['detail']}" if t.get("detail") else ""
+        print(f"  {mark:6} {t['text']}: {t['value']:.3g} (limit {t['limit']:g}){detail}", file=sys.stderr)
     return 0
 
 
