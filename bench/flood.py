@@ -152,6 +152,7 @@ async def sample_heaps(session: Any, pages: dict[str, Any], sampler: Sampler, ou
     """Each page's ``performance.memory.usedJSHeapSize`` every ``SAMPLE_S`` (None when a
     page did not answer within the interval)."""
     from browser.qt_wait import run_js
+
     expr = "performance.memory.usedJSHeapSize"
     next_at = time.monotonic()
     while True:
@@ -351,6 +352,7 @@ async def flood_phase(
 async def final_heaps(session: Any, pages: dict[str, Any]) -> dict[str, Any]:
     """Each page's JS heap before and after a forced full GC: live bytes, and garbage."""
     from browser.qt_wait import run_js
+
     expr = "[performance.memory.usedJSHeapSize, (gc(), gc(), performance.memory.usedJSHeapSize)]"
     out: dict[str, Any] = {}
     for role, page in pages.items():

@@ -93,6 +93,7 @@ async def core_level(p: dict[str, Any]) -> dict[str, Any]:
 async def page_mesh(session: Any, n: int, room: str, fanout_reps: int, concurrent: bool) -> dict[str, Any]:
     """All tabs call joinSwarm() at once (concurrent) or one after the other."""
     from browser.qt_wait import run_js
+
     pages = [await session.peer_tab(10 + i) for i in range(n)]
     expr = f"B.meshTime({json.dumps(room)}, {n - 1}, 5000)"
     if concurrent:

@@ -52,6 +52,7 @@ async def open_peersocket(session: Any) -> Any:
 
 async def open_rtc(session: Any) -> Any:
     from browser.qt_wait import run_js
+
     if not in_private_netns():
         raise RuntimeError("refusing WebRTC outside the benchmark's own network namespace (bench.netns)")
     c, d = await session.peer_tab(3, "rtc.html"), await session.peer_tab(4, "rtc.html")

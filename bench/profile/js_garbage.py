@@ -49,11 +49,7 @@ async def run(kind: str, seconds: float, period_ms: float) -> None:
             page = await session.floor_page()
             await session.evaluate(page, "B.floor()")
         rss = psutil.Process(page.renderProcessPid())
-        print(
-            json.dumps(
-                {"kind": kind, "period_ms": period_ms, "js_heap_start": await run_js(page, HEAP)}
-            )
-        )
+        print(json.dumps({"kind": kind, "period_ms": period_ms, "js_heap_start": await run_js(page, HEAP)}))
         await run_js(page, LOOP.replace("PERIOD", repr(period_ms)))
         t0 = time.monotonic()
         while time.monotonic() - t0 < seconds:

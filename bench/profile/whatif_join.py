@@ -25,8 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PATCHES = (
     (  # anchors in the built js/peersocket.js (esbuild's formatting)
         "    swarms: /* @__PURE__ */ new Map(),\n",
-        "    swarms: /* @__PURE__ */ new Map(),\n"
-        "    early: new Map(), // handle -> items before its swarm\n",
+        "    swarms: /* @__PURE__ */ new Map(),\n    early: new Map(), // handle -> items before its swarm\n",
     ),
     (
         "      if (swarm) swarm._receive(item);\n",
