@@ -396,7 +396,7 @@ def idioms_report(idioms: dict[str, Any]) -> str:
             f"| {_f(stats.ratio(v['msgs_per_s'], rtc.get('msgs_per_s', float('nan'))))} "
             f"| {_f(stats.ratio(v['rtt_median_ms'], best_rtt))} "
             f"| {_f(stats.ratio(best_rate, v['msgs_per_s']))} "
-            f"| {_f(v.get('channel_per_msg_rtt'))}, {_f(v.get('channel_per_msg_flood'))} "
+            f"| {_f(v.get('channel_per_msg_rtt'), 4)}, {_f(v.get('channel_per_msg_flood'), 4)} "
             f"| {', '.join(vis) or DASH} |"
         )
     return "\n".join(out)

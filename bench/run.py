@@ -169,7 +169,7 @@ def finish(results: dict[str, Any], out: Path) -> int:
             continue  # a benchmark of this target was not run
         mark = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
         detail = f"; {t['detail']}" if t.get("detail") else ""
-        print(f"  {mark:6} {t['text']}: {t['value']:.3g} (limit {t['limit']:g}){detail}", file=sys.stderr)
+        print(f"  {mark:6} {t['text']}: {t['value']:.4g} (limit {t['limit']:g}){detail}", file=sys.stderr)
     return 0
 
 
