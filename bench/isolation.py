@@ -83,6 +83,8 @@ SPAM_S = 1.0
 SETTLE_S = 2.0
 #: a drain still going after this long is cut short (and reported as such)
 DRAIN_LIMIT = 120.0
+#: the slowest round trips of each run kept in the results: [s into its window, ms]
+SLOWEST = 10
 MiB = 2**20
 
 
@@ -497,13 +499,14 @@ def summarize(
                 by.setdefault(r["scenario"], []).append(r)
         quiet = stats.latency([x for r in by["quiet"] for x in _between(rtts, *r["window"])])
         res: dict[str, Any] = {"visibility": posted.get("visibility")}
-        for r in runs:  # each run's own round trips, and its slowest: when in it, how long
+        for r in runs:  # each run's own figures, and its slowest round trips: when, how long
             if r["transport"] == t:
                 start = r["window"][0]
                 timed = [(wall, ms) for wall, ms in rtts if start <= wall < r["window"][1]]
-                r["rtt_ms"] = [ms for _, ms in timed]
-                r["drain_rtt_ms"] = _between(rtts, *r["drain"])
-                r["slowest"] = max(((ms, wall - start) for wall, ms in timed), default=None)
+                r["rtt"] = stats.latency([ms for _, ms in timed])
+                r["drain_rtt"] = stats.latency(_between(rtts, *r["drain"]))
+                slowest = sorted(timed, key=lambda x: x[1])[-SLOWEST:]
+                r["slowest"] = [[round(wall - start, 3), ms] for wall, ms in sorted(slowest)]
         for name, rs in by.items():
             during = [x for r in rs for x in _between(rtts, *r["window"])]
             drained = [x for r in rs for x in _between(rtts, *r["drain"])]

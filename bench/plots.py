@@ -144,9 +144,9 @@ def targets(results: dict[str, Any], out: Path) -> Path | None:
     ax.invert_yaxis()
     ax.set_xscale("log")
     for y, t, s in zip(ys, rows, score, strict=True):
-        ax.text(s, y, f" {t['value']:.3g} (limit {t['limit']:g})", va="center", fontsize=7)
+        ax.text(s, y, f" {t['value']:.4g} (limit {t['limit']:g})", va="center", fontsize=7)
     ax.set_xlabel("margin to target (≥ 1: met; log)")
-    ax.set_title("targets of issue 5, as ratios measured in this run", fontsize=10)
+    ax.set_title("targets, as ratios measured in this run", fontsize=10)
     fig.tight_layout()
     fig.subplots_adjust(left=0.36)
     path = out.with_name(out.stem + "-targets.png")
