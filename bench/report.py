@@ -413,8 +413,8 @@ def isolation_report(iso: dict[str, Any]) -> str:
     """``bench.isolation``: the quiet pair's slow-down per scenario and transport."""
     out = [
         "| scenario | transport | quiet pair RTT median / p99 ms (quiet) | \u00d7 quiet (median, p99) "
-        "| round trips/s (quiet) | slowest RTT ms (in the drain) | drain s "
-        "| slowest probe s (tab) | main loop lag ms (p99, max) | browser RSS + MiB | usable |",
+        "| round trips/s (quiet) | slowest RTT ms (in the drain) | longest drain s "
+        "| slowest probe s (tab) | main loop lag ms (p99, max) | browser RSS growth MiB (most) | usable |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     names = {"peersocket": "PeerSocket", "rtc": "RTCDataChannel"}
