@@ -27,6 +27,7 @@ import logging
 from collections.abc import Callable
 
 from swarm import limits
+from swarm.budget import Clock
 from swarm.dispatch import EventQueue, Listener, Observers
 from swarm.engine import Engine, LinkSink, Transport
 from swarm.errors import PeerSocketError
@@ -54,8 +55,12 @@ class SwarmCore:
         grace: float = DEFAULT_GRACE,
         handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
         loop: asyncio.AbstractEventLoop | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        """``clock``: the time and timers the budgets are counted with (the loop's by
+        default; a test's fake to move time by hand)."""
         self._loop = loop
+        self._clock = clock
         self.engine = engine
         self.grace = grace
         self.engine_state = ("none", "no network engine: presences on this device only")
@@ -80,6 +85,7 @@ class SwarmCore:
             handshake_timeout=handshake_timeout,
             schedule=self._schedule_flush,
             ready=self.turns.ready,
+            clock=self._get_clock,
         )
 
     @property
@@ -132,6 +138,9 @@ class SwarmCore:
 
     def _get_loop(self) -> asyncio.AbstractEventLoop:
         return self.loop
+
+    def _get_clock(self) -> Clock:
+        return self._clock if self._clock is not None else self.loop
 
     # --- the page-facing API (through the bridge) -----------------------------------------
 

@@ -36,6 +36,13 @@ class Transport(Protocol):
     def close(self) -> None:
         """Close the stream; idempotent. No ``connection_lost`` follows it."""
 
+    def pause_reading(self) -> None:
+        """Deliver nothing more until :meth:`resume_reading` (what arrives meanwhile
+        waits in the engine, bounded there: docs/SIDECAR.md, "Backpressure")."""
+
+    def resume_reading(self) -> None:
+        """Deliver again, starting with what waited, in order."""
+
 
 class LinkSink(Protocol):
     """What the core gives back for each attached transport."""

@@ -76,6 +76,33 @@ class FrameDecoder:
             self._pos = 0
         return out
 
+    def push(self, data: bytes) -> None:
+        """Add bytes, to be read with :meth:`next_frame`."""
+        pos, buf = self._pos, self._buf
+        if pos and (pos == len(buf) or (pos > 65536 and pos * 2 > len(buf))):
+            del buf[:pos]  # what was read, once it is all or most of the buffer
+            self._pos = 0
+        buf += data
+
+    def next_frame(self) -> tuple[Any, int] | None:
+        """The next complete frame's value and its size (prefix included), or None
+        when no whole frame is buffered. What follows stays buffered. Raises FrameError."""
+        buf = self._buf
+        if len(buf) - self._pos < PREFIX.size:
+            return None
+        (size,) = PREFIX.unpack_from(buf, self._pos)
+        if size > self.max_frame:
+            raise FrameError(f"frame of {size} bytes is over the {self.max_frame}-byte limit")
+        if size == 0:
+            raise FrameError("empty frame")
+        start = self._pos + PREFIX.size
+        if len(buf) - start < size:
+            return None
+        with memoryview(buf) as view:  # no copy of the body; released before buf changes
+            value = self._decode(view[start : start + size])
+        self._pos = start + size
+        return value, PREFIX.size + size
+
     def _decode(self, body: bytes | memoryview) -> Any:
         try:
             return msgpack.unpackb(

@@ -42,3 +42,45 @@ WINDOW = 1 * MiB
 MAX_INFLIGHT = WINDOW + 4 * MAX_MESSAGE
 #: What a reader holds from a remote writer before it calls the link broken.
 MAX_HELD = MAX_INFLIGHT + MAX_MESSAGE
+
+# --- budgets: what one remote device may make this one do, per second ---------------
+# (docs/PROTOCOL.md, "Budgets"; the logic is in swarm/budget.py)
+
+#: Membership frames (TOPIC, UNTOPIC, PRESENCE, UNPRESENCE, JOIN, LEAVE) share one
+#: token bucket per link: this many tokens when the link opens, refilled at
+#: MEMBERSHIP_RATE a second. Each frame costs one token, a PRESENCE (a signature to
+#: check) PRESENCE_COST. The whole state a side may announce costs 21,504 tokens
+#: (16,384 joins, 1,024 presences, 1,024 topics) and withdrawing it at most 17,408:
+#: a device can announce its whole state on a new link, withdraw it and still have
+#: room left.
+MEMBERSHIP_BUDGET = 49_152
+MEMBERSHIP_RATE = 64
+PRESENCE_COST = 4
+#: SESSION frames: a byte bucket per link, each frame counted as at least
+#: SESSION_MIN_COST bytes (its whole frame, prefix included).
+SESSION_BUDGET = 2 * MiB
+SESSION_RATE = 256 * KiB
+SESSION_MIN_COST = 1 * KiB
+#: A bucket that runs out stops the link's reading until it holds BUDGET_RESUME seconds
+#: of its refill again; a bucket of the link that runs out again less than BUDGET_REPEAT
+#: seconds after the last time one did closes the link (GOODBYE ERR_RATE_LIMIT).
+BUDGET_RESUME = 2.0
+BUDGET_REPEAT = 10.0
+#: A device whose link was closed for its rate is refused (ERR_RATE_LIMIT) for
+#: REFUSE_FIRST seconds; cut again less than REFUSE_MEMORY seconds after its last
+#: refusal ended, twice as long as that one, at most REFUSE_MAX.
+REFUSE_FIRST = 30.0
+REFUSE_MAX = 600.0
+REFUSE_MEMORY = 600.0
+#: New links from device keys not seen before (the last SEEN_DEVICES keys that linked):
+#: at most NEW_DEVICE_RATE a second, with a burst of NEW_DEVICE_BURST.
+NEW_DEVICE_RATE = 10
+NEW_DEVICE_BURST = 64
+SEEN_DEVICES = 4096
+#: What one page (a document) is told: at most PAGE_EVENTS_PER_DEVICE_RATE
+#: ``connection`` + ``close`` events a second about the presences of one device (a
+#: burst of PAGE_EVENTS_PER_DEVICE_BURST), and at most PAGE_EVENTS_PER_SECOND in any
+#: one second in all. What has to wait waits in the core, where it coalesces.
+PAGE_EVENTS_PER_DEVICE_RATE = 200
+PAGE_EVENTS_PER_DEVICE_BURST = 1024
+PAGE_EVENTS_PER_SECOND = 1000

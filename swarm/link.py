@@ -6,6 +6,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 
+from swarm.budget import Cancellable
 from swarm.engine import Transport
 from swarm.protocol import LinkProtocol, LinkState
 
@@ -23,9 +24,15 @@ class Link:
     With ``ready`` (the core's :class:`swarm.turns.Turns`), bytes are not read where
     they arrive: they wait in the link's inbox and are read in slices of at most
     ``SLICE_BYTES`` per turn (:meth:`run_slice`), so one device's flood does not
-    hold up the pages and the other devices. Past ``INBOX_HIGH`` bytes waiting, the
-    link asks its transport to stop reading (``pause_reading``, when it can; the
-    sidecar then stops reading the connection) until it is back under ``INBOX_LOW``.
+    hold up the pages and the other devices.
+
+    Bytes reach the protocol with the time they are read (``now()``, the core's
+    clock): the peer's budgets (``swarm/budget.py``) are counted against it.
+
+    The transport is paused while anything holds the link's reading
+    (:meth:`hold_reading`): ``"inbox"`` past ``INBOX_HIGH`` bytes waiting (until it
+    is back under ``INBOX_LOW``), ``"budget"`` while a budget of the peer's has run
+    out (the protocol then reads nothing; what still arrives waits in the inbox).
     """
 
     #: Bytes read from the inbox in one turn at most.
@@ -39,6 +46,7 @@ class Link:
         transport: Transport,
         on_input: Callable[[Link], None],
         on_output: Callable[[Link], None],
+        now: Callable[[], float],
         ready: Callable[[Link], None] | None = None,
     ) -> None:
         self.transport = transport
@@ -46,15 +54,18 @@ class Link:
         self.remote_address = transport.remote_address
         self.protocol = LinkProtocol()
         self.handshake_timer: asyncio.TimerHandle | None = None
+        #: When reading goes on after a budget ran out (``LinkSet``).
+        self.resume_timer: Cancellable | None = None
         self.transport_closed = False
         self._on_input = on_input
         self._on_output = on_output
+        self._now = now
         self._ready = ready
+        self._holds: set[str] = set()  # why the transport is paused; empty: it reads
         self._inbox: deque[bytes] = deque()
         self._inbox_bytes = 0
         self._offset = 0  # of the inbox's first chunk: read up to there
         self._lost: str | None = None  # why the transport went, once the inbox is read
-        self._paused = False
 
     @property
     def state(self) -> LinkState:
@@ -69,18 +80,15 @@ class Link:
 
     def data_received(self, data: bytes) -> None:
         if self._ready is None:
-            self.protocol.receive_data(data)
+            self.protocol.receive_data(data, self._now())
             self._on_input(self)
             return
         if not data or self._lost is not None:
             return
         self._inbox.append(data)
         self._inbox_bytes += len(data)
-        if self._inbox_bytes > self.INBOX_HIGH and not self._paused:
-            pause = getattr(self.transport, "pause_reading", None)
-            if pause is not None:
-                self._paused = True
-                pause()
+        if self._inbox_bytes > self.INBOX_HIGH:
+            self.hold_reading("inbox", True)
         self._ready(self)
 
     def connection_lost(self, code: str, reason: str) -> None:
@@ -95,10 +103,13 @@ class Link:
 
     def run_slice(self) -> bool:
         """Read up to ``SLICE_BYTES`` of the inbox (or the rest of a large frame already
-        started: one frame is one piece of work); True if more is waiting."""
-        budget = max(self.SLICE_BYTES, self.protocol.frame_needed)
+        started: one frame is one piece of work); True if more is waiting and may be
+        read now (not while a budget holds the protocol: :meth:`kick` after it)."""
+        protocol = self.protocol
+        budget = max(self.SLICE_BYTES, protocol.frame_needed)
         inbox = self._inbox
-        while inbox and budget > 0:
+        now = self._now()
+        while inbox and budget > 0 and not protocol.reading_paused:
             chunk = inbox[0]
             start = self._offset
             end = min(len(chunk), start + budget)
@@ -110,17 +121,41 @@ class Link:
             piece = chunk if start == 0 and end == len(chunk) else memoryview(chunk)[start:end]
             budget -= end - start
             self._inbox_bytes -= end - start
-            self.protocol.receive_data(piece)  # type: ignore[arg-type]
-        if self._paused and self._inbox_bytes < self.INBOX_LOW and not self.transport_closed:
-            self._paused = False
-            self.transport.resume_reading()  # type: ignore[attr-defined]
+            protocol.receive_data(piece, now)  # type: ignore[arg-type]
+        if self._inbox_bytes < self.INBOX_LOW:
+            self.hold_reading("inbox", False)
         if not inbox and self._lost is not None:
             why, self._lost = self._lost, None
-            self.protocol.connection_lost(why)
+            protocol.connection_lost(why)
         self._on_input(self)
-        return bool(inbox)
+        return bool(inbox) and not protocol.reading_paused and protocol.state is not LinkState.CLOSED
+
+    def kick(self) -> None:
+        """Bytes may be read again (a budget refilled): take a slice if any wait."""
+        if self._ready is not None and (self._inbox or self._lost is not None):
+            self._ready(self)
 
     # --- used by the core -------------------------------------------------------------
+
+    def hold_reading(self, reason: str, hold: bool) -> None:
+        """Pause the transport's reading for ``reason`` (``hold``), or lift that reason:
+        it reads again once no reason holds it."""
+        held = bool(self._holds)
+        if hold:
+            self._holds.add(reason)
+        else:
+            self._holds.discard(reason)
+        if self.transport_closed or held == bool(self._holds):
+            return
+        if self._holds:
+            self.transport.pause_reading()
+        else:
+            self.transport.resume_reading()
+
+    @property
+    def reading_held(self) -> frozenset[str]:
+        """Why the transport is paused (empty: it reads)."""
+        return frozenset(self._holds)
 
     def output_pending(self) -> None:
         """Something was queued on the protocol: have it sent this loop turn."""
@@ -135,6 +170,9 @@ class Link:
         if self.handshake_timer is not None:
             self.handshake_timer.cancel()
             self.handshake_timer = None
+        if self.resume_timer is not None:
+            self.resume_timer.cancel()
+            self.resume_timer = None
         self._inbox.clear()
         self._inbox_bytes = 0
         self._offset = 0

@@ -10,14 +10,22 @@ a peer joined or left, a message or a credit arrived, a socket or the whole
 link closed. The core tells it what the local presences do (:meth:`joined`,
 :meth:`left`, :meth:`session_changed`), and every link with something to send
 is flushed once at the end of the loop turn (:meth:`flush`).
+
+It also keeps the peers to their budgets (``swarm/budget.py``, docs/PROTOCOL.md
+"Budgets"): a link whose peer ran out of one reads nothing more until the
+protocol may read on; a device whose link was closed for its rate
+(``ERR_RATE_LIMIT``) is refused for a while, and links from devices not seen
+lately are taken at a bounded rate.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 
 from swarm import limits
+from swarm.budget import Clock, NewDevices, Refusals
 from swarm.dispatch import EventQueue, LoopGetter, Observers
 from swarm.engine import Transport
 from swarm.events import CLOSE_ABNORMAL, CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_PROTOCOL, SessionData
@@ -35,6 +43,7 @@ from swarm.protocol import (
     PeerLeft,
     PeerMessage,
     PeerSessionData,
+    ReadingPaused,
     keeps_newer_link,
 )
 
@@ -52,10 +61,12 @@ class LinkSet:
         loop: LoopGetter,
         handshake_timeout: float,
         schedule: Callable[[], None],
+        clock: Callable[[], Clock],
         ready: Callable[[Link], None] | None = None,
     ) -> None:
-        """``schedule()`` asks for :meth:`flush` at the end of this loop turn; ``ready``
-        (the core's ``Turns.ready``) has links read their bytes in slices."""
+        """``schedule()`` asks for :meth:`flush` at the end of this loop turn; ``clock()``
+        gives the time and timers the budgets are counted with (the loop, or a test's);
+        ``ready`` (the core's ``Turns.ready``) has links read their bytes in slices."""
         self.links: dict[bytes, Link] = {}  # remote device key -> live link
         self.handshake_timeout = handshake_timeout
         self.closing = False
@@ -66,15 +77,24 @@ class LinkSet:
         self._loop = loop
         self._schedule = schedule
         self._ready = ready
+        self._clock = clock
         self._dirty: set[Link] = set()
+        #: Devices refused for their rate, and the pace of links from new ones.
+        self.refusals = Refusals()
+        self.new_devices = NewDevices()
 
     # --- links coming and going -----------------------------------------------------------
 
     def attach(self, transport: Transport) -> Link:
         """A new connection from the engine: the link that will run on it."""
-        link = Link(transport, self.pump, self.mark_dirty, self._ready)
+        link = Link(transport, self.pump, self.mark_dirty, self._now, self._ready)
         if self.closing:
             self._refuse(link, "ERR_DEVICE_CLOSING", "the device is shutting down")
+            return link
+        refused = self._admission(transport.remote_key)
+        if refused is not None:
+            log.info("link from %s refused: %s", transport.remote_key.hex()[:8], refused)
+            self._refuse(link, "ERR_RATE_LIMIT", refused)
             return link
         existing = self.links.get(transport.remote_key)
         if existing is not None and existing.state is not LinkState.CLOSED:
@@ -108,6 +128,25 @@ class LinkSet:
             link.protocol.close("ERR_DEVICE_CLOSING", "the device is shutting down")
             self.pump(link)
         self.flush()
+
+    def _now(self) -> float:
+        return self._clock().time()
+
+    def _admission(self, key: bytes) -> str | None:
+        """Why a new link from device ``key`` is refused now, or None."""
+        now = self._now()
+        seconds = self.refusals.refused_for(key, now)
+        if seconds > 0:
+            return (
+                f"links from your device are refused for {math.ceil(seconds)} more seconds: "
+                "its last link went over its budget"
+            )
+        if not self.new_devices.admit(key, now):
+            return (
+                f"more than {limits.NEW_DEVICE_RATE} new devices a second are linking to this "
+                "one: try again in a few seconds"
+            )
+        return None
 
     @staticmethod
     def _refuse(link: Link, code: str, reason: str) -> None:
@@ -190,7 +229,38 @@ class LinkSet:
                 log.info("link to %s open", link.remote_key.hex()[:8])
             elif isinstance(event, LinkClosed):
                 self._on_link_closed(link, event)
+            elif isinstance(event, ReadingPaused):
+                self._pause(link, event)
         link.flush()
+
+    # --- budgets -----------------------------------------------------------------------------
+
+    def _pause(self, link: Link, event: ReadingPaused) -> None:
+        """The peer ran out of a budget: read nothing more from it until ``event.until``."""
+        if link.state is LinkState.CLOSED:
+            return
+        clock = self._clock()
+        if not link.reading_held:
+            log.info(
+                "link to %s over its %s budget: reading paused for %.1f s",
+                link.remote_key.hex()[:8],
+                event.budget,
+                event.until - clock.time(),
+            )
+        link.hold_reading("budget", True)
+        if link.resume_timer is not None:
+            link.resume_timer.cancel()
+        link.resume_timer = clock.call_later(max(0.0, event.until - clock.time()), lambda: self._resume(link))
+
+    def _resume(self, link: Link) -> None:
+        link.resume_timer = None
+        if link.state is LinkState.CLOSED:
+            return
+        link.protocol.resume_reading(self._now())
+        self.pump(link)
+        if not link.protocol.reading_paused and not link.protocol.is_closed:
+            link.hold_reading("budget", False)
+            link.kick()  # what waited in the link's inbox meanwhile
 
     def _on_peer_message(self, link: Link, event: PeerMessage) -> None:
         # Mesh.addressed(), written out: this runs for every message from another device
@@ -236,7 +306,15 @@ class LinkSet:
             socket.membership.sockets.pop(event.peer_id, None)
 
     def _on_link_closed(self, link: Link, event: LinkClosed) -> None:
-        if event.code in ("ERR_PROTOCOL", "ERR_VERSION"):
+        if event.code == "ERR_RATE_LIMIT" and not event.by_peer:
+            seconds = self.refusals.cut(link.remote_key, self._now())
+            log.warning(
+                "link to %s closed, the device refused for %g s: %s",
+                link.remote_key.hex()[:8],
+                seconds,
+                event.reason,
+            )
+        elif event.code in ("ERR_PROTOCOL", "ERR_VERSION"):
             log.warning("link to %s closed: %s", link.remote_key.hex()[:8], event.reason)
         else:
             log.info("link to %s closed: %s %s", link.remote_key.hex()[:8], event.code, event.reason)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections import deque
 
 from swarm.engine import EngineSink, LinkSink
 
@@ -34,6 +35,10 @@ class MemoryTransport:
         self.sink: LinkSink | None = None
         self.closed = False
         self.bytes_written = 0
+        self.paused = False
+        #: What arrived while paused, delivered on resume_reading() (unbounded here: a test
+        #: network; the sidecar bounds its own, docs/SIDECAR.md).
+        self.backlog: deque[bytes] = deque()
 
     def write(self, data: bytes) -> None:
         if self.closed or self.peer is None:
@@ -49,9 +54,21 @@ class MemoryTransport:
         if self.peer is not None:
             self.network.loop.call_soon(self.peer._lost, "ERR_LINK_LOST", "closed by the peer")
 
+    def pause_reading(self) -> None:
+        self.paused = True
+
+    def resume_reading(self) -> None:
+        self.paused = False
+        while self.backlog and not self.paused and not self.closed and self.sink is not None:
+            self.sink.data_received(self.backlog.popleft())
+
     def _receive(self, data: bytes) -> None:
-        if not self.closed and self.sink is not None:
-            self.sink.data_received(data)
+        if self.closed or self.sink is None:
+            return
+        if self.paused or self.backlog:
+            self.backlog.append(data)
+            return
+        self.sink.data_received(data)
 
     def _lost(self, code: str, reason: str) -> None:
         if self.closed:

@@ -15,7 +15,13 @@ What a link guarantees:
   nor reflected back to its sender;
 * every length, count and string read is bounded; any violation closes the
   link with a GOODBYE frame and a ``LinkClosed`` event. ``receive_data``
-  never raises.
+  never raises;
+* what the peer sends about its membership and session data is held to a
+  budget per second (``swarm/budget.py``): the time comes in with the bytes
+  (``receive_data(data, now)``). A frame over budget is kept, not read: the
+  protocol stops reading (a ``ReadingPaused`` event says until when) and goes on
+  at :meth:`LinkProtocol.resume_reading`; a peer that runs out again soon after
+  is closed with ``ERR_RATE_LIMIT``.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from nacl.hash import blake2b
 from nacl.signing import VerifyKey
 
 from swarm import limits
+from swarm.budget import LinkBudget, Verdict
 from swarm.errors import PeerSocketError
 from swarm.framing import FrameDecoder, FrameError, encode_frame
 
@@ -133,6 +140,15 @@ class LinkClosed:
     by_peer: bool
 
 
+@dataclass(slots=True)
+class ReadingPaused:
+    """The peer ran out of its ``budget``: nothing more is read from it until
+    :meth:`LinkProtocol.resume_reading` is called, at ``until`` (or later)."""
+
+    budget: str
+    until: float
+
+
 Event = (
     LinkOpened
     | PeerJoined
@@ -142,6 +158,7 @@ Event = (
     | PeerClosedSocket
     | PeerCredit
     | LinkClosed
+    | ReadingPaused
 )
 
 Signer = Callable[[bytes], bytes]
@@ -161,7 +178,8 @@ class _LocalPresence:
 class LinkProtocol:
     """One side of one link. Create it, send ``data_to_send()``, feed what arrives."""
 
-    def __init__(self, nonce: bytes | None = None) -> None:
+    def __init__(self, nonce: bytes | None = None, budget: LinkBudget | None = None) -> None:
+        """``budget``: what the peer may send per second; a fresh one by default."""
         self.state = LinkState.HANDSHAKE
         self.nonce = nonce if nonce is not None else secrets.token_bytes(NONCE_LEN)
         self.link_key: bytes | None = None
@@ -177,6 +195,11 @@ class LinkProtocol:
         # (tnum, pnum) of the SESSION frame that is the last one in _out, if it is one
         self._last_session: tuple[int, int] | None = None
         self._events: list[Event] = []
+        # budgets: the time the caller last gave, and a frame kept while reading is paused
+        self.budget = budget if budget is not None else LinkBudget()
+        self._now = 0.0
+        self._paused_on: str | None = None  # the budget that ran out, while paused
+        self._held: tuple[Any, int] | None = None  # that frame: (value, size)
         # local side: numbers are given in the order their TOPIC / PRESENCE frames go out,
         # from 0, never twice on this link
         self._next_tnum = 0
@@ -220,26 +243,84 @@ class LinkProtocol:
 
     @property
     def buffered(self) -> int:
-        """Bytes received but not yet a whole frame."""
-        return self._decoder.buffered
+        """Bytes received and not read yet (part of a frame, or waiting while paused)."""
+        return self._decoder.buffered + (self._held[1] if self._held is not None else 0)
 
     @property
     def frame_needed(self) -> int:
         """Bytes still missing from a frame only partly received (0 if none)."""
         return self._decoder.needed
 
-    def receive_data(self, data: bytes) -> None:
+    @property
+    def reading_paused(self) -> bool:
+        """A budget ran out: bytes are kept, not read, until :meth:`resume_reading`."""
+        return self._paused_on is not None
+
+    def receive_data(self, data: bytes, now: float | None = None) -> None:
+        """Read what arrived at ``now`` (seconds on the caller's monotonic clock; None:
+        no time passed since the last call). While reading is paused, keep it."""
+        if now is not None:
+            self._now = now
         if self.state is LinkState.CLOSED or not data:
             return
+        self._decoder.push(data)
+        if self._paused_on is None:
+            self._read()
+
+    def resume_reading(self, now: float) -> None:
+        """Read on after a :class:`ReadingPaused`, if the budget has refilled by ``now``
+        (else another ``ReadingPaused`` says until when)."""
+        self._now = now
+        budget = self._paused_on
+        if budget is None or self.state is LinkState.CLOSED:
+            return
+        assert self._held is not None
+        cost = _budget_cost(self._held[0], self._held[1])
+        until = self.budget.resume_at(budget, cost[1] if cost is not None else 0, now)
+        if until > now:
+            self._events.append(ReadingPaused(budget, until))
+            return
+        self._paused_on = None
+        self._read()
+
+    def _read(self) -> None:
+        next_frame, handle = self._decoder.next_frame, self._handle
         try:
-            for value in self._decoder.feed(data):
-                self._handle(value)
-                if self.is_closed:
+            item, self._held = self._held, None
+            if item is None:
+                item = next_frame()
+            while item is not None:
+                if not handle(item) or self.state is LinkState.CLOSED:
                     return
+                item = next_frame()
         except FrameError as exc:
             self._fail(str(exc))
         except ProtocolViolation as exc:
             self._fail(str(exc))
+
+    def _charge(self, item: tuple[Any, int]) -> bool:
+        """Charge a membership or session frame to the peer's budget; False when it is
+        over it (then reading is paused with the frame kept, or the link closed)."""
+        cost = _budget_cost(*item)
+        if cost is None:
+            return True
+        verdict = self.budget.charge(cost[0], cost[1], self._now)
+        if verdict is Verdict.OK:
+            return True
+        self._over_budget(verdict, cost[0], cost[1], item)
+        return False
+
+    def _over_budget(self, verdict: Verdict, budget: str, cost: int, item: tuple[Any, int]) -> None:
+        if verdict is Verdict.CUT:
+            self.close(
+                "ERR_RATE_LIMIT",
+                f"over its {budget} budget twice within {limits.BUDGET_REPEAT:g} s: "
+                + LinkBudget.describe(budget),
+            )
+            return
+        self._held = item
+        self._paused_on = budget
+        self._events.append(ReadingPaused(budget, self.budget.resume_at(budget, cost, self._now)))
 
     def connection_lost(self, reason: str = "the connection was lost") -> None:
         if self.state is LinkState.CLOSED:
@@ -436,7 +517,10 @@ class LinkProtocol:
 
     # --- internals: receiving -------------------------------------------------------------
 
-    def _handle(self, value: Any) -> None:
+    def _handle(self, item: tuple[Any, int]) -> bool:
+        """Act on one frame (value, size); False when it was kept for later (a budget ran
+        out: reading is paused) or closed the link for its rate."""
+        value = item[0]
         if not isinstance(value, list) or not value or type(value[0]) is not int:
             raise ProtocolViolation("a frame must be a msgpack array starting with its type")
         kind = value[0]
@@ -444,14 +528,17 @@ class LinkProtocol:
             if kind != Frame.HELLO:
                 if kind == Frame.GOODBYE:
                     self._on_goodbye(value)
-                    return
+                    return True
                 raise ProtocolViolation(f"expected HELLO, got frame type {kind}")
             self._on_hello(value)
-            return
+            return True
+        if kind in _BUDGETED and not self._charge(item):
+            return False
         handler = self._handlers.get(kind)
         if handler is None:
             raise ProtocolViolation(f"unknown or unexpected frame type {kind}")
         handler(self, value)
+        return True
 
     def _on_hello(self, f: list[Any]) -> None:
         if len(f) < 3:
@@ -686,6 +773,7 @@ class LinkProtocol:
 
     def _closed(self, code: str, reason: str, by_peer: bool) -> None:
         self.state = LinkState.CLOSED
+        self._paused_on = self._held = None
         self.close_code, self.close_reason = code, reason
         self._events.append(LinkClosed(code, reason, by_peer))
 
@@ -704,6 +792,36 @@ def keeps_newer_link(local_key: bytes, remote_key: bytes, old_initiator: bool, n
     if old_initiator == new_initiator:
         return True
     return (local_key if new_initiator else remote_key) > (local_key if old_initiator else remote_key)
+
+
+# --- budgets ------------------------------------------------------------------------------
+
+#: What each membership frame costs of the peer's membership budget.
+_MEMBERSHIP_COST: dict[int, int] = {
+    Frame.TOPIC: 1,
+    Frame.UNTOPIC: 1,
+    Frame.PRESENCE: limits.PRESENCE_COST,  # a signature to check
+    Frame.UNPRESENCE: 1,
+    Frame.JOIN: 1,
+    Frame.LEAVE: 1,
+}
+
+
+_BUDGETED = frozenset((*_MEMBERSHIP_COST, Frame.SESSION))
+
+
+def _budget_cost(value: Any, size: int) -> tuple[str, int] | None:
+    """The budget a frame is charged to and its cost, or None (not budgeted). ``size``
+    is the whole frame's, prefix included."""
+    if type(value) is not list or not value:
+        return None
+    kind = value[0]
+    if type(kind) is not int:
+        return None
+    if kind == Frame.SESSION:
+        return LinkBudget.SESSION, max(size, limits.SESSION_MIN_COST)
+    cost = _MEMBERSHIP_COST.get(kind)
+    return (LinkBudget.MEMBERSHIP, cost) if cost is not None else None
 
 
 # --- validators ---------------------------------------------------------------------------

@@ -1,0 +1,191 @@
+"""Budgets: what another device may make this one do, per second.
+
+Pure: no clock is read here, every method takes the time (``now``, in seconds of
+any monotonic clock). The numbers are in ``swarm/limits.py``; docs/PROTOCOL.md
+("Budgets") says what a peer must stay under.
+
+* :class:`LinkBudget`: one link's token buckets for membership frames (TOPIC,
+  UNTOPIC, PRESENCE, UNPRESENCE, JOIN, LEAVE) and SESSION bytes. The link
+  protocol charges each frame before it acts on it; a bucket that runs out stops
+  the link's reading until it has refilled a little, and one that runs out again
+  soon after closes the link (``ERR_RATE_LIMIT``).
+* :class:`Refusals`: devices whose link was closed for its rate, refused for a
+  while (longer for each repeat).
+* :class:`NewDevices`: how fast links from device keys not seen before are taken
+  (an attacker can make as many keys as it likes).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Protocol
+
+from swarm import limits
+
+
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Clock(Protocol):
+    """Time and timers for the budgets: an asyncio loop is one (tests give a fake)."""
+
+    def time(self) -> float: ...
+
+    def call_later(self, delay: float, callback: Callable[[], object]) -> Cancellable: ...
+
+
+class TokenBucket:
+    """``capacity`` tokens at first, ``rate`` more a second, never above ``capacity``."""
+
+    __slots__ = ("capacity", "rate", "stamp", "tokens")
+
+    def __init__(self, capacity: float, rate: float) -> None:
+        self.capacity = capacity
+        self.rate = rate
+        self.tokens = float(capacity)
+        self.stamp: float | None = None  # the time tokens was computed for
+
+    def level(self, now: float) -> float:
+        """The tokens there are at ``now``."""
+        if self.stamp is None:
+            self.stamp = now
+        elif now > self.stamp:
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+        return self.tokens
+
+    def take(self, cost: float, now: float) -> bool:
+        """Take ``cost`` tokens if there are that many."""
+        if self.level(now) >= cost:
+            self.tokens -= cost
+            return True
+        return False
+
+    def wait(self, amount: float, now: float) -> float:
+        """Seconds from ``now`` until the bucket holds ``amount`` tokens (at most full)."""
+        missing = min(amount, self.capacity) - self.level(now)
+        return max(0.0, missing / self.rate)
+
+    def full(self, now: float) -> bool:
+        return self.level(now) >= self.capacity
+
+
+class Verdict(enum.Enum):
+    OK = "ok"  # act on the frame
+    PAUSE = "pause"  # keep it, stop reading until ``LinkBudget.resume_at``
+    CUT = "cut"  # close the link (``ERR_RATE_LIMIT``)
+
+
+class LinkBudget:
+    """The budgets of what one peer sends on one link (docs/PROTOCOL.md, "Budgets")."""
+
+    MEMBERSHIP = "membership"
+    SESSION = "session"
+
+    def __init__(self) -> None:
+        self.buckets = {
+            self.MEMBERSHIP: TokenBucket(limits.MEMBERSHIP_BUDGET, limits.MEMBERSHIP_RATE),
+            self.SESSION: TokenBucket(limits.SESSION_BUDGET, limits.SESSION_RATE),
+        }
+        #: When a bucket of this link last ran out, and which one.
+        self.ran_out_at: float | None = None
+        self.ran_out: str | None = None
+        #: How often a bucket ran out (for the snapshot and logs).
+        self.pauses = 0
+
+    def charge(self, budget: str, cost: float, now: float) -> Verdict:
+        """Charge ``cost`` to ``budget`` for a frame about to be read at ``now``."""
+        if self.buckets[budget].take(cost, now):
+            return Verdict.OK
+        last, self.ran_out_at, self.ran_out = self.ran_out_at, now, budget
+        self.pauses += 1
+        if last is not None and now - last < limits.BUDGET_REPEAT:
+            return Verdict.CUT
+        return Verdict.PAUSE
+
+    def resume_at(self, budget: str, cost: float, now: float) -> float:
+        """When reading may go on after ``budget`` ran out on a frame costing ``cost``:
+        once the bucket holds that frame and ``limits.BUDGET_RESUME`` seconds of refill."""
+        bucket = self.buckets[budget]
+        want = max(cost, bucket.rate * limits.BUDGET_RESUME)
+        return now + bucket.wait(want, now)
+
+    @staticmethod
+    def describe(budget: str) -> str:
+        """The budget in words, for a GOODBYE's reason (fits its 256 bytes)."""
+        if budget == LinkBudget.MEMBERSHIP:
+            return (
+                f"at most {limits.MEMBERSHIP_RATE} TOPIC/UNTOPIC/PRESENCE/UNPRESENCE/JOIN/LEAVE "
+                f"frames a second (a PRESENCE counts {limits.PRESENCE_COST}), "
+                f"a burst of {limits.MEMBERSHIP_BUDGET}"
+            )
+        return (
+            f"at most {limits.SESSION_RATE // limits.KiB} KiB of SESSION frames a second "
+            f"(each at least {limits.SESSION_MIN_COST // limits.KiB} KiB), "
+            f"a burst of {limits.SESSION_BUDGET // limits.MiB} MiB"
+        )
+
+
+class Refusals:
+    """Devices refused for a while because their link broke a budget.
+
+    The first cut refuses the device for ``limits.REFUSE_FIRST`` seconds; a cut
+    that comes less than ``limits.REFUSE_MEMORY`` seconds after the previous
+    refusal ended doubles it, up to ``limits.REFUSE_MAX``. At most ``max_devices``
+    are remembered (those whose refusal ended longest ago are forgotten first).
+    """
+
+    def __init__(self, max_devices: int = limits.SEEN_DEVICES) -> None:
+        self.max_devices = max_devices
+        self._until: dict[bytes, tuple[float, float]] = {}  # key -> (refused until, for how long)
+
+    def __len__(self) -> int:
+        return len(self._until)
+
+    def cut(self, key: bytes, now: float) -> float:
+        """``key``'s link was cut for its rate: refuse it from ``now``; returns for how long."""
+        previous = self._until.pop(key, None)
+        seconds = limits.REFUSE_FIRST
+        if previous is not None and now - previous[0] < limits.REFUSE_MEMORY:
+            seconds = min(limits.REFUSE_MAX, previous[1] * 2)
+        self._until[key] = (now + seconds, seconds)
+        if len(self._until) > self.max_devices:
+            self._forget(now)
+        return seconds
+
+    def refused_for(self, key: bytes, now: float) -> float:
+        """Seconds ``key`` is still refused (0: not refused)."""
+        entry = self._until.get(key)
+        return max(0.0, entry[0] - now) if entry is not None else 0.0
+
+    def _forget(self, now: float) -> None:
+        stale = [k for k, (until, _) in self._until.items() if now - until >= limits.REFUSE_MEMORY]
+        for k in stale:
+            del self._until[k]
+        while len(self._until) > self.max_devices:
+            oldest = min(self._until, key=lambda k: self._until[k][0])
+            del self._until[oldest]
+
+
+class NewDevices:
+    """Links from device keys not seen lately: at most ``limits.NEW_DEVICE_RATE`` a
+    second (a burst of ``limits.NEW_DEVICE_BURST``). The last
+    ``limits.SEEN_DEVICES`` keys admitted are known and always admitted."""
+
+    def __init__(self) -> None:
+        self.bucket = TokenBucket(limits.NEW_DEVICE_BURST, limits.NEW_DEVICE_RATE)
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
+
+    def admit(self, key: bytes, now: float) -> bool:
+        if key in self._seen:
+            self._seen.move_to_end(key)
+            return True
+        if not self.bucket.take(1, now):
+            return False
+        self._seen[key] = None
+        if len(self._seen) > limits.SEEN_DEVICES:
+            self._seen.popitem(last=False)
+        return True

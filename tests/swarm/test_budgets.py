@@ -1,0 +1,262 @@
+"""docs/PROTOCOL.md "Budgets", as one side of a link keeps them: bytes in, bytes out, and
+the time passed in by hand. (The core's side of them, pausing a transport and refusing
+a device, is in test_budgets_core.py.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from swarm import limits
+from swarm.budget import LinkBudget, NewDevices, Refusals, TokenBucket
+from swarm.framing import encode_frame
+from swarm.protocol import (
+    Frame,
+    LinkProtocol,
+    LinkState,
+    PeerJoined,
+    PeerLeft,
+    PeerSessionData,
+    ReadingPaused,
+)
+from swarm.topics import open_topic
+from tests.swarm.protocol_helpers import Key, frame, fresh
+from tests.swarm.test_protocol_rules import closed, frames, proof
+
+MEMBERSHIP, SESSION = LinkBudget.MEMBERSHIP, LinkBudget.SESSION
+JOIN_LEAVE = frame(Frame.JOIN, 0, 0, None) + frame(Frame.LEAVE, 0, 0)
+
+
+def spending(tokens: int) -> bytes:
+    """Frames that spend ``tokens`` membership tokens: JOIN / LEAVE of the joined peer."""
+    return JOIN_LEAVE * (tokens // 2) + frame(Frame.JOIN, 0, 0, None) * (tokens % 2)
+
+
+def resumes(budget: str, tokens_left: float, now: float = 0.0) -> float:
+    """When a side reads on after ``budget`` ran out with ``tokens_left``: once it holds
+    BUDGET_RESUME seconds of its refill."""
+    rate = limits.MEMBERSHIP_RATE if budget == MEMBERSHIP else limits.SESSION_RATE
+    return pytest.approx(now + (rate * limits.BUDGET_RESUME - tokens_left) / rate)
+
+
+def joined_peer(now: float = 0.0) -> tuple[LinkProtocol, Key]:
+    """An open link whose peer shares a topic with it and proved one presence (5 tokens:
+    a TOPIC and a PRESENCE), and nothing pending."""
+    p = fresh(True)
+    p.add_topic(open_topic("room"))
+    tag = frames(p.data_to_send())[0][2]
+    key = Key()
+    p.receive_data(frame(Frame.TOPIC, 0, tag) + frame(Frame.PRESENCE, 0, key.id, proof(key, p)), now)
+    assert p.events_received() == [] and p.state is LinkState.OPEN
+    return p, key
+
+
+def acted(events: list) -> int:
+    """How many JOIN / LEAVE / SESSION frames the side acted on."""
+    return sum(isinstance(e, PeerJoined | PeerLeft | PeerSessionData) for e in events)
+
+
+def paused(events: list) -> list[ReadingPaused]:
+    return [e for e in events if isinstance(e, ReadingPaused)]
+
+
+# --- what a well-behaved device does never touches the budgets -----------------------------
+
+
+def test_a_peer_that_announces_a_whole_state_and_withdraws_it_at_once_is_never_paused():
+    p = fresh(True)
+    shared = 16
+    for i in range(shared):
+        p.add_topic(open_topic(f"room {i}"))
+    tags = [f[2] for f in frames(p.data_to_send())]
+    keys = [Key() for _ in range(limits.MAX_PRESENCES_PER_LINK)]
+    per_topic = limits.MAX_JOINS_PER_LINK // shared  # every presence in 16 topics: 16,384 joins
+    state = b"".join(
+        frame(Frame.TOPIC, t, tags[t] if t < shared else t.to_bytes(32, "big"))
+        for t in range(limits.MAX_TOPICS_PER_LINK)
+    )
+    state += b"".join(frame(Frame.PRESENCE, n, k.id, proof(k, p)) for n, k in enumerate(keys))
+    state += b"".join(frame(Frame.JOIN, t, n, None) for t in range(shared) for n in range(per_topic))
+    withdrawn = b"".join(frame(Frame.LEAVE, t, n) for t in range(shared) for n in range(per_topic))
+    withdrawn += b"".join(frame(Frame.UNPRESENCE, n) for n in range(len(keys)))
+    withdrawn += b"".join(frame(Frame.UNTOPIC, t) for t in range(limits.MAX_TOPICS_PER_LINK))
+    p.receive_data(state + withdrawn, 0.0)
+    events = p.events_received()
+    assert p.state is LinkState.OPEN and paused(events) == []
+    assert acted(events) == 2 * limits.MAX_JOINS_PER_LINK
+    assert p.data_to_send() == b""
+
+
+# --- membership: one bucket for TOPIC, UNTOPIC, PRESENCE, UNPRESENCE, JOIN, LEAVE ----------
+
+
+def test_a_peer_over_its_membership_budget_is_not_read_until_it_refilled_then_cut_if_it_goes_on():
+    p, _ = joined_peer()
+    left = limits.MEMBERSHIP_BUDGET - 1 - limits.PRESENCE_COST
+    burst = JOIN_LEAVE * (left // 2 + 100)
+    p.receive_data(burst, 0.0)
+    events = p.events_received()
+    assert acted(events) == left  # one token a frame, up to the last one
+    resume = limits.BUDGET_RESUME  # the bucket is empty
+    assert paused(events) == [ReadingPaused(MEMBERSHIP, resumes(MEMBERSHIP, 0))]
+    assert p.reading_paused and p.state is LinkState.OPEN
+    assert p.data_to_send() == b""  # no GOODBYE: the peer is only read later
+    # what comes meanwhile waits too
+    p.receive_data(JOIN_LEAVE * 200, 1.0)
+    assert p.events_received() == []
+    # (an odd number of tokens was left: the last one read was a JOIN)
+    assert p.buffered == (100 + 200) * len(JOIN_LEAVE) - len(frame(Frame.JOIN, 0, 0, None))
+    # too early: nothing is read, and that is not running out again
+    p.resume_reading(1.0)
+    assert p.events_received() == [ReadingPaused(MEMBERSHIP, resumes(MEMBERSHIP, 0))]
+    assert p.state is LinkState.OPEN
+    # refilled: it reads what waited (BUDGET_RESUME seconds of refill), and the peer, still
+    # flooding, runs out again within BUDGET_REPEAT seconds: the link is closed
+    p.resume_reading(resume)
+    events = p.events_received()
+    assert acted(events) == limits.MEMBERSHIP_RATE * limits.BUDGET_RESUME
+    closed(p, "ERR_RATE_LIMIT", "over its membership budget twice within 10 s: at most 64", events)
+
+
+def test_running_out_again_later_than_the_repeat_window_only_pauses_again():
+    p, _ = joined_peer()
+    left = limits.MEMBERSHIP_BUDGET - 1 - limits.PRESENCE_COST
+    p.receive_data(JOIN_LEAVE * (left // 2 + 5), 0.0)
+    assert paused(p.events_received())
+    p.resume_reading(limits.BUDGET_RESUME)  # the 9 frames that waited
+    assert acted(p.events_received()) == 9 and not p.reading_paused
+    later = limits.BUDGET_REPEAT + 1
+    p.receive_data(JOIN_LEAVE * limits.MEMBERSHIP_BUDGET, later)
+    events = p.events_received()
+    assert paused(events) and p.state is LinkState.OPEN
+    assert p.data_to_send() == b""
+
+
+@pytest.mark.parametrize(
+    ("tokens_left", "proven"), [(limits.PRESENCE_COST, True), (limits.PRESENCE_COST - 1, False)]
+)
+def test_a_presence_costs_more_than_other_membership_frames(tokens_left, proven):
+    p, first = joined_peer()
+    spend = limits.MEMBERSHIP_BUDGET - 1 - limits.PRESENCE_COST - tokens_left
+    p.receive_data(spending(spend), 0.0)
+    assert acted(p.events_received()) == spend and not p.reading_paused
+    other = Key()
+    p.receive_data(frame(Frame.PRESENCE, 1, other.id, proof(other, p)) + frame(Frame.JOIN, 0, 1, None), 0.0)
+    events = p.events_received()
+    if proven:
+        # its JOIN then needs a token the bucket no longer has
+        assert paused(events) == [ReadingPaused(MEMBERSHIP, resumes(MEMBERSHIP, 0))]
+        assert p._peer_id_to_pnum == {first.id: 0, other.id: 1}
+    else:
+        assert paused(events) == [ReadingPaused(MEMBERSHIP, resumes(MEMBERSHIP, tokens_left))]
+        assert other.id not in p._peer_id_to_pnum
+    assert other.id not in p.peers_in(open_topic("room"))
+
+
+def test_the_budget_refills_at_its_rate():
+    p, _ = joined_peer()
+    left = limits.MEMBERSHIP_BUDGET - 1 - limits.PRESENCE_COST
+    p.receive_data(JOIN_LEAVE * (left // 2), 0.0)  # every token but one
+    assert acted(p.events_received()) == left - 1 and not p.reading_paused
+    # 10 s later: 640 more tokens, so 641 frames are read and the next one waits
+    p.receive_data(JOIN_LEAVE * 400, 10.0)
+    events = p.events_received()
+    assert acted(events) == 1 + 10 * limits.MEMBERSHIP_RATE
+    assert len(paused(events)) == 1
+
+
+# --- SESSION: a bucket of bytes ----------------------------------------------------------------
+
+
+def test_session_frames_are_counted_in_bytes_with_a_minimum_per_frame():
+    p, _ = joined_peer()
+    p.receive_data(frame(Frame.JOIN, 0, 0, None), 0.0)
+    p.events_received()
+    big = frame(Frame.SESSION, 0, 0, b"\x00" * limits.MAX_SESSION_DATA)
+    fits = limits.SESSION_BUDGET // len(big)
+    p.receive_data(big * (fits + 3), 0.0)
+    events = p.events_received()
+    assert acted(events) == fits
+    assert paused(events) == [
+        ReadingPaused(SESSION, resumes(SESSION, limits.SESSION_BUDGET - fits * len(big)))
+    ]
+    assert p.data_to_send() == b""
+    # a nil session frame (9 bytes) costs SESSION_MIN_COST
+    q, _ = joined_peer()
+    q.receive_data(frame(Frame.JOIN, 0, 0, None), 0.0)
+    q.events_received()
+    small = frame(Frame.SESSION, 0, 0, None)
+    q.receive_data(small * (limits.SESSION_BUDGET // limits.SESSION_MIN_COST + 10), 0.0)
+    events = q.events_received()
+    assert acted(events) == limits.SESSION_BUDGET // limits.SESSION_MIN_COST
+    assert paused(events)
+
+
+def test_session_and_membership_budgets_are_apart():
+    p, _ = joined_peer()
+    p.receive_data(frame(Frame.JOIN, 0, 0, None), 0.0)
+    small = frame(Frame.SESSION, 0, 0, None)
+    p.receive_data(small * (limits.SESSION_BUDGET // limits.SESSION_MIN_COST), 0.0)
+    assert not p.reading_paused
+    left = limits.MEMBERSHIP_BUDGET - 1 - limits.PRESENCE_COST - 1
+    p.receive_data(frame(Frame.LEAVE, 0, 0) + JOIN_LEAVE * ((left - 1) // 2), 0.0)
+    assert not p.reading_paused and p.state is LinkState.OPEN
+
+
+def test_messages_credits_and_closes_are_not_budgeted():
+    p, key = joined_peer()
+    p.join(open_topic("room"), Key().id, Key().sign, None)
+    p.data_to_send()
+    p.receive_data(frame(Frame.JOIN, 0, 0, None), 0.0)
+    p.events_received()
+    msg = encode_frame([Frame.MESSAGE, 0, 0, 0, b"x"])
+    p.receive_data(msg * (limits.MEMBERSHIP_BUDGET + 10), 0.0)
+    assert not p.reading_paused and p.state is LinkState.OPEN
+    assert len(p.events_received()) == limits.MEMBERSHIP_BUDGET + 10
+
+
+# --- the parts on their own ----------------------------------------------------------------------
+
+
+def test_a_token_bucket_starts_full_refills_at_its_rate_and_never_overflows():
+    b = TokenBucket(10, 2)
+    assert b.take(10, 100.0) and not b.take(1, 100.0)
+    assert b.wait(4, 100.0) == pytest.approx(2.0)
+    assert b.take(4, 102.0) and not b.take(1, 102.0)
+    assert b.level(1000.0) == 10 and b.full(1000.0)
+
+
+def test_a_device_cut_for_its_rate_is_refused_longer_each_time_up_to_the_cap():
+    r = Refusals()
+    key = b"\x01" * 32
+    assert r.refused_for(key, 0.0) == 0
+    assert r.cut(key, 0.0) == limits.REFUSE_FIRST
+    assert r.refused_for(key, 10.0) == limits.REFUSE_FIRST - 10
+    assert r.refused_for(key, limits.REFUSE_FIRST) == 0
+    # cut again soon after it came back: twice as long, and so on up to REFUSE_MAX
+    seconds, now = limits.REFUSE_FIRST, limits.REFUSE_FIRST + 5
+    while seconds < limits.REFUSE_MAX:
+        expected = min(limits.REFUSE_MAX, seconds * 2)
+        seconds = r.cut(key, now)
+        assert seconds == expected
+        now += seconds + 5
+    assert r.cut(key, now) == limits.REFUSE_MAX
+    # long after its last refusal ended, a cut starts over
+    now += limits.REFUSE_MAX + limits.REFUSE_MEMORY
+    assert r.cut(key, now) == limits.REFUSE_FIRST
+
+
+def test_refusals_remember_a_bounded_number_of_devices():
+    r = Refusals(max_devices=8)
+    for n in range(100):
+        r.cut(n.to_bytes(32, "big"), float(n))
+    assert len(r) == 8
+    assert r.refused_for((99).to_bytes(32, "big"), 99.0) == limits.REFUSE_FIRST
+
+
+def test_new_devices_are_taken_at_a_bounded_rate_and_known_ones_always():
+    d = NewDevices()
+    keys = [n.to_bytes(32, "big") for n in range(limits.NEW_DEVICE_BURST + 1)]
+    assert all(d.admit(k, 0.0) for k in keys[:-1])
+    assert not d.admit(keys[-1], 0.0)
+    assert d.admit(keys[0], 0.0)  # seen before
+    assert d.admit(keys[-1], 1 / limits.NEW_DEVICE_RATE)
