@@ -8,6 +8,11 @@ hear, at most once per loop turn, that something a person may see has changed
 
 Both take ``soon``, the core's way to run work later in the loop turn
 (``swarm.turns.Turns.soon``).
+
+Changes that have not reached the pages yet coalesce (the rest is in
+``swarm/pace.py``): a socket that opened and closed before its ``Connection``
+was dispatched reaches no page, with nothing it carried; and each page hears
+``Connection`` and ``SocketClosed`` at a bounded rate.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from swarm.events import HandleEvent, SessionData, SwarmClosed
-from swarm.presence import Membership, SwarmHandle
+from swarm.budget import Clock
+from swarm.events import Connection, HandleEvent, Message, SessionData, SocketClosed, SwarmClosed
+from swarm.pace import Pacer
+from swarm.presence import Membership, Socket, SwarmHandle
 
 log = logging.getLogger("peerbrowser.swarm")
 
@@ -35,20 +42,42 @@ class EventQueue:
 
     A :class:`SessionData` not dispatched yet is replaced by a newer one for the
     same handle and socket when nothing else came between them on that socket: a
-    peer setting its session data in a loop cannot flood a page.
+    peer setting its session data in a loop cannot flood a page. A socket whose
+    :class:`Connection` is not dispatched yet when it closes vanishes for that
+    handle with every event it had (messages are given back through
+    ``on_dropped``, so that flow control stays right). ``Connection`` and
+    ``SocketClosed`` reach each page at a bounded rate (``swarm/pace.py``); what
+    has to wait waits there, coalesced.
     """
 
-    def __init__(self, soon: Soon) -> None:
+    def __init__(
+        self,
+        soon: Soon,
+        clock: Callable[[], Clock],
+        on_dropped: Callable[[SwarmHandle, Socket, int], None] | None = None,
+    ) -> None:
+        """``soon``: run work later in this turn; ``clock()``: time and timers for the
+        pages' rates; ``on_dropped(handle, socket, nbytes)``: a message delivered to
+        ``handle`` was dropped before it reached the page (its socket vanished)."""
         self._soon = soon
+        self._clock = clock
+        self.on_dropped = on_dropped
         self._listeners: dict[int, Listener] = {}  # handle id -> listener
         self._queue: deque[list[Any]] = deque()  # [handle, event] cells
         # (handle id, socket id) -> the queued cell of a SessionData nothing followed yet
         self._session_cells: dict[tuple[int, int], list[Any]] = {}
+        # (handle id, socket) -> the queued cell of a Connection not dispatched yet
+        self._conn_cells: dict[tuple[int, Socket], list[Any]] = {}
+        # sockets that vanished for a handle (connection then close, both queued): their
+        # other queued events are dropped at dispatch
+        self._vanished: set[tuple[int, Socket]] = set()
+        self.pacer = Pacer(self._dropped)
+        self._wake: Any = None  # the timer that dispatches again once a page's rate allows
         self._scheduled = False
 
     def __len__(self) -> int:
-        """Events queued and not dispatched yet."""
-        return len(self._queue)
+        """Events queued and not dispatched yet (waiting for a page's rate included)."""
+        return len(self._queue) + sum(len(lane.events) for lane in self.pacer.lanes.values())
 
     def listen(self, handle: SwarmHandle, listener: Listener) -> None:
         """``listener`` hears ``handle``'s events until its :class:`SwarmClosed`."""
@@ -64,6 +93,12 @@ class EventQueue:
             cell = [handle, event]
             self._session_cells[key] = cell
             self._queue.append(cell)
+        elif type(event) is Connection:
+            cell = [handle, event]
+            self._conn_cells[(handle.id, event.socket)] = cell
+            self._queue.append(cell)
+        elif type(event) is SocketClosed and self._vanish(handle, event.socket):
+            return
         else:
             if self._session_cells:  # only while a session value waits: not per message
                 socket = getattr(event, "socket", None)
@@ -80,26 +115,83 @@ class EventQueue:
             self.emit(handle, event)
 
     def dispatch(self) -> None:
-        """Deliver everything queued, in order. A closed handle hears only its
-        :class:`SwarmClosed`, after which its listener is forgotten."""
+        """Deliver everything queued, in order, as the pages' rates allow. A closed
+        handle hears only its :class:`SwarmClosed`, after which its listener is forgotten."""
         self._scheduled = False
-        queue, listeners = self._queue, self._listeners
+        queue, pacer = self._queue, self.pacer
+        now = self._clock().time()
+        if pacer.lanes:
+            pacer.release(now, self._deliver)
         while queue:
             handle, event = queue.popleft()
-            if isinstance(event, SessionData):
+            if event is None:
+                continue  # a Connection that vanished
+            kind = type(event)
+            if kind is SessionData:
                 self._session_cells.pop((handle.id, id(event.socket)), None)
-            if handle.closed:
-                if not isinstance(event, SwarmClosed):
-                    continue
-                listener = listeners.pop(handle.id, None)
-            else:
-                listener = listeners.get(handle.id)
-            if listener is None:
+            elif kind is Connection:
+                del self._conn_cells[(handle.id, event.socket)]
+            if self._vanished and (handle.id, getattr(event, "socket", None)) in self._vanished:
+                if kind is Message:
+                    self._dropped(handle, event.socket, len(event.payload))
                 continue
-            try:
-                listener(handle, event)
-            except Exception:
-                log.exception("a swarm listener raised; the event was dropped for that handle")
+            if handle.closed:
+                if kind is SwarmClosed:
+                    pacer.forget(handle)
+                    self._deliver(handle, event)
+                continue
+            waits = pacer.lanes or kind is Connection or kind is SocketClosed
+            if waits and not pacer.admit(handle, event, now):
+                continue  # it waits for the page's rate (or vanished there)
+            self._deliver(handle, event)
+        self._vanished.clear()
+        self._wake_later(now)
+
+    def _deliver(self, handle: SwarmHandle, event: HandleEvent) -> None:
+        listeners = self._listeners
+        if handle.closed:
+            if not isinstance(event, SwarmClosed):
+                return
+            listener = listeners.pop(handle.id, None)
+        else:
+            listener = listeners.get(handle.id)
+        if listener is None:
+            return
+        try:
+            listener(handle, event)
+        except Exception:
+            log.exception("a swarm listener raised; the event was dropped for that handle")
+
+    # --- coalescing and the pages' rates ----------------------------------------------------------
+
+    def _vanish(self, handle: SwarmHandle, socket: Socket) -> bool:
+        """``socket`` closed: True if ``handle`` was not told of it yet, so that it never
+        will be (its Connection and what followed are dropped, the close too)."""
+        key = (handle.id, socket)
+        cell = self._conn_cells.pop(key, None)
+        if cell is not None:
+            cell[1] = None
+            self._vanished.add(key)
+            return True
+        return bool(self.pacer.lanes) and self.pacer.cancel(handle, socket)
+
+    def _dropped(self, handle: SwarmHandle, socket: Socket, nbytes: int) -> None:
+        if self.on_dropped is not None:
+            self.on_dropped(handle, socket, nbytes)
+
+    def _wake_later(self, now: float) -> None:
+        """Some page's events wait for its rate: dispatch again when they may go on."""
+        if self._wake is not None:
+            return
+        delay = self.pacer.wait(now)
+        if delay is not None:
+            self._wake = self._clock().call_later(delay, self._woken)
+
+    def _woken(self) -> None:
+        self._wake = None
+        if not self._scheduled:  # in a turn, like every dispatch
+            self._scheduled = True
+            self._soon(self.dispatch)
 
 
 class Observers:

@@ -2,8 +2,10 @@ import asyncio
 
 import pytest
 
+from swarm.core import SwarmCore
 from swarm.memory import MemoryNetwork
 from tests.swarm.core_helpers import Device, turns
+from tests.swarm.hostile_helpers import FakeClock
 
 
 @pytest.fixture
@@ -31,3 +33,14 @@ async def net():
         assert device.core.topics == {}
     assert network.link_count() == 0
     assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
+@pytest.fixture
+async def core():
+    """A core with no engine whose budgets and pages' rates run on a fake clock
+    (``core.clock.advance(seconds)``); links are attached by hand."""
+    clock = FakeClock()
+    core = SwarmCore(grace=0, clock=clock)
+    core.clock = clock  # type: ignore[attr-defined]
+    yield core
+    await core.close()
