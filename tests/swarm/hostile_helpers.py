@@ -125,7 +125,6 @@ class Hostile:
         return key, frame(Frame.PRESENCE, pnum, key.id, signature)
 
 
-
 class _Device:
     def __init__(self, core: SwarmCore) -> None:
         self.core = core
