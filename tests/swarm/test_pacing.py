@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 
 from swarm import limits
-from swarm.events import Connection, Message, SessionData, SocketClosed
+from swarm.events import Connection, Message, SocketClosed
 from swarm.protocol import Frame
 from tests.swarm.core_helpers import turns, until
 from tests.swarm.hostile_helpers import Hostile, Key, tab
