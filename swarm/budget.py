@@ -58,8 +58,8 @@ class TokenBucket:
         return self.tokens
 
     def take(self, cost: float, now: float) -> bool:
-        """Take ``cost`` tokens if there are that many."""
-        if self.level(now) >= cost:
+        """Take ``cost`` tokens if there are that many (to a rounding error)."""
+        if self.level(now) >= cost - 1e-9:
             self.tokens -= cost
             return True
         return False
@@ -127,6 +127,27 @@ class LinkBudget:
             f"(each at least {limits.SESSION_MIN_COST // limits.KiB} KiB), "
             f"a burst of {limits.SESSION_BUDGET // limits.MiB} MiB"
         )
+
+
+class OwnChanges:
+    """What this device's pages may make it send its peers (``limits.OWN_*``): the
+    other side of the budgets, so that a page cannot get its device cut by its peers."""
+
+    def __init__(self) -> None:
+        self.membership = TokenBucket(limits.OWN_MEMBERSHIP_BUDGET, limits.OWN_MEMBERSHIP_RATE)
+        self.session = TokenBucket(limits.OWN_SESSION_BUDGET, limits.OWN_SESSION_RATE)
+
+    @staticmethod
+    def membership_cost(new_topic: bool, new_presence: bool) -> int:
+        """A new membership's frames on a link and its withdrawal's: JOIN and LEAVE (or
+        UNTOPIC); TOPIC for a swarm new to the device; PRESENCE and UNPRESENCE for a
+        presence new to it."""
+        return 2 + (1 if new_topic else 0) + (limits.PRESENCE_COST + 1 if new_presence else 0)
+
+    @staticmethod
+    def session_cost(data: bytes | None) -> int:
+        """A SESSION frame's bytes as a peer counts them (header at most 32 bytes)."""
+        return max(limits.SESSION_MIN_COST, len(data or b"") + 32)
 
 
 class Refusals:

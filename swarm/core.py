@@ -27,7 +27,7 @@ import logging
 from collections.abc import Callable
 
 from swarm import limits
-from swarm.budget import Clock
+from swarm.budget import Clock, OwnChanges, TokenBucket
 from swarm.dispatch import EventQueue, Listener, Observers
 from swarm.engine import Engine, LinkSink, Transport
 from swarm.errors import PeerSocketError
@@ -69,6 +69,7 @@ class SwarmCore:
         self._handles: dict[int, SwarmHandle] = {}
         self._owned: dict[object, int] = {}  # owner (a page's document) -> open handles
         self._flush_scheduled = False
+        self._own = OwnChanges()  # what the pages may make this device send its peers
         #: How the core shares its thread: pages and links in slices, deferred work in
         #: one loop callback per turn (``swarm/turns.py``).
         self.turns = Turns(self._get_loop, inline=True)
@@ -160,6 +161,7 @@ class SwarmCore:
         if self._owned.get(owner, 0) >= limits.MAX_HANDLES_PER_OWNER:
             raise PeerSocketError.too_many("swarms open in this page", limits.MAX_HANDLES_PER_OWNER)
         self._check_room(origin, identity, key.topic)
+        self._check_pace(origin, identity, key.topic)
         presence = self.presences.get((origin, identity))
         if presence is None:
             presence = Presence(origin, identity)
@@ -203,6 +205,25 @@ class SwarmCore:
         joined = {t for p in self.presences.values() if p.origin == origin for t in p.memberships}
         if topic not in joined and len(joined) >= limits.MAX_SWARMS_PER_ORIGIN:
             raise PeerSocketError.too_many(f"swarms joined by {origin}", limits.MAX_SWARMS_PER_ORIGIN)
+
+    def _check_pace(self, origin: str, identity: int, topic: bytes) -> None:
+        """Refuse a join that would make this device change what it announces to its
+        peers faster than their budgets allow (``limits.OWN_MEMBERSHIP_*``)."""
+        presence = self.presences.get((origin, identity))
+        if (presence is not None and topic in presence.memberships) or not self.links:
+            return  # nothing new to announce, or nobody to announce it to
+        cost = self._own.membership_cost(topic not in self.topics, presence is None)
+        bound = (
+            f"a device changes what it announces to its peers by at most {limits.OWN_MEMBERSHIP_RATE} "
+            f"frames a second (a burst of {limits.OWN_MEMBERSHIP_BUDGET}; a new swarm membership "
+            "counts 2 to 8)"
+        )
+        self._spend(self._own.membership, cost, "joinSwarm() calls", bound)
+
+    def _spend(self, bucket: TokenBucket, cost: int, what: str, bound: str) -> None:
+        now = self._get_clock().time()
+        if not bucket.take(cost, now):
+            raise PeerSocketError.too_fast(what, bound, bucket.wait(cost, now))
 
     def handles_of(self, owner: object) -> list[SwarmHandle]:
         return [h for h in self._handles.values() if h.owner is owner]
@@ -284,6 +305,13 @@ class SwarmCore:
         if data is not None and len(data) > limits.MAX_SESSION_DATA:
             raise PeerSocketError.too_large("the session data", len(data), limits.MAX_SESSION_DATA)
         membership = handle.membership
+        if self._links.shares(membership.topic):
+            bound = (
+                f"a device sends its peers at most {limits.OWN_SESSION_RATE // limits.KiB} KiB of "
+                f"session data a second (a burst of {limits.OWN_SESSION_BUDGET // limits.MiB} MiB; "
+                f"each value counts at least {limits.SESSION_MIN_COST // limits.KiB} KiB)"
+            )
+            self._spend(self._own.session, self._own.session_cost(data), "setSessionData() calls", bound)
         loopback = membership.loopback
         loopback.session_data = data
         for other in membership.handles:

@@ -9,6 +9,8 @@ are listed in docs/API.md).
 
 from __future__ import annotations
 
+import math
+
 
 class PeerSocketError(Exception):
     """A failure a page or a caller can act on."""
@@ -103,6 +105,11 @@ class PeerSocketError(Exception):
         return cls(
             "ERR_TOO_LARGE", f"close(reason): reason must be at most {limit} bytes of UTF-8", "SyntaxError"
         )
+
+    @classmethod
+    def too_fast(cls, what: str, bound: str, wait: float) -> PeerSocketError:
+        seconds = max(0.1, math.ceil(wait * 10) / 10)
+        return cls("ERR_TOO_MANY", f"{what} too fast: {bound}; try again in {seconds:.1f} s", "RangeError")
 
     @classmethod
     def too_many(cls, what: str, limit: int) -> PeerSocketError:

@@ -77,6 +77,19 @@ REFUSE_MEMORY = 600.0
 NEW_DEVICE_RATE = 10
 NEW_DEVICE_BURST = 64
 SEEN_DEVICES = 4096
+#: What this device's own pages may make it send its peers, so that it stays under
+#: every peer's budgets above with room to spare. A link carries this device's state
+#: when it opens (at most 21,504 membership tokens), its withdrawal (at most 17,408)
+#: and the changes the pages make meanwhile: each new swarm membership costs its frames
+#: and its withdrawal's (2, +1 for a swarm new to the device, +5 for a presence new to
+#: it), from OWN_MEMBERSHIP_BUDGET refilled at OWN_MEMBERSHIP_RATE a second, and each
+#: setSessionData() its frame (at least SESSION_MIN_COST) from OWN_SESSION_BUDGET
+#: refilled at OWN_SESSION_RATE. Past them, joinSwarm() and setSessionData() fail with
+#: ERR_TOO_MANY (only while some link would carry the change).
+OWN_MEMBERSHIP_BUDGET = 8_192
+OWN_MEMBERSHIP_RATE = 48
+OWN_SESSION_BUDGET = 1 * MiB
+OWN_SESSION_RATE = 192 * KiB
 #: What one page (a document) is told: at most PAGE_EVENTS_PER_DEVICE_RATE
 #: ``connection`` + ``close`` events a second about the presences of one device (a
 #: burst of PAGE_EVENTS_PER_DEVICE_BURST), and at most PAGE_EVENTS_PER_SECOND in any

@@ -190,6 +190,10 @@ class LinkSet:
             link.protocol.set_session(membership.topic, membership.presence.id, data)
             self.mark_dirty(link)
 
+    def shares(self, topic: bytes) -> bool:
+        """Whether some link shares ``topic`` with its peer (session data goes there)."""
+        return any(link.protocol.shares(topic) for link in self.links.values())
+
     # --- sending ----------------------------------------------------------------------------
 
     def mark_dirty(self, link: Link) -> None:

@@ -435,6 +435,9 @@ class LinkProtocol:
     def shared_topics(self) -> set[bytes]:
         return set(self._shared)
 
+    def shares(self, topic: bytes) -> bool:
+        return topic in self._shared
+
     def peers_in(self, topic: bytes) -> dict[bytes, bytes | None]:
         """Peer presences announced (and not yet gone) in a shared topic, with their session data."""
         tnum = self._shared.get(topic)

@@ -6,9 +6,13 @@ clock the test moves."""
 
 from __future__ import annotations
 
+import pytest
+
 from swarm import limits
+from swarm.errors import PeerSocketError
 from swarm.events import CLOSE_ABNORMAL
 from swarm.protocol import Frame
+from swarm.topics import SwarmKey
 from tests.swarm.core_helpers import Connection, SocketClosed, turns, until
 from tests.swarm.hostile_helpers import Hostile, tab
 from tests.swarm.protocol_helpers import frame
@@ -124,3 +128,57 @@ async def test_links_from_new_devices_are_taken_at_a_bounded_rate(core):
     core.clock.advance(1 / limits.NEW_DEVICE_RATE)
     assert not Hostile(core).wire.closed
     assert Hostile(core).wire.closed
+
+
+# --- this device's own pages stay under its peers' budgets ----------------------------------------
+
+
+async def test_a_page_that_joins_swarms_too_fast_is_refused_while_a_link_would_carry_it(core):
+    def cycle(n: int) -> None:
+        handle = core.join("https://churn.example", 0, SwarmKey.open(f"s{n}"), "page", lambda h, e: None)
+        core.close_handle(handle)  # no grace here: it leaves at once
+
+    # with no link, nothing is announced: no limit but the others
+    for n in range(limits.OWN_MEMBERSHIP_BUDGET):
+        cycle(n)
+    peer = Hostile(core)
+    await peer.handshake()
+    # a new presence in a new swarm: 8 tokens (TOPIC, PRESENCE, JOIN, then LEAVE or
+    # UNTOPIC and UNPRESENCE)
+    fits = limits.OWN_MEMBERSHIP_BUDGET // 8
+    for n in range(fits):
+        cycle(n)
+    with pytest.raises(PeerSocketError) as refused:
+        cycle(fits)
+    assert refused.value.code == "ERR_TOO_MANY" and refused.value.name == "RangeError"
+    assert refused.value.message.startswith("joinSwarm() calls too fast: a device changes what it announces")
+    assert "try again in 0.2 s" in refused.value.message
+    assert core.presences == {} or all(p.origin != "https://churn.example" for p in core.presences.values())
+    core.clock.advance(8 / limits.OWN_MEMBERSHIP_RATE)
+    cycle(fits)
+    # what the device sent the peer (TOPIC, UNTOPIC: it shares none of those swarms) cost
+    # at most what the pages were allowed, within its budget
+    await turns(5)
+    membership = [f for f in peer.wire.frames() if Frame.TOPIC <= f[0] <= Frame.LEAVE]
+    cost = sum(limits.PRESENCE_COST if f[0] == Frame.PRESENCE else 1 for f in membership)
+    assert 0 < cost <= (fits + 1) * 8 <= limits.OWN_MEMBERSHIP_BUDGET + 8 < limits.MEMBERSHIP_BUDGET
+
+
+async def test_a_page_that_sets_its_session_data_too_fast_is_refused_while_a_peer_would_get_it(core):
+    page = tab(core)
+    value = b"\x01" * limits.MAX_SESSION_DATA
+    for _ in range(limits.OWN_SESSION_BUDGET // len(value) * 2):
+        core.set_session_data(page.handle, value)  # no link shares the room: nothing to send
+    peer = Hostile(core)
+    await peer.handshake()
+    fits = limits.OWN_SESSION_BUDGET // (len(value) + 32)
+    for _ in range(fits):
+        core.set_session_data(page.handle, value)
+    with pytest.raises(PeerSocketError) as refused:
+        core.set_session_data(page.handle, b"\x02" * limits.MAX_SESSION_DATA)
+    assert refused.value.code == "ERR_TOO_MANY"
+    assert refused.value.message.startswith("setSessionData() calls too fast: a device sends its peers at most")
+    assert page.handle.loopback.session_data == value  # nothing changed
+    core.clock.advance(1.0)
+    core.set_session_data(page.handle, b"newer")
+    await until(lambda: [f[3] for f in peer.wire.frames() if f[0] == Frame.SESSION][-1:] == [b"newer"], "sent")
