@@ -11,6 +11,7 @@ from collections.abc import Callable
 from swarm import limits
 from swarm.core import SwarmCore
 from swarm.framing import FrameDecoder
+from swarm.link import Link
 from swarm.protocol import PROOF_CONTEXT, Frame, LinkProtocol, LinkState
 from swarm.topics import SwarmKey
 from tests.swarm.core_helpers import Tab, turns
@@ -116,7 +117,14 @@ class Hostile:
         assert self.me.state is LinkState.OPEN
 
     def send(self, data: bytes) -> None:
+        """The bytes arrive, and the core reads them now, as far as it will: what a
+        budget holds back waits in the link's inbox (the core reads a link in slices,
+        one a turn; here the test takes them all at once)."""
         self.sink.data_received(data)
+        link = self.sink
+        assert isinstance(link, Link)
+        while link.run_slice():
+            pass
 
     def prove(self, pnum: int) -> tuple[Key, bytes]:
         """A new presence of this device and its PRESENCE frame under ``pnum``."""
