@@ -6,8 +6,8 @@ import logging
 from collections.abc import Callable
 
 from PyQt6 import sip
-from PyQt6.QtCore import Qt, QUrl, pyqtSignal
-from PyQt6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PyQt6.QtCore import Qt, QTimer, QUrl, pyqtSignal
+from PyQt6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QShowEvent
 from PyQt6.QtWebEngineCore import QWebEngineNewWindowRequest, QWebEnginePage, QWebEngineProfile
 from PyQt6.QtWidgets import (
     QLineEdit,
@@ -356,6 +356,18 @@ class BrowserWindow(QMainWindow):
             self.permissions_dialog.close()
         for tab in list(self._tabs.values()):
             self.close_tab_object(tab)
+
+    def showEvent(self, event: QShowEvent | None) -> None:
+        super().showEvent(event)
+        if self.pages_always_visible:
+            # showing the window hides the tabs that are not in front (their views were
+            # never shown): make them visible again once the show is done
+            QTimer.singleShot(0, self._show_every_page)
+
+    def _show_every_page(self) -> None:
+        for tab in self.tabs():
+            if not sip.isdeleted(tab.page):
+                tab.page.setVisible(True)
 
     def closeEvent(self, event: QCloseEvent | None) -> None:
         self.shutdown()

@@ -299,6 +299,23 @@ def test_a_headless_window_keeps_every_tab_visible_and_unthrottled(
     qtbot.waitUntil(lambda: js(first, VISIBILITY_JS) == "visible", timeout=LOAD_TIMEOUT_MS)
 
 
+def test_headless_tabs_opened_before_the_window_shows_stay_visible(
+    window_factory: Callable[..., BrowserWindow], open_tab: Callable[..., Tab], js: Callable[..., Any], qtbot: Any
+) -> None:
+    """``peerbrowser --headless URL URL`` opens its tabs and then shows the window
+    (browser/app.py): the tabs behind the first must not become hidden, throttled
+    background tabs when it shows."""
+    window = window_factory(pages_always_visible=True)
+    window.hide()
+    first = open_tab(window, "peerapp://start/")
+    second = open_tab(window, "peerapp://chat/")
+    window.switch_tab(1)
+    window.show()
+    for tab in (first, second):
+        qtbot.waitUntil(lambda tab=tab: js(tab, VISIBILITY_JS) == "visible", timeout=LOAD_TIMEOUT_MS)
+        assert tab.page.isVisible()
+
+
 def test_a_window_on_screen_has_its_background_tabs_hidden(
     window: BrowserWindow, open_tab: Callable[..., Tab], js: Callable[..., Any], qtbot: Any
 ) -> None:
