@@ -25,6 +25,10 @@ from bridge import wire
 #: Items in one batch to the page, and characters of message payload (base64).
 MAX_ITEMS = 512
 MAX_CHARS = 512 * 1024
+#: Refusals (``E`` items) waiting for a page at most: only a page that calls the
+#: channel itself gets them, and one that never reads its events must not make them
+#: pile up here. Past it they are counted (``errors_dropped``), not kept.
+MAX_ERRORS_WAITING = 16
 
 
 class Outbox:
@@ -41,6 +45,7 @@ class Outbox:
         self.seen = 0  # of them, read by the page
         self.ran = 0  # the page's batches the bridge has run
         self._ran_told = 0  # the last count the page was told
+        self.errors_dropped = 0  # E items past MAX_ERRORS_WAITING
         self.closed = False
 
     @property
@@ -54,6 +59,9 @@ class Outbox:
     def put(self, item: list[Any]) -> None:
         if self.closed:
             return
+        if item[0] == "E" and self._errors_waiting() >= MAX_ERRORS_WAITING:
+            self.errors_dropped += 1
+            return
         if item[0] == "d":
             key = (item[1], item[2])
             index = self._drains.get(key)
@@ -62,6 +70,9 @@ class Outbox:
             self._drains[key] = len(self._items)
         self._items.append(item)
         self._want_flush()
+
+    def _errors_waiting(self) -> int:
+        return sum(1 for i in self._items if i is not None and i[0] == "E")
 
     def batch_ran(self) -> None:
         """One of the page's batches has been run; tell it (see the module docstring)."""

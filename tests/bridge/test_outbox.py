@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bridge import wire
-from bridge.outbox import MAX_CHARS, MAX_ITEMS, Outbox
+from bridge.outbox import MAX_CHARS, MAX_ERRORS_WAITING, MAX_ITEMS, Outbox
 
 
 class Page:
@@ -228,3 +228,23 @@ def test_every_item_arrives_once_in_order_whatever_the_batching(n: int) -> None:
     page.read_all()
     got = [item for batch in page.batches for item in batch]
     assert got == [message(i) for i in range(n)]
+
+
+def test_refusals_for_a_page_that_never_reads_do_not_pile_up() -> None:
+    """Only a page that calls the channel itself is refused batches; if it never reads
+    its events either, at most MAX_ERRORS_WAITING refusals wait for it, the rest are
+    counted, and what else waits for it (its messages) is kept."""
+    page = Page()
+    n = wire.EVENT_BATCHES_IN_FLIGHT
+    for i in range(n):
+        page.outbox.put(message(i))
+        page.turn()  # the page never says it read them: it is behind from now on
+    page.outbox.put(message(n))
+    for i in range(10 * MAX_ERRORS_WAITING):
+        page.outbox.put(["E", {"code": "ERR_TOO_MANY", "message": f"refused {i}", "name": "RangeError"}])
+    assert page.turn() is None
+    assert len(page.outbox) == 1 + MAX_ERRORS_WAITING
+    assert page.outbox.errors_dropped == 9 * MAX_ERRORS_WAITING
+    page.outbox.page_saw(n)
+    got = page.turn()
+    assert got is not None and got[0] == message(n) and len(got) == 1 + MAX_ERRORS_WAITING
