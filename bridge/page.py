@@ -238,6 +238,11 @@ class PageBridge(QObject):
         with contextlib.suppress(TypeError, RuntimeError):
             self._page.urlChanged.disconnect(self._on_url_changed)
 
+    @property
+    def cut_off(self) -> bool:
+        """The page flooded its channel and lost it until it loads again (``_cut_off``)."""
+        return self._cut is not None
+
     def _batch_ran(self) -> None:
         """One of the page's batches ran: say so (``["p", n]``) as its budget allows."""
         if not self._withheld and self._take_token():
