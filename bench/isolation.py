@@ -382,6 +382,7 @@ def run(
         if attacker is not None:
             victim = next(r for r in server.ready if r["role"] == "victim")
             attacker.sees(victim["id"])
+        joins = 0
         for rep, t, name in schedule:
             if name == "spam" and holder["tabs"]["spammer"].bridge.cut_off:
                 # the browser cut the spammer off in an earlier spam phase: it has no
@@ -395,6 +396,12 @@ def run(
             window = None
             if name == "join":
                 assert attacker is not None
+                if joins:
+                    # the last one was cut for its rate, and its device is refused for a
+                    # while (docs/PROTOCOL.md, "Budgets"): a new device attacks each time
+                    attacker = Attacker(children, bootstrap, "bench-iso-victim")
+                    attacker.sees(victim["id"])
+                joins += 1
                 done = attacker.attack(attack, phase_s)
                 window = (done["t"] / 1000, done["t"] / 1000 + done["seconds"])
                 done.pop("t")
