@@ -53,27 +53,10 @@ class FrameDecoder:
 
     def feed(self, data: bytes) -> list[Any]:
         """Add bytes; return every complete frame's value. Raises FrameError."""
-        if self._pos and self._pos == len(self._buf):
-            self._buf.clear()
-            self._pos = 0
-        self._buf += data
+        self.push(data)
         out: list[Any] = []
-        buf = self._buf
-        while len(buf) - self._pos >= PREFIX.size:
-            (size,) = PREFIX.unpack_from(buf, self._pos)
-            if size > self.max_frame:
-                raise FrameError(f"frame of {size} bytes is over the {self.max_frame}-byte limit")
-            if size == 0:
-                raise FrameError("empty frame")
-            start = self._pos + PREFIX.size
-            if len(buf) - start < size:
-                break
-            with memoryview(buf) as view:  # no copy of the body; released before buf changes
-                out.append(self._decode(view[start : start + size]))
-            self._pos = start + size
-        if self._pos > 65536 and self._pos * 2 > len(buf):
-            del buf[: self._pos]
-            self._pos = 0
+        while (frame := self.next_frame()) is not None:
+            out.append(frame[0])
         return out
 
     def push(self, data: bytes) -> None:
