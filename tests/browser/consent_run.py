@@ -4,8 +4,8 @@
 
 Runs the ``peerbrowser`` command (its flags, config file and saved decisions:
 ``browser.main.main``) with a window on the offscreen platform, one tab per
-URL. Each page must join a swarm on load and set ``window.RESULT`` when
-``joinSwarm()`` settles. For each tab, when its permission bar shows, ANSWER
+URL. Each page must join a swarm on load, set ``window.RESULT`` when
+``joinSwarm()`` settles, and then change its title. For each tab, when its permission bar shows, ANSWER
 is clicked: ``allow`` or ``block`` (``none``: a bar fails the run). Prints one
 JSON line per tab, ``{"url", "asked", "result"}``, and exits 0; 1 if a page
 did not settle.
@@ -43,12 +43,22 @@ async def _settle(tab: Any, answer: str) -> dict[str, Any]:
                 QTest.mouseClick(button, Qt.MouseButton.LeftButton)
         return result is not None
 
+    # look again whenever something a person would see changes: the page's title (it
+    # settled), the question (the bar shows or goes), the bar's buttons taking clicks
+    changed = asyncio.Event()
+    tab.page.titleChanged.connect(lambda *_: changed.set())
+    bar._permissions.pendingChanged.connect(lambda *_: changed.set())
+    bar._armed.timeout.connect(changed.set)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + DEADLINE
-    while not await poll():
-        await asyncio.sleep(0.02)  # let the page and the bar's timer run; then look again
-        if loop.time() > deadline:
-            raise TimeoutError(f"{tab.page.url().toString()} never settled its joinSwarm()")
+    while True:
+        changed.clear()
+        if await poll():
+            break
+        try:
+            await asyncio.wait_for(changed.wait(), max(0.0, deadline - loop.time()))
+        except TimeoutError:
+            raise TimeoutError(f"{tab.page.url().toString()} never settled its joinSwarm()") from None
     return {"url": tab.page.url().toString(), "asked": asked, "result": result}
 
 

@@ -28,6 +28,7 @@ PAGE = """<!doctype html><title>asks</title><script>
 PeerSocket.joinSwarm({id: 'room'}).then(
   (s) => { window.RESULT = {ok: true, type: s.type} },
   (e) => { window.RESULT = {ok: false, error: e.name + '|' + e.code} })
+  .then(() => { document.title = 'settled' })
 </script>"""
 
 

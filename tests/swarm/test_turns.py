@@ -25,10 +25,17 @@ class Slices:
         return self.left > 0
 
 
+async def next_callback() -> None:
+    """Until the loop has run the callbacks scheduled before this one (a turn is one)."""
+    done = asyncio.get_running_loop().create_future()
+    asyncio.get_running_loop().call_soon(done.set_result, None)
+    await done
+
+
 async def settle(t: Turns) -> None:
     """Until no turn is scheduled (a condition, with a hang guard)."""
     for _ in range(1000):
-        await asyncio.sleep(0)
+        await next_callback()
         if not t._scheduled:
             return
     raise AssertionError("turns never settled")
