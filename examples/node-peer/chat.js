@@ -40,8 +40,11 @@ function main () {
   try { topic = openTopic(opts.swarm) } catch (err) { console.error(err.message); process.exit(2) }
   const session = encodeValue({ name: opts.name })
   const dht = opts.public
+    // network-safety: the public DHT only for a user who passes --public; tests and
+    // demos pass --bootstrap with loopback (or test-namespace) nodes
     ? new HyperDHT()
     : new HyperDHT({ bootstrap: opts.bootstrap.split(','), host: opts.host })
+  // network-safety: the DHT above, with its explicit bootstrap list (or --public)
   const swarm = new Hyperswarm({ dht })
   const links = new Map() // remote device key (hex) -> { link, conn }: one link per device
 

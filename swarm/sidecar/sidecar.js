@@ -300,6 +300,10 @@ async function start(opts) {
     () => refreshSoon()
   )
   const keyPair = opts.seed ? HyperDHT.keyPair(toBuffer(opts.seed)) : undefined
+  // network-safety: `dht` comes from Network.open (network.js), which always gives it an
+  // explicit bootstrap list: loopback for local/bootstrap networks in tests, the LAN's
+  // own nodes for lan, and the public nodes only for --network public (refused when
+  // loopback-only)
   swarm = new Hyperswarm({ dht, keyPair })
   const loopback = isLoopbackHost(network.host || '')
   deferHigherKeyDials(swarm, () => {

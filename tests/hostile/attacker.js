@@ -406,7 +406,7 @@ async function main () {
   const opts = parseArgs(process.argv.slice(2))
   const topic = openTopic(opts.swarm)
   const dht = new HyperDHT({ bootstrap: opts.bootstrap, host: '127.0.0.1' })
-  const swarm = new Hyperswarm({ dht })
+  const swarm = new Hyperswarm({ dht }) // network-safety: the loopback-only DHT above
   // Other devices in the swarm link to us too; an attack goes to the device with the most
   // presences joined (the browser under attack), the others are left alone.
   const links = new Set()

@@ -40,7 +40,7 @@ function peer() {
   const Hyperswarm = need('hyperswarm')
   const HyperDHT = need('hyperdht')
   const dht = new HyperDHT({ bootstrap: JSON.parse(process.env.REPRO_BOOTSTRAP), host: '127.0.0.1', port: [0, 0] })
-  const swarm = new Hyperswarm({ dht })
+  const swarm = new Hyperswarm({ dht }) // network-safety: the loopback testnet's DHT above
   const me = swarm.keyPair.publicKey.toString('hex')
   const live = new Map() // remote key -> its open connections, oldest first
   let next = 1
