@@ -25,11 +25,11 @@ import json
 import sys
 import threading
 from collections.abc import Callable
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from bench import stats
+from bench import pagesite, stats
 from bench.netns import in_private_netns
 
 PAGES = Path(__file__).resolve().parent / "pages" / "idioms"
@@ -41,11 +41,6 @@ def plan(quick: bool) -> dict[str, Any]:
     if quick:
         return {"reps": 2, "n": 300, "flood": 5000, "warmup": 30}
     return {"reps": 5, "n": 1000, "flood": 30000, "warmup": 50}
-
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128  # every page long-polls: the default 5 refuses connections
-    daemon_threads = True
 
 
 class Server:
@@ -63,34 +58,7 @@ class Server:
         self.servers = [self._server(), self._server()]
 
     def _server(self) -> ThreadingHTTPServer:
-        outer = self
-
-        class Handler(SimpleHTTPRequestHandler):
-            def __init__(self, *args: Any, **kwargs: Any) -> None:
-                super().__init__(*args, directory=str(PAGES), **kwargs)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(length) or b"{}")
-                try:
-                    answer = outer.post(self.path, body)
-                except Exception as exc:  # a bench bug: say it, answer the page
-                    print(f"bench.idioms: {self.path}: {exc!r}", file=sys.stderr)
-                    answer = {"error": repr(exc)}
-                data = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        server = _Server(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return server
+        return pagesite.serve(PAGES, self.post, "bench.idioms")
 
     def origin(self, i: int) -> str:
         return f"http://127.0.0.1:{self.servers[i].server_address[1]}"

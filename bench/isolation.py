@@ -53,13 +53,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from bench import procs, stats
+from bench import pagesite, procs, stats
 from bench.netns import in_private_netns
 
 PAGES = Path(__file__).resolve().parent / "pages" / "idioms"
@@ -88,11 +88,6 @@ SLOWEST = 10
 MiB = 2**20
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128  # every page long-polls: the default 5 refuses connections
-    daemon_threads = True
-
-
 class Server:
     """HTTP origins on 127.0.0.1, one a site: the pages, the phases they follow, what they post."""
 
@@ -112,28 +107,7 @@ class Server:
         self.servers = {site: self._server() for site in sites}
 
     def _server(self) -> ThreadingHTTPServer:
-        outer = self
-
-        class Handler(SimpleHTTPRequestHandler):
-            def __init__(self, *args: Any, **kwargs: Any) -> None:
-                super().__init__(*args, directory=str(PAGES), **kwargs)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(length) or b"{}")
-                data = json.dumps(outer.post(self.path, body)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        server = _Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return server
+        return pagesite.serve(PAGES, self.post, "bench.isolation")
 
     def origin(self, site: str) -> str:
         return f"http://127.0.0.1:{self.servers[site].server_address[1]}"
