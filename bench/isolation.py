@@ -260,6 +260,7 @@ def run(
     from browser import app
     from browser.config import BrowserConfig, parse_bootstrap
     from browser.qt_wait import run_js
+    from PyQt6.QtWebEngineCore import QWebEnginePage
 
     if webrtc and not in_private_netns():
         raise RuntimeError("refusing WebRTC outside the benchmark's own network namespace (bench.netns)")
@@ -325,6 +326,17 @@ def run(
                     return True
                 print(f"isolation: spam drain: the bridge took {took:,} of {calls:,} calls", file=sys.stderr)
 
+    def reload_spammer() -> None:
+        """Load the spammer's page again and wait until it is ready to spam."""
+        loads = sum(1 for r in server.ready if r["role"] == "spammer")
+
+        async def reload() -> None:
+            holder["tabs"]["spammer"].page.triggerAction(QWebEnginePage.WebAction.Reload)
+
+        on_qt(reload, PROBE_BOUND)
+        server.wait(lambda: sum(1 for r in server.ready if r["role"] == "spammer") > loads, "the spammer to load again")
+        print("isolation: the spammer (cut off) loaded again", file=sys.stderr)
+
     def page_states() -> list[Any]:
         """What every tab says it is doing (window.__iso), or that it did not answer."""
 
@@ -360,9 +372,8 @@ def run(
         for rep, t, name in schedule:
             if name == "spam" and holder["tabs"]["spammer"].bridge.cut_off:
                 # the browser cut the spammer off in an earlier spam phase: it has no
-                # channel until it loads again, so there is no spam left to measure
-                print(f"isolation: rep {rep + 1}/{reps} {t} spam skipped: spammer cut off", file=sys.stderr)
-                continue
+                # channel until it loads again, so it loads again, as a user would
+                reload_spammer()
             before = rss()
             calls_before = bridge_calls("spammer") if "spam" in scenarios else 0
             seq = server.set_phase(name, t, rep)

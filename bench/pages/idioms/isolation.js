@@ -333,12 +333,14 @@ async function spammer () {
   }
 }
 
+// Reads every socket it gets: the spammer, once cut off, is reloaded for the next spam
+// phase and comes back on a new socket.
 async function sinkRole () {
-  const socket = await peerSocket();
+  const swarm = await joined(ROOM);
+  const drain = async (socket) => { for await (const m of socket.readable) if (m === 'spam') state.read = (state.read || 0) + 1; };
+  swarm.addEventListener('connection', (e) => { drain(e.socket); });
+  for (const socket of swarm.getSockets()) drain(socket);
   await ready();
-  let n = 0;
-  for await (const m of socket.readable) if (m === 'spam') n++;
-  return n;
 }
 
 // --- the tab a remote device floods with JOIN/LEAVE -----------------------------------------
