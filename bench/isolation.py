@@ -100,6 +100,7 @@ class Server:
         self.samples: dict[str, dict[str, Any]] = {}  # transport -> its pinger's round trips
         self.windows: dict[int, tuple[float, float]] = {}  # seq -> when the neighbour misbehaved
         self.spammed: dict[int, dict[str, Any]] = {}  # seq -> calls the spammer made
+        self.flood_messages: dict[int, int] = {}  # seq -> messages the writer wrote
         self.spam: dict[int, dict[str, Any]] = {}  # seq -> ... once every one was answered
         self.flooded: set[tuple[str, int]] = set()  # (transport, seq) the reader caught up on
         self.failed: list[dict[str, Any]] = []
@@ -129,6 +130,8 @@ class Server:
                 self.samples[body["transport"]] = body
             elif path == "/window":
                 self.windows[body["seq"]] = (body["t0"] / 1000, body["t1"] / 1000)
+                if "messages" in body:  # a flood: how many the writer wrote in its window
+                    self.flood_messages[body["seq"]] = body["messages"]
             elif path == "/spammed":
                 self.spammed[body["seq"]] = body
             elif path == "/spam":
@@ -407,6 +410,9 @@ def run(
                 finished = victim_settled()
             t2 = time.time()
             window = server.windows.get(seq, window) or (t0, t1)
+            if seq in server.flood_messages:  # the flood's own rate, for its cost to compare
+                run_info["flood_msgs_per_s"] = server.flood_messages[seq] / max(window[1] - window[0], 1e-9)
+                print(f"isolation: {t} flood: {run_info['flood_msgs_per_s']:,.0f} msgs/s", file=sys.stderr)
             runs.append({
                 **run_info, "seq": seq, "rep": rep, "transport": t, "scenario": name,
                 "phase": [t0, t1], "window": list(window), "drain": [window[1], t2],
@@ -538,6 +544,7 @@ def summarize(
                     "p99": stats.percentile(lagged, 99),
                     "max": max(lagged, default=float("nan")),
                 },
+                "flood_msgs_per_s": stats.median([r["flood_msgs_per_s"] for r in rs if "flood_msgs_per_s" in r]),
                 "rss_growth_mib": {
                     k: max(r["rss_after"][k] - r["rss_before"][k] for r in rs)
                     for k in ("browser_mib", "tree_mib")

@@ -134,13 +134,14 @@ const endOf = (seq) => ({ type: 'text', ctl: 'end', seq });
 async function writer () {
   const msg = payload200();
   let send, write;
+  let written = 0; // in this phase's flood (its /window says how many)
   if (TRANSPORT === 'rtc') {
     const dc = await dataChannel();
     const text = JSON.stringify(msg);
     send = (m) => { dc.send(JSON.stringify(m)); };
     write = async (seq) => {
       while (phase.seq === seq) {
-        while (phase.seq === seq && dc.bufferedAmount <= HIGH_WATER) dc.send(text);
+        while (phase.seq === seq && dc.bufferedAmount <= HIGH_WATER) { written++; dc.send(text); }
         if (phase.seq === seq) {
           await new Promise((resolve) => dc.addEventListener('bufferedamountlow', resolve, { once: true }));
         }
@@ -151,6 +152,7 @@ async function writer () {
     send = (m) => socket.write(m);
     write = async (seq) => {
       while (phase.seq === seq) {
+        written++;
         const p = socket.write(msg);
         if (socket.bufferedAmount > HIGH_WATER) await p;
       }
@@ -162,10 +164,11 @@ async function writer () {
     if (phase.name !== 'flood') { await nextPhase(); continue; }
     const seq = phase.seq;
     const t0 = performance.now();
+    written = 0;
     await write(seq);
     const t1 = performance.now();
     await send(endOf(seq));
-    post('/window', { scenario: 'flood', seq, t0: wall(t0), t1: wall(t1) });
+    post('/window', { scenario: 'flood', seq, t0: wall(t0), t1: wall(t1), messages: written });
   }
 }
 
