@@ -47,11 +47,6 @@ function isCtl (m, name) {
   return m !== null && typeof m === 'object' && !(m instanceof Uint8Array) && m.ctl === name;
 }
 
-async function post (path, body) {
-  const res = await fetch(path, { method: 'POST', body: JSON.stringify(body) });
-  return res.json();
-}
-
 function status (text) { document.title = `${ROLE} ${IDIOM}: ${text}`; }
 
 // --- PeerSocket ------------------------------------------------------------------------
@@ -173,45 +168,13 @@ async function roundTrips (send, next, msg) {
   return { samples, blocks, n: N, start, marks };
 }
 
-// --- RTCDataChannel (signalling through the benchmark's server) ----------------------------
-
-async function dataChannel () {
-  const pc = new RTCPeerConnection({ iceServers: [] });
-  let dc;
-  if (ROLE === 'ping') {
-    dc = pc.createDataChannel('bench', { ordered: true });
-    await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc);
-    await post('/signal', { room: ROOM, key: 'offer', value: pc.localDescription.sdp });
-    const answer = await post('/signal', { room: ROOM, key: 'answer' });
-    await pc.setRemoteDescription({ type: 'answer', sdp: answer.value });
-  } else {
-    const channel = new Promise((resolve) => { pc.ondatachannel = (e) => resolve(e.channel); });
-    const offer = await post('/signal', { room: ROOM, key: 'offer' });
-    await pc.setRemoteDescription({ type: 'offer', sdp: offer.value });
-    await pc.setLocalDescription(await pc.createAnswer());
-    await gathered(pc);
-    await post('/signal', { room: ROOM, key: 'answer', value: pc.localDescription.sdp });
-    dc = await channel;
-  }
-  if (dc.readyState !== 'open') await new Promise((resolve) => { dc.onopen = resolve; });
-  dc.binaryType = 'arraybuffer';
-  dc.bufferedAmountLowThreshold = LOW_WATER;
-  return { pc, dc };
-}
-
-function gathered (pc) {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => pc.addEventListener('icegatheringstatechange', () => {
-    if (pc.iceGatheringState === 'complete') resolve();
-  }));
-}
+// --- RTCDataChannel (common.js sets it up) ------------------------------------------------
 
 const encodeDc = (m) => (m instanceof Uint8Array ? m : JSON.stringify(m));
 const decodeDc = (d) => (typeof d === 'string' ? JSON.parse(d) : new Uint8Array(d));
 
 async function echoRtc () {
-  const { dc } = await dataChannel();
+  const { dc } = await dataChannel(ROOM, ROLE === 'ping', LOW_WATER);
   status('echoing');
   let counting = 0;
   dc.onmessage = (e) => {
@@ -226,7 +189,7 @@ async function echoRtc () {
 }
 
 async function pingRtc () {
-  const { dc } = await dataChannel();
+  const { dc } = await dataChannel(ROOM, ROLE === 'ping', LOW_WATER);
   let waiter = null;
   const queue = [];
   dc.onmessage = (e) => {

@@ -41,11 +41,6 @@ const SPAM_MS = Number(params.get('spam') || 1) * 1000;
 // The pairs do their part in phases of their own transport only; the others in any.
 const PAIRED = ROLE === 'writer' || ROLE === 'reader' || ROLE === 'pinger' || ROLE === 'echo';
 
-async function post (path, body) {
-  const res = await fetch(path, { method: 'POST', body: JSON.stringify(body) });
-  return res.json();
-}
-
 // A macrotask that background tabs do not throttle (setTimeout there waits up to 1 s).
 const tick = (() => {
   const ch = new MessageChannel();
@@ -90,39 +85,6 @@ async function peerSocket () {
   return (await joined(ROOM)).getSockets()[0];
 }
 
-async function dataChannel () {
-  const pc = new RTCPeerConnection({ iceServers: [] });
-  let dc;
-  const first = ROLE === 'writer' || ROLE === 'pinger';
-  if (first) {
-    dc = pc.createDataChannel('bench', { ordered: true });
-    await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc);
-    await post('/signal', { room: ROOM, key: 'offer', value: pc.localDescription.sdp });
-    const answer = await post('/signal', { room: ROOM, key: 'answer' });
-    await pc.setRemoteDescription({ type: 'answer', sdp: answer.value });
-  } else {
-    const channel = new Promise((resolve) => { pc.ondatachannel = (e) => resolve(e.channel); });
-    const offer = await post('/signal', { room: ROOM, key: 'offer' });
-    await pc.setRemoteDescription({ type: 'offer', sdp: offer.value });
-    await pc.setLocalDescription(await pc.createAnswer());
-    await gathered(pc);
-    await post('/signal', { room: ROOM, key: 'answer', value: pc.localDescription.sdp });
-    dc = await channel;
-  }
-  if (dc.readyState !== 'open') await new Promise((resolve) => { dc.onopen = resolve; });
-  dc.binaryType = 'arraybuffer';
-  dc.bufferedAmountLowThreshold = LOW_WATER;
-  return dc;
-}
-
-function gathered (pc) {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => pc.addEventListener('icegatheringstatechange', () => {
-    if (pc.iceGatheringState === 'complete') resolve();
-  }));
-}
-
 const ready = (extra) => post('/ready', { role: ROLE, transport: TRANSPORT, ...extra });
 
 // --- the pairs ------------------------------------------------------------------------
@@ -136,7 +98,7 @@ async function writer () {
   let send, write;
   let written = 0; // in this phase's flood (its /window says how many)
   if (TRANSPORT === 'rtc') {
-    const dc = await dataChannel();
+    const { dc } = await dataChannel(ROOM, ROLE === 'writer' || ROLE === 'pinger', LOW_WATER);
     const text = JSON.stringify(msg);
     send = (m) => { dc.send(JSON.stringify(m)); };
     write = async (seq) => {
@@ -177,7 +139,7 @@ async function reader () {
     if (m && m.ctl === 'end') post('/flooded', { transport: TRANSPORT, seq: m.seq });
   };
   if (TRANSPORT === 'rtc') {
-    const dc = await dataChannel();
+    const { dc } = await dataChannel(ROOM, ROLE === 'writer' || ROLE === 'pinger', LOW_WATER);
     dc.onmessage = (e) => { flooded(JSON.parse(e.data)); };
     await ready();
     return;
@@ -189,7 +151,7 @@ async function reader () {
 
 async function echo () {
   if (TRANSPORT === 'rtc') {
-    const dc = await dataChannel();
+    const { dc } = await dataChannel(ROOM, ROLE === 'writer' || ROLE === 'pinger', LOW_WATER);
     dc.onmessage = (e) => dc.send(e.data);
     await ready();
     return;
@@ -207,7 +169,7 @@ async function pinger () {
   const msg = { type: 'ping', n: 0 };
   let send, read;
   if (TRANSPORT === 'rtc') {
-    const dc = await dataChannel();
+    const { dc } = await dataChannel(ROOM, ROLE === 'writer' || ROLE === 'pinger', LOW_WATER);
     let waiter = null;
     dc.onmessage = (e) => { const w = waiter; waiter = null; if (w) w(JSON.parse(e.data)); };
     send = (m) => { dc.send(JSON.stringify(m)); };

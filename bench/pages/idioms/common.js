@@ -1,0 +1,43 @@
+// What the benchmark pages (idioms.js, isolation.js) share: posts to the benchmark's
+// server, and an RTCDataChannel set up through it (the baseline PeerSocket is held to).
+'use strict';
+
+async function post (path, body) {
+  const res = await fetch(path, { method: 'POST', body: JSON.stringify(body) });
+  return res.json();
+}
+
+// An open, ordered RTCDataChannel to the other page of `room`: the offerer creates it,
+// the other answers; the SDPs go through the server's /signal. No ICE servers: host
+// candidates only (the benchmark runs it in a network namespace of its own).
+async function dataChannel (room, offerer, lowWater) {
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  let dc;
+  if (offerer) {
+    dc = pc.createDataChannel('bench', { ordered: true });
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    await post('/signal', { room, key: 'offer', value: pc.localDescription.sdp });
+    const answer = await post('/signal', { room, key: 'answer' });
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer.value });
+  } else {
+    const channel = new Promise((resolve) => { pc.ondatachannel = (e) => resolve(e.channel); });
+    const offer = await post('/signal', { room, key: 'offer' });
+    await pc.setRemoteDescription({ type: 'offer', sdp: offer.value });
+    await pc.setLocalDescription(await pc.createAnswer());
+    await gathered(pc);
+    await post('/signal', { room, key: 'answer', value: pc.localDescription.sdp });
+    dc = await channel;
+  }
+  if (dc.readyState !== 'open') await new Promise((resolve) => { dc.onopen = resolve; });
+  dc.binaryType = 'arraybuffer';
+  dc.bufferedAmountLowThreshold = lowWater;
+  return { pc, dc };
+}
+
+function gathered (pc) {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => pc.addEventListener('icegatheringstatechange', () => {
+    if (pc.iceGatheringState === 'complete') resolve();
+  }));
+}
