@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PyQt6 import sip
-from PyQt6.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
+from PyQt6.QtCore import QObject, QTimer, pyqtProperty, pyqtSignal, pyqtSlot
 from PyQt6.QtWebChannel import QWebChannel
 from PyQt6.QtWebEngineCore import QWebEnginePage
 
@@ -180,6 +180,15 @@ class PageBridge(QObject):
         self._inbox.append(batch)
         self._inbox_chars += len(batch)
         core.turns.ready(self)
+
+    def _no_inbox(self) -> str:
+        return ""  # write-only: what was written is in the inbox, not here
+
+    #: Where peersocket.js writes its batches (``bridge.inbox = batch``): the same as
+    #: :meth:`send`, but a property write, which QWebChannel does not answer, where it
+    #: sends every call's caller a response message (a crossing back to the page, and
+    #: work on the browser's main thread, per batch).
+    inbox = pyqtProperty(str, fget=_no_inbox, fset=send, constant=True)
 
     def run_slice(self) -> bool:
         """Run up to ``SLICE_OPS`` operations (``SLICE_CHARS`` of messages) from the

@@ -149,7 +149,7 @@
       this.flushedInTask = true;
       this.later();
       this.sentBatches++;
-      this.bridge.send(JSON.stringify(batch));
+      this.bridge.inbox = JSON.stringify(batch);
       if (this.blocked.size) {
         const blocked = Array.from(this.blocked);
         this.blocked.clear();

@@ -154,7 +154,7 @@ export const channel = {
     this.flushedInTask = true;
     this.later();
     this.sentBatches++;
-    this.bridge.send(JSON.stringify(batch));
+    this.bridge.inbox = JSON.stringify(batch); // a property write: QWebChannel sends no answer back
     if (this.blocked.size) {
       const blocked = Array.from(this.blocked);
       this.blocked.clear();

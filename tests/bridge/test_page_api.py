@@ -487,3 +487,25 @@ def test_tabs_joining_at_the_same_moment_form_the_full_mesh(open_page, js, qtbot
     for t in tabs:
         assert set(js(t, "T.peers()")) == ids - {js(t, "me")}
         assert js(t, "T.of('connection').length") == 7
+
+
+def test_the_browser_answers_a_page_s_batches_with_events_only(open_page, call, js, qtbot):
+    """peersocket.js writes its batches to the bridge's ``inbox`` property, which
+    QWebChannel does not answer: what reaches a page is its events, not a response
+    message per batch (each one a crossing and main-thread work in the browser)."""
+    a, b = open_page("alpha"), open_page("beta")
+    call(a, "T.join('room')")
+    sb = call(b, "T.join('room')")["self"]
+    wait_js(qtbot, js, a, "T.peers().length === 1")
+    js(
+        a,
+        """(() => { const t = qt.webChannelTransport; const on = t.onmessage; window.__types = [];
+        t.onmessage = (m) => { __types.push(JSON.parse(m.data).type); on(m); }; return true; })()""",
+    )
+    for i in range(20):  # one batch each: the next waits for the peer's answer
+        call(a, f"T.socket('{sb}').write({i})")
+        wait_js(qtbot, js, b, f"T.of('message').length === {i + 1}")
+    assert js(b, "T.of('message').map(e => e[2])") == list(range(20))
+    types = js(a, "__types")
+    assert 10 not in types, types  # QWebChannel's response to a method call
+    assert set(types) <= {1}, types  # signals: the bridge's event batches

@@ -22,12 +22,13 @@ function UnrefChannel () {
 }
 
 // A context whose global is `window`, with the web APIs the script uses and a channel
-// that records every batch the script sends.
+// that records every batch the script writes.
 function page () {
   const sent = [];
   let deliver = null;
   const bridge = {
-    send (text) { sent.push(JSON.parse(text)); },
+    // qwebchannel.js turns a write of the bridge's `inbox` property into a message
+    set inbox (text) { sent.push(JSON.parse(text)); },
     events: { connect (fn) { deliver = fn; } }
   };
   const context = vm.createContext({
