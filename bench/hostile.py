@@ -600,6 +600,9 @@ def summarise(
             "p99_ratio": stats.ratio(dl["p99_ms"], ql["p99_ms"]),
             "pings_sent": a["pings"],
             "pongs": len(a["rtt"]),
+            # the round trips of the flood and the drain as they came: when the slow ones
+            # were (seconds since the flood began, ms)
+            "attack_samples": [(round(wall - a0, 3), ms) for wall, ms in rtt if a0 <= wall <= phases["drain"][1]],
         },
     }
     events: dict[str, Any] = {}
