@@ -156,7 +156,7 @@ def test_a_slice_of_frames_that_cost_the_core_work_ends_when_its_time_is_up() ->
     are read a piece at a time, the core acting on each piece before the next, and the
     slice ends once SLICE_SECONDS passed: a flood of them holds the core for about that
     per turn, not for 32 KiB of them. The rest follows in later slices, in order."""
-    cost = 0.0001  # seconds of core work per frame: 20 frames fill a slice's time
+    cost = 2.0**-14  # seconds of core work per frame (61 µs; a power of two: sums are exact)
     rig = Rig(cost=cost)
     payloads = numbered(2000)
     data = rig.flood(payloads)
