@@ -128,7 +128,7 @@ let unacked = 0 // bytes sent to Python in 'data' frames and not acknowledged ye
 let allStopped = false // over TOTAL_HIGH: every connection waits
 let holdTimer = null
 let holdWarned = false
-let gcCount = 0 // full GCs run after big connections closed
+let gcCount = 0 // full GCs the sidecar ran to give memory back (see collectNow)
 
 // One connection and what its reading owes Python.
 class Conn {
