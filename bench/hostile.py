@@ -169,50 +169,71 @@ class Lines:
 # ---- memory -------------------------------------------------------------------------------
 
 
-def kind_of(proc: psutil.Process) -> str:
+#: The kinds the tree's memory is summed by (``Sampler``); ``tree`` is their sum.
+KINDS = ("browser", "renderers", "chromium", "sidecar")
+
+
+def label_of(proc: psutil.Process) -> str:
+    """What one process of the browser's tree is: ``browser``, ``sidecar``, ``renderer``
+    (its tab is found later: :func:`renderer_of_tabs`), or Chromium's others by their
+    ``--type`` (``gpu-process``, ``utility:network.mojom.NetworkService``, ``zygote``)."""
     try:
-        cmd = " ".join(proc.cmdline())
-        parent = " ".join(proc.parent().cmdline()) if proc.parent() else ""
+        argv = proc.cmdline()
+        parent = proc.parent()
+        parent_argv = parent.cmdline() if parent else []
     except psutil.Error:
         return "gone"
+    cmd = " ".join(argv)
     if "QtWebEngineProcess" in cmd:
+        kind = next((a.split("=", 1)[1] for a in argv if a.startswith("--type=")), "")
         # renderers are forked from a zygote and keep its command line
-        zygote_child = "--type=zygote" in cmd and "--type=zygote" in parent
-        return "renderers" if zygote_child or "--type=renderer" in cmd else "chromium"
-    if "node" in Path(cmd.split(" ", 1)[0]).name:
+        if kind == "renderer" or (kind == "zygote" and "--type=zygote" in " ".join(parent_argv)):
+            return "renderer"
+        if kind == "utility":
+            sub = next((a.split("=", 1)[1] for a in argv if a.startswith("--utility-sub-type=")), "")
+            return f"utility:{sub}" if sub else "utility"
+        return kind or "chromium"
+    if argv and "node" in Path(argv[0]).name:
         return "sidecar"
     return "browser"
 
 
+def kind_of(label: str) -> str:
+    """The kind a process's memory is summed under (``KINDS``)."""
+    if label == "renderer" or label.startswith("renderer "):
+        return "renderers"
+    if label in ("browser", "sidecar"):
+        return label
+    return "chromium"
+
+
 class Sampler:
-    """RSS of every process of the browser's tree, by kind, every SAMPLE s (a thread)."""
+    """RSS of every process of the browser's tree, each and by kind, every SAMPLE s (a
+    thread). ``labels`` names each process; a renderer is named after its tab once
+    :func:`renderer_of_tabs` found which it is."""
 
     def __init__(self, pid: int) -> None:
         self.root = psutil.Process(pid)
         self.samples: list[dict[str, Any]] = []
+        self.labels: dict[int, str] = {}
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
-        kinds: dict[int, str] = {}
         while not self.stop.is_set():
-            sample: dict[str, Any] = {
-                "t": time.time(),
-                "browser": 0,
-                "renderers": 0,
-                "chromium": 0,
-                "sidecar": 0,
-            }
+            sample: dict[str, Any] = {"t": time.time(), **dict.fromkeys(KINDS, 0), "procs": {}}
             try:
                 tree = [self.root, *self.root.children(recursive=True)]
             except psutil.Error:
                 return
             for p in tree:
-                kind = kinds.get(p.pid) or kinds.setdefault(p.pid, kind_of(p))
+                label = self.labels.get(p.pid) or self.labels.setdefault(p.pid, label_of(p))
                 with contextlib.suppress(psutil.Error):
-                    sample[kind] = sample.get(kind, 0) + p.memory_info().rss
-            sample["tree"] = sum(sample[k] for k in ("browser", "renderers", "chromium", "sidecar"))
+                    rss = p.memory_info().rss
+                    sample["procs"][p.pid] = rss
+                    sample[kind_of(label)] += rss
+            sample["tree"] = sum(sample[k] for k in KINDS)
             self.samples.append(sample)
             self.stop.wait(SAMPLE)
 
@@ -224,31 +245,94 @@ class Sampler:
         self.thread.join(5)
 
 
-def level(samples: list[dict[str, Any]], key: str) -> float:
-    """The median of a few samples (MiB): a level, not one noisy reading."""
+async def renderer_of_tabs(browser_pid: int, tabs: dict[str, DevTools]) -> dict[int, str]:
+    """Which renderer process runs which tab: each tab in turn spins its main thread for
+    0.3 s, and the renderer whose CPU time grew the most is its own."""
+    renderers = [p for p in procs.tree(browser_pid) if label_of(p) == "renderer"]
+
+    def cpu() -> dict[int, float]:
+        out: dict[int, float] = {}
+        for p in renderers:
+            with contextlib.suppress(psutil.Error):
+                t = p.cpu_times()
+                out[p.pid] = t.user + t.system
+        return out
+
+    found: dict[int, str] = {}
+    for role, dt in tabs.items():
+        before = cpu()
+        await dt.evaluate("(() => { const t = performance.now(); while (performance.now() - t < 300); })()")
+        after = cpu()
+        grew = sorted(((after.get(pid, 0) - t, pid) for pid, t in before.items()), reverse=True)
+        if grew and grew[0][1] not in found:
+            found[grew[0][1]] = f"renderer {role}"
+    return found
+
+
+def level(samples: list[dict[str, Any]], key: str | int) -> float:
+    """The median of a few samples (MiB): a level, not one noisy reading. ``key``: a kind,
+    or a process id."""
+    if isinstance(key, int):
+        return stats.median([s["procs"][key] / MiB for s in samples if key in s["procs"]])
     return stats.median([s[key] / MiB for s in samples])
 
 
 def memory_summary(s: Sampler, phases: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    """Per kind (and ``processes``: per process, by label) the RSS at the start of the
+    quiet phase, before the flood, at its peak (flood and drain), after (the end of the
+    run), and the growths against the level before the flood."""
     q0, q1 = phases["quiet"]
     a0, _ = phases["attack"]
     _, d1 = phases["after"]
-    out: dict[str, Any] = {}
-    for key in ("tree", "browser", "renderers", "chromium", "sidecar"):
-        start = level(s.between(q0, q0 + 1.5), key)
-        quiet_end = level(s.between(q1 - 1.5, q1), key)
-        attack = s.between(a0, phases["drain"][1])
-        peak = max((x[key] / MiB for x in attack), default=float("nan"))
-        after = level(s.between(d1 - 1.5, d1), key)
-        out[key] = {
+    first, before, after = s.between(q0, q0 + 1.5), s.between(q1 - 1.5, q1), s.between(d1 - 1.5, d1)
+    attack = s.between(a0, phases["drain"][1])
+
+    def summary(key: str | int) -> dict[str, float]:
+        start, quiet_end, end = level(first, key), level(before, key), level(after, key)
+        if isinstance(key, int):
+            peak = max((x["procs"][key] / MiB for x in attack if key in x["procs"]), default=float("nan"))
+        else:
+            peak = max((x[key] / MiB for x in attack), default=float("nan"))
+        return {
             "start_mib": start,
             "quiet_growth_mib": quiet_end - start,
             "before_attack_mib": quiet_end,
             "peak_mib": peak,
             "peak_growth_mib": peak - quiet_end,
-            "after_mib": after,
-            "after_growth_mib": after - quiet_end,
+            "after_mib": end,
+            "after_growth_mib": end - quiet_end,
         }
+
+    out: dict[str, Any] = {key: summary(key) for key in ("tree", *KINDS)}
+    pids = sorted({pid for x in s.samples for pid in x["procs"]})
+    names: dict[str, int] = {}
+    out["processes"] = {}
+    for pid in pids:
+        label = s.labels.get(pid, "gone")
+        if label in names:  # two of a kind (utility processes, zygotes): tell them apart
+            label = f"{label} ({pid})"
+        names[label] = pid
+        out["processes"][label] = {"pid": pid, "kind": kind_of(label), **summary(pid)}
+    return out
+
+
+def heap_summary(
+    samples: dict[str, list[dict[str, Any]]], phases: dict[str, tuple[float, float]]
+) -> dict[str, Any]:
+    """Each tab's JS heap (MiB, used and total) before the flood, at its peak (flood and
+    drain) and at the end (before the forced GC: ``end`` has after it)."""
+    q0, q1 = phases["quiet"]
+    a0, _ = phases["attack"]
+    out: dict[str, Any] = {}
+    for role, recs in samples.items():
+        before = [r for r in recs if q0 <= r["t"] <= q1]
+        during = [r for r in recs if a0 <= r["t"] <= phases["drain"][1]]
+        row: dict[str, float] = {}
+        for key in ("used", "total"):
+            row[f"before_{key}_mib"] = before[-1][key] / MiB if before else float("nan")
+            row[f"peak_{key}_mib"] = max((r[key] / MiB for r in during), default=float("nan"))
+            row[f"end_{key}_mib"] = recs[-1][key] / MiB if recs else float("nan")
+        out[role] = row
     return out
 
 
@@ -379,6 +463,7 @@ async def run_attack(
             await device.wait(sees_every_tab, START_TIMEOUT, "the device's link to every tab")
             await tabs["A"].evaluate("__pb.rtt.length")
             sampler = Sampler(browser.pid)
+            sampler.labels.update(await renderer_of_tabs(browser.pid, tabs))
             probes: dict[str, list[tuple[float, float]]] = {r: [] for r in ROLES}
             probe_task = asyncio.ensure_future(prober(tabs, probes, stop_probes))
             heaps: dict[str, list[dict[str, Any]]] = {r: [] for r in ROLES}
@@ -459,17 +544,25 @@ async def run_attack(
                     "total_after_gc_mib": after["totalSize"] / MiB,
                     "dom_counters": counters,
                 }
-            # the renderers' RSS once their JS heaps hold only what is live
+            # the renderers' RSS (and every process's) once their JS heaps hold only
+            # what is live
             await asyncio.sleep(1.0)
-            tree = psutil.Process(browser.pid).children(recursive=True)
-            renderers = [p for p in tree if kind_of(p) == "renderers"]
-            result["heap"]["renderers_rss_after_gc_mib"] = sum(p.memory_info().rss for p in renderers) / MiB
+            after_gc: dict[int, float] = {}
+            for p in procs.tree(browser.pid):
+                with contextlib.suppress(psutil.Error):
+                    after_gc[p.pid] = p.memory_info().rss / MiB
+            result["heap"]["renderers_rss_after_gc_mib"] = sum(
+                rss for pid, rss in after_gc.items() if kind_of(sampler.labels.get(pid, "")) == "renderers"
+            )
             sampler.close()
 
             pages_state = {role: await dt.evaluate("JSON.stringify(__pb)") for role, dt in tabs.items()}
             states = {r: json.loads(v) for r, v in pages_state.items()}
             result.update(summarise(name, states["A"], states, probes, phases))
             result["memory"] = memory_summary(sampler, phases)
+            for row in result["memory"]["processes"].values():
+                row["after_gc_mib"] = after_gc.get(row["pid"], float("nan"))
+            result["heap"]["tabs"] = heap_summary(heaps, phases)
             result["phases"] = {k: [v[0], v[1]] for k, v in phases.items()}
             result["browser_alive"] = browser.poll() is None
             result["browser_errors"] = [
@@ -507,6 +600,9 @@ def summarise(
             "p99_ratio": stats.ratio(dl["p99_ms"], ql["p99_ms"]),
             "pings_sent": a["pings"],
             "pongs": len(a["rtt"]),
+            # the round trips of the flood and the drain as they came: when the slow ones
+            # were (seconds since the flood began, ms)
+            "attack_samples": [(round(wall - a0, 3), ms) for wall, ms in rtt if a0 <= wall <= phases["drain"][1]],
         },
     }
     events: dict[str, Any] = {}

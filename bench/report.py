@@ -362,7 +362,39 @@ def hostile_report(hostile: dict[str, Any]) -> str:
             f"| {m['chromium']['peak_growth_mib']:+,.0f} "
             f"| {sc['before_attack_mib']:,.0f} \u2192 {sc['peak_mib']:,.0f} \u2192 {sc['after_mib']:,.0f} |"
         )
-    return "\n".join(out) + "\n\n" + "\n".join(mem)
+    return "\n".join(out) + "\n\n" + "\n".join(mem) + "\n\n" + hostile_processes(hostile)
+
+
+def hostile_processes(hostile: dict[str, Any]) -> str:
+    """Per flood, each process of the browser's tree (MiB RSS: before the flood → peak
+    → after, and after a forced GC in every tab) and each tab's JS heap (used MiB:
+    before → peak → end → after the GC)."""
+    out = [
+        "| attack | process: RSS MiB before → peak → after (after the tabs' GC) "
+        "| tab: JS heap used MiB before → peak → end (after GC) |",
+        "|---|---|---|",
+    ]
+    for name, r in hostile.get("attacks", {}).items():
+        procs = r.get("memory", {}).get("processes")
+        if not procs:
+            continue
+        cells = []
+        for label, m in sorted(procs.items()):
+            if m["kind"] == "chromium" and abs(m["peak_growth_mib"]) < 1 and abs(m["after_growth_mib"]) < 1:
+                continue  # Chromium's helpers that the flood does not touch
+            cells.append(
+                f"{label} {m['before_attack_mib']:,.0f} → {m['peak_mib']:,.0f} → "
+                f"{m['after_mib']:,.0f} ({_f(m.get('after_gc_mib'))})"
+            )
+        tabs = r.get("heap", {}).get("tabs", {})
+        end = r.get("heap", {}).get("end", {})
+        heaps = [
+            f"{role} {_f(h['before_used_mib'])} → {_f(h['peak_used_mib'])} → "
+            f"{_f(h['end_used_mib'])} ({_f(end.get(role, {}).get('used_after_gc_mib'))})"
+            for role, h in sorted(tabs.items())
+        ]
+        out.append(f"| {HOSTILE_LABELS.get(name, name)} | {'; '.join(cells)} | {'; '.join(heaps)} |")
+    return "\n".join(out)
 
 
 IDIOM_LABELS = {

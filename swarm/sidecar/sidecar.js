@@ -4,6 +4,8 @@
 
 const fs = require('fs')
 const net = require('net')
+const v8 = require('v8')
+const vm = require('vm')
 const Hyperswarm = require('hyperswarm')
 const HyperDHT = require('hyperdht')
 const { encodeFrame, FrameReader, toBuffer } = require('./frames')
@@ -126,6 +128,7 @@ let unacked = 0 // bytes sent to Python in 'data' frames and not acknowledged ye
 let allStopped = false // over TOTAL_HIGH: every connection waits
 let holdTimer = null
 let holdWarned = false
+let gcCount = 0 // full GCs the sidecar ran to give memory back (see collectNow)
 
 // One connection and what its reading owes Python.
 class Conn {
@@ -133,6 +136,7 @@ class Conn {
     this.id = id
     this.stream = stream
     this.unacked = 0
+    this.received = 0 // bytes read from it, in all
     this.stopped = false // over ACK_HIGH
     this.reading = true // what the stream was last told
     this.overrun = false // destroyed for holding too much
@@ -165,6 +169,8 @@ class Conn {
 }
 
 function received(c, data) {
+  readSinceCheck = true
+  c.received += data.byteLength
   c.unacked += data.byteLength
   unacked += data.byteLength
   out.send(['data', c.id, data])
@@ -247,11 +253,90 @@ function stats() {
   const each = {}
   for (const c of conns.values()) each[c.id] = { unacked: c.unacked, held: c.held(), reading: c.reading }
   const mem = process.memoryUsage()
-  return { unacked, allStopped, conns: each, rss: mem.rss, arrayBuffers: mem.arrayBuffers }
+  return {
+    unacked,
+    allStopped,
+    conns: each,
+    rss: mem.rss,
+    heapUsed: mem.heapUsed,
+    heapTotal: mem.heapTotal,
+    external: mem.external,
+    arrayBuffers: mem.arrayBuffers,
+    gcs: gcCount
+  }
 }
 
 out.onpause = updateAll
 out.onresume = updateAll
+
+// A connection that ends leaves what it buffered (up to HOLD_LIMIT of a flooding peer's
+// bytes, in Buffers outside V8's heap) as garbage. With little JS allocation going on
+// afterwards V8 may not collect it for minutes, and the sidecar's RSS stays at its peak.
+// So a big connection's buffers are dropped as it closes (dropBuffered), and a full GC
+// runs shortly after, and once more a little later.
+// Freed buffers go back to the system: the driver runs the sidecar with malloc's mmap
+// threshold fixed at 64 KiB (swarm/sidecar_options.py), so each 64 KiB receive buffer is
+// a mapping of its own instead of a piece of a heap that fragments (docs/SIDECAR.md,
+// "Memory").
+const GC_AFTER = [250, 3000] // ms after the last big connection closed
+const GC_BIG = 1 * MiB // a connection that received at least this much is big
+const collect = exposeGc()
+const gcTimers = []
+
+// A closed stream keeps what it buffered for as long as the stream object lives, and the
+// UDX stream under a connection lives on until its own close is through (seconds, while
+// the peer keeps sending). Its queue is dropped as soon as the connection closed.
+function dropBuffered(stream) {
+  const rs = stream && stream._readableState
+  if (!rs || !rs.queue || typeof rs.queue.clear !== 'function' || typeof rs.buffered !== 'number') return
+  rs.queue.clear()
+  rs.buffered = 0
+}
+
+function exposeGc() {
+  if (typeof global.gc === 'function') return global.gc
+  try {
+    v8.setFlagsFromString('--expose-gc')
+    const gc = vm.runInNewContext('gc')
+    return typeof gc === 'function' ? gc : null
+  } catch {
+    return null
+  }
+}
+
+// Bytes that passed through leave garbage too (receive buffers, decrypted messages,
+// frames to Python), which V8 may not get to while the sidecar idles. Every GC_CHECK ms:
+// collected when Buffers grew by GC_GARBAGE since the last collection, or by GC_IDLE
+// and no connection was read since the last look.
+const GC_CHECK = 2000
+const GC_GARBAGE = 16 * MiB
+const GC_IDLE = 1 * MiB
+let buffersAfterGc = process.memoryUsage().arrayBuffers
+let readSinceCheck = false
+
+function collectNow() {
+  gcCount++
+  collect()
+  buffersAfterGc = process.memoryUsage().arrayBuffers
+}
+
+if (collect) {
+  setInterval(() => {
+    const grew = process.memoryUsage().arrayBuffers - buffersAfterGc
+    if (grew > GC_GARBAGE || (grew > GC_IDLE && !readSinceCheck)) collectNow()
+    readSinceCheck = false
+  }, GC_CHECK).unref()
+}
+
+function collectSoon() {
+  if (!collect) return
+  for (const timer of gcTimers.splice(0)) clearTimeout(timer)
+  for (const ms of GC_AFTER) {
+    const timer = setTimeout(collectNow, ms)
+    timer.unref()
+    gcTimers.push(timer)
+  }
+}
 
 function onConnection(conn) {
   const id = nextConnId++
@@ -275,6 +360,12 @@ function onConnection(conn) {
   conn.on('close', () => {
     conns.delete(id)
     forget(c)
+    if (c.received >= GC_BIG || c.overrun) {
+      // what it still buffers is never read now: let it go, and collect it
+      dropBuffered(conn)
+      dropBuffered(raw)
+      collectSoon()
+    }
     const code = lastError ? lastError.code || 'ERR_CONNECTION' : null
     const message = lastError ? lastError.message : 'connection closed'
     out.send(['close', id, code, message])

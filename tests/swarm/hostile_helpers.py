@@ -121,6 +121,11 @@ class Hostile:
         budget holds back waits in the link's inbox (the core reads a link in slices,
         one a turn; here the test takes them all at once)."""
         self.sink.data_received(data)
+        self.read()
+
+    def read(self) -> None:
+        """The core reads what waits in the link's inbox now, as far as it will (after
+        a budget refilled, say: the core would take it in its next turns)."""
         link = self.sink
         assert isinstance(link, Link)
         while link.run_slice():

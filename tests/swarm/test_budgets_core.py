@@ -59,6 +59,7 @@ async def test_a_peer_that_runs_out_again_is_cut_and_its_device_refused_for_a_wh
     peer.send(flood)
     assert peer.wire.paused
     core.clock.advance(limits.BUDGET_RESUME)
+    peer.read()
     # read on, ran out again at once: GOODBYE, the stream ended, the device refused
     goodbye = peer.wire.goodbye()
     assert goodbye is not None and goodbye[1] == "ERR_RATE_LIMIT", goodbye
@@ -91,6 +92,7 @@ async def test_a_peer_that_runs_out_again_is_cut_and_its_device_refused_for_a_wh
     assert not back.wire.closed and core.links[peer.key].transport is back.wire
     back.send(flood)
     core.clock.advance(limits.BUDGET_RESUME)
+    back.read()
     assert back.wire.closed and back.wire.goodbye()[1] == "ERR_RATE_LIMIT"
     assert "refused for 60 more seconds" in refused(0)
     # and the other device's socket never closed

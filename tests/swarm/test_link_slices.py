@@ -52,11 +52,16 @@ class Rig:
 
     Like the core, its owner closes the transport when the protocol closes the link."""
 
-    def __init__(self, transport: Transport | None = None) -> None:
+    def __init__(self, transport: Transport | None = None, cost: float = 0.0) -> None:
+        """``cost``: seconds the core's clock moves on for each event the owner acts on
+        (the work a frame makes; none by default: the clock stands still)."""
         self.transport = transport if transport is not None else Transport()
         self.events: list[object] = []
         self.ready = 0  # times the link said it has work for a slice
-        self.link = Link(self.transport, self._on_input, lambda link: None, lambda: 0.0, self._ready)  # type: ignore[arg-type]
+        self.inputs = 0  # times the owner was called to act on what was read
+        self.cost = 0.0
+        self.clock = 0.0
+        self.link = Link(self.transport, self._on_input, lambda link: None, lambda: self.clock, self._ready)  # type: ignore[arg-type]
         if isinstance(self.transport, Transport):
             self.transport.link = self.link
         self.remote = LinkProtocol()
@@ -70,9 +75,13 @@ class Rig:
         assert PeerJoined(T, self.there.id, None) in self.events
         self.events.clear()
         self.ready = 0
+        self.inputs = 0
+        self.cost = cost
 
     def _on_input(self, link: Link) -> None:
         events = link.protocol.events_received()
+        self.inputs += 1
+        self.clock += self.cost * len(events)
         self.events += events
         if any(isinstance(e, LinkClosed) for e in events):
             link.close_transport()
@@ -139,6 +148,47 @@ def test_many_frames_at_once_are_read_a_slice_at_a_time_in_order() -> None:
         assert read == SLICE  # a full slice each time but the last
     assert len(per_slice) == -(-len(data) // SLICE)
     assert all(per_slice)  # every slice moved the stream on
+    assert rig.messages() == payloads
+
+
+def test_a_slice_of_frames_that_cost_the_core_work_ends_when_its_time_is_up() -> None:
+    """Small frames that each make the core work (a JOIN, a PRESENCE with its signature)
+    are read a piece at a time, the core acting on each piece before the next, and the
+    slice ends once SLICE_SECONDS passed: a flood of them holds the core for about that
+    per turn, not for 32 KiB of them. The rest follows in later slices, in order."""
+    cost = 2.0**-14  # seconds of core work per frame (61 µs; a power of two: sums are exact)
+    rig = Rig(cost=cost)
+    payloads = numbered(2000)
+    data = rig.flood(payloads)
+    per_piece = -(-Link.SLICE_PIECE // (len(data) // len(payloads)))  # frames a piece may hold
+    rig.link.data_received(data)
+    slices = 0
+    while True:
+        seen, started = len(rig.messages()), rig.clock
+        more, read = rig.slice()
+        slices += 1
+        took = rig.clock - started
+        assert len(rig.messages()) > seen  # every slice moves the stream on
+        # it stopped at the first piece that ended past its time
+        assert took < Link.SLICE_SECONDS + per_piece * cost
+        assert read < SLICE
+        if not more:
+            break
+        assert took >= Link.SLICE_SECONDS
+    assert rig.messages() == payloads
+    assert slices >= len(payloads) * cost / (Link.SLICE_SECONDS + per_piece * cost)
+    assert rig.inputs > slices  # the core acted on every piece, not once per slice
+
+
+def test_a_slice_of_frames_that_cost_nothing_reads_its_bytes_in_pieces() -> None:
+    """With a clock that stands still, a slice reads SLICE_BYTES, a piece at a time."""
+    rig = Rig()
+    payloads = numbered(2000)
+    rig.link.data_received(rig.flood(payloads))
+    more, read = rig.slice()
+    assert more and read == SLICE
+    assert rig.inputs == SLICE // Link.SLICE_PIECE
+    rig.run()
     assert rig.messages() == payloads
 
 

@@ -12,6 +12,7 @@ from swarm.sidecar_options import (
     DEFAULT_LOCAL_PORT,
     LOOPBACK_ENV,
     SIDECAR_DIR,
+    SIDECAR_MALLOC,
     EngineConfigError,
     HyperswarmOptions,
     check_installed,
@@ -158,8 +159,18 @@ def test_the_command_preloads_the_guard_only_when_guarded(installed: Path) -> No
 def test_the_environment_carries_the_guard_and_the_extra_variables() -> None:
     opts = HyperswarmOptions(env={"EXTRA": "1"}, loopback_only=True)
     env = sidecar_env(opts, {"PATH": "/bin", LOOPBACK_ENV: "0"})
-    assert env == {"PATH": "/bin", "EXTRA": "1", LOOPBACK_ENV: "1"}
-    assert sidecar_env(HyperswarmOptions(loopback_only=False), {"PATH": "/bin"}) == {"PATH": "/bin"}
+    assert env == {"PATH": "/bin", "EXTRA": "1", LOOPBACK_ENV: "1", **SIDECAR_MALLOC}
+    plain = sidecar_env(HyperswarmOptions(loopback_only=False), {"PATH": "/bin"})
+    assert plain == {"PATH": "/bin", **SIDECAR_MALLOC}
+
+
+def test_the_sidecar_gets_its_malloc_settings_unless_the_user_set_them() -> None:
+    # freed receive buffers go back to the system (docs/SIDECAR.md, "Memory")
+    assert sidecar_env(HyperswarmOptions(), {})["MALLOC_MMAP_THRESHOLD_"] == "65536"
+    mine = sidecar_env(HyperswarmOptions(), {"MALLOC_MMAP_THRESHOLD_": "1048576"})
+    assert mine["MALLOC_MMAP_THRESHOLD_"] == "1048576"
+    opted = sidecar_env(HyperswarmOptions(env={"MALLOC_MMAP_THRESHOLD_": "4096"}), {})
+    assert opted["MALLOC_MMAP_THRESHOLD_"] == "4096"
 
 
 def test_the_dht_node_command_is_guarded_by_the_environment(
