@@ -29,8 +29,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from PyQt6 import sip
-from PyQt6.QtCore import QObject, QTimer, pyqtProperty, pyqtSignal, pyqtSlot
+from PyQt6 import QtCore, sip
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
 from PyQt6.QtWebChannel import QWebChannel
 from PyQt6.QtWebEngineCore import QWebEnginePage
 
@@ -52,6 +52,8 @@ from swarm.events import (
 from swarm.presence import Socket, SwarmHandle
 from swarm.snapshot import SocketInfo, socket_info
 from swarm.topics import SwarmKey
+
+pyqtProperty = QtCore.pyqtProperty  # type: ignore[attr-defined]  # not in PyQt6's stubs
 
 log = logging.getLogger("peerbrowser.bridge")
 
