@@ -68,12 +68,20 @@ class FrameWriter:
         self._queue.clear()
         self._acks.clear()
 
-    def ack(self, conn_id: int, nbytes: int) -> None:
-        """The core took ``nbytes`` more of connection ``conn_id``: say so this turn."""
+    def ack(self, conn_id: int, nbytes: int, *, flush: bool = True) -> None:
+        """The core took ``nbytes`` more of connection ``conn_id``: say so this turn.
+        ``flush=False``: with the next flush, which the caller has coming (a turn about
+        to run) or asks for with :meth:`flush_soon`."""
         if self._stdin is None:
             return
         self._acks[conn_id] = self._acks.get(conn_id, 0) + nbytes
-        self._schedule_flush()
+        if flush:
+            self._schedule_flush()
+
+    def flush_soon(self) -> None:
+        """Have what is queued written (at the end of the turn, or soon), if anything is."""
+        if self._stdin is not None and (self._queue or self._acks):
+            self._schedule_flush()
 
     def drop_acks(self, conn_id: int | None = None) -> None:
         """Acknowledge nothing more for ``conn_id`` (closed), or for any connection."""

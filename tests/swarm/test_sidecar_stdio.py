@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from swarm.hyperswarm import _StdoutFrames
+from swarm.hyperswarm import HyperswarmEngine, SidecarTransport, _StdoutFrames
 from swarm.sidecar_frames import FrameDecoder, FrameError, encode_frame
 from swarm.sidecar_writer import FrameWriter
 from swarm.turns import Turns
@@ -164,3 +164,64 @@ async def test_a_failure_acting_on_a_frame_ends_the_run_with_it() -> None:
     assert frames.done.done()
     with pytest.raises(RuntimeError):
         raise frames.error  # type: ignore[misc]
+
+
+# --- the engine between the two -------------------------------------------------------------
+
+
+class EchoLink:
+    """The core's side of one connection: an idle core runs a turn for what arrives at
+    once, and its slice answers it."""
+
+    def __init__(self, turns: Turns, engine: HyperswarmEngine, transport: SidecarTransport) -> None:
+        self.turns, self.engine, self.transport = turns, engine, transport
+        self.inbox: list[bytes] = []
+
+    def data_received(self, data: bytes) -> None:
+        self.inbox.append(data)
+        self.turns.ready(self)
+
+    def connection_lost(self, code: str, reason: str) -> None:
+        pass
+
+    def run_slice(self) -> bool:
+        while self.inbox:
+            self.transport.write(b"re:" + self.inbox.pop(0))
+        return False
+
+
+def engine_with_link(turns: Turns) -> tuple[HyperswarmEngine, SidecarTransport, EchoLink, FakeStdin]:
+    engine = HyperswarmEngine()
+    engine._out.defer = turns.at_end
+    stdin = FakeStdin()
+    engine._out.attach(stdin)  # type: ignore[arg-type]
+    transport = SidecarTransport(engine, 7, b"k" * 32, None, True, engine._generation)
+    link = EchoLink(turns, engine, transport)
+    engine._links[7] = (transport, link)
+    return engine, transport, link, stdin
+
+
+async def test_an_answer_and_the_acknowledgement_of_what_it_answers_leave_in_one_write() -> None:
+    loop = asyncio.get_running_loop()
+    turns = Turns(lambda: loop, inline=True)
+    engine, _transport, _link, stdin = engine_with_link(turns)
+    engine._on_data(7, b"ping")
+    # the sidecar is woken once for both: one write, the acknowledgement first
+    assert len(stdin.writes) == 1
+    assert stdin.frames() == [["ack", 7, 4], ["write", 7, b"re:ping"]]
+    await settle(turns)
+    assert len(stdin.writes) == 1  # nothing was left to write on its own
+
+
+async def test_bytes_held_while_the_core_pauses_are_acknowledged_when_it_takes_them() -> None:
+    loop = asyncio.get_running_loop()
+    turns = Turns(lambda: loop, inline=True)
+    engine, transport, link, stdin = engine_with_link(turns)
+    transport.pause_reading()
+    engine._on_data(7, b"a")
+    engine._on_data(7, b"b")
+    await settle(turns)
+    assert stdin.writes == []  # neither taken nor acknowledged: the sidecar stops reading
+    transport.resume_reading()
+    await settle(turns)
+    assert stdin.frames() == [["ack", 7, 1], ["write", 7, b"re:a"], ["ack", 7, 1], ["write", 7, b"re:b"]]
