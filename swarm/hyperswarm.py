@@ -49,7 +49,7 @@ from swarm.sidecar_writer import FrameWriter
 log = logging.getLogger(__name__)
 
 
-class _StdoutFrames:
+class StdoutFrames:
     """The frames of one sidecar run's stdout, acted on where the bytes arrive (in the
     pipe's protocol callback: no trip through the loop to a reading task, which under
     qasync is a Qt timer per chunk). Bytes that come before :meth:`arm` wait for it."""
@@ -88,9 +88,9 @@ class _StdoutFrames:
 
 
 class _SidecarProtocol(asyncio.subprocess.SubprocessStreamProtocol):
-    """The sidecar's pipes: stdin and stderr as streams, stdout to :class:`_StdoutFrames`."""
+    """The sidecar's pipes: stdin and stderr as streams, stdout to :class:`StdoutFrames`."""
 
-    def __init__(self, frames: _StdoutFrames, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, frames: StdoutFrames, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(limit=2**16, loop=loop)
         self._frames = frames
 
@@ -387,7 +387,7 @@ class HyperswarmEngine:
         if self.state != "restarting":
             self._set_state("starting", "")
         loop = asyncio.get_running_loop()
-        frames = _StdoutFrames(self._dispatch, loop.create_future())
+        frames = StdoutFrames(self._dispatch, loop.create_future())
         try:
             transport, protocol = await loop.subprocess_exec(
                 lambda: _SidecarProtocol(frames, loop),

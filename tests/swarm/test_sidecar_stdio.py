@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from swarm.hyperswarm import HyperswarmEngine, SidecarTransport, _StdoutFrames
+from swarm.hyperswarm import HyperswarmEngine, SidecarTransport, StdoutFrames
 from swarm.sidecar_frames import FrameDecoder, FrameError, encode_frame
 from swarm.sidecar_writer import FrameWriter
 from swarm.turns import Turns
@@ -107,14 +107,14 @@ async def test_a_writer_without_a_core_turn_still_flushes_on_the_loop() -> None:
 # --- from the sidecar ------------------------------------------------------------------------
 
 
-def stdout_frames() -> tuple[_StdoutFrames, list[list[Any]]]:
+def stdout_frames() -> tuple[StdoutFrames, list[list[Any]]]:
     seen: list[list[Any]] = []
 
     def dispatch(frame: list[Any]) -> bool:
         seen.append(frame)
         return frame[0] == "ready"
 
-    return _StdoutFrames(dispatch, asyncio.get_running_loop().create_future()), seen
+    return StdoutFrames(dispatch, asyncio.get_running_loop().create_future()), seen
 
 
 async def test_frames_are_acted_on_as_their_last_byte_arrives_in_order() -> None:
@@ -158,7 +158,7 @@ async def test_a_failure_acting_on_a_frame_ends_the_run_with_it() -> None:
     def dispatch(frame: list[Any]) -> bool:
         raise RuntimeError("bug")
 
-    frames = _StdoutFrames(dispatch, asyncio.get_running_loop().create_future())
+    frames = StdoutFrames(dispatch, asyncio.get_running_loop().create_future())
     frames.arm()
     frames.feed(encode_frame("log", "info", "x"))
     assert frames.done.done()
