@@ -2,6 +2,7 @@
 on a local testnet (127.0.0.1 only, loopback guard on), with or without pages.
 
     python -m bench.device core|page echo|measure --bootstrap 127.0.0.1:P[,...] --room NAME [--quick]
+    python -m bench.device page tabs --bootstrap ... --room NAME [--quick]
     python -m bench.device core mesh --bootstrap ... --room NAME --presences K --total N
 
 Prints JSON lines on stdout: {"ready": ...} once joined, then (measure, mesh) the
@@ -145,9 +146,47 @@ async def mesh_role(args: argparse.Namespace) -> None:
 # --- page to page ---------------------------------------------------------------------------
 
 
+async def measure_pages(session: Any, page: Any, quick: bool) -> dict[str, Any]:
+    """What ``page`` measures against the peer it uses (bench/pages/bench/bench.js)."""
+    from bench.tab_to_tab import measure_one, plan, summarize
+
+    p = plan(quick)
+    out: dict[str, Any] = {}
+    for kind in ("small", "binary"):
+        await session.evaluate(page, f"B.flood('{kind}', {p['flood'][kind] // 10})")
+        reps = [await measure_one(session, page, kind, p) for _ in range(p["reps"])]
+        out[kind] = summarize(reps)
+    return out
+
+
+async def tabs_role(args: argparse.Namespace) -> None:
+    """Tab to tab in this one browser, on the same engine and testnet as the page-to-page
+    pair: the baseline that page to page is held to, measured in the same run."""
+    from bench.qtpages import QtSession
+
+    core = make_core(args.bootstrap)
+    session = None
+    try:
+        await wait_ready(core)
+        session = QtSession(core)
+        a, b = await session.peer_tab(1), await session.peer_tab(2)
+        room = json.dumps(args.room)
+        ida, idb = await asyncio.gather(
+            session.evaluate(a, f"B.peersocket({room}, 1)", timeout=60),
+            session.evaluate(b, f"B.peersocket({room}, 1)", timeout=60),
+        )
+        await session.evaluate(a, f"B.usePeer({json.dumps(idb)})")
+        await session.evaluate(b, f"B.usePeer({json.dumps(ida)}) && B.echo()")
+        emit({"ready": True})
+        emit({"result": await measure_pages(session, a, args.quick)})
+    finally:
+        if session is not None:
+            await session.close()
+        await core.close()
+
+
 async def page_role(args: argparse.Namespace) -> None:
     from bench.qtpages import QtSession
-    from bench.tab_to_tab import measure_one, plan, summarize
 
     core = make_core(args.bootstrap)
     session = None
@@ -163,13 +202,7 @@ async def page_role(args: argparse.Namespace) -> None:
             await session.evaluate(page, "B.echo()")
             await stdin_closed()
             return
-        p = plan(args.quick)
-        out: dict[str, Any] = {}
-        for kind in ("small", "binary"):
-            await session.evaluate(page, f"B.flood('{kind}', {p['flood'][kind] // 10})")
-            reps = [await measure_one(session, page, kind, p) for _ in range(p["reps"])]
-            out[kind] = summarize(reps)
-        emit({"result": out})
+        emit({"result": await measure_pages(session, page, args.quick)})
     finally:
         if session is not None:
             await session.close()
@@ -179,7 +212,7 @@ async def page_role(args: argparse.Namespace) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("mode", choices=("core", "page"))
-    parser.add_argument("role", choices=("echo", "measure", "mesh"))
+    parser.add_argument("role", choices=("echo", "measure", "mesh", "tabs"))
     parser.add_argument("--bootstrap", required=True, type=lambda s: s.split(","))
     parser.add_argument("--room", required=True)
     parser.add_argument("--quick", action="store_true")
@@ -192,7 +225,7 @@ def main() -> int:
 
         _app, loop = start_qt(offscreen=True)
         with loop:
-            loop.run_until_complete(page_role(args))
+            loop.run_until_complete(tabs_role(args) if args.role == "tabs" else page_role(args))
         return 0
     asyncio.run(mesh_role(args) if args.role == "mesh" else core_role(args))
     return 0

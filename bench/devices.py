@@ -3,9 +3,14 @@ processes on it, measured in one run:
 
 - ``node``: two plain Node Hyperswarm peers (bench/node_baseline.js), the raw baseline;
 - ``core``: two Python swarm cores on the Hyperswarm engine, no pages (bench.device core);
+- ``tabs``: one browser process, two tabs (bench.device page tabs), on the same engine
+  and testnet: the tab-to-tab figure that page to page is held to, in the same run;
 - ``page``: two browser processes, one tab each (bench.device page).
 
-    python -m bench.devices [--quick] [--only node,core,page] [--out FILE]
+With ``node``, ``tabs`` and ``page``, ``page_budget`` says how page to page's RTT
+compares with tab to tab's plus raw Hyperswarm's plus 0.3 ms (issue 13's budget).
+
+    python -m bench.devices [--quick] [--only node,core,tabs,page,mesh4] [--out FILE]
 """
 
 from __future__ import annotations
@@ -79,6 +84,45 @@ def node_pair(children: procs.Children, bootstrap: list[str], quick: bool, batch
     )
 
 
+def tabs_pair(children: procs.Children, bootstrap: list[str], quick: bool) -> Any:
+    """Two tabs of one browser process on the testnet (bench.device page tabs)."""
+    room = f"bench-tabs-{secrets.token_hex(4)}"
+    cmd = [PY, "-m", "bench.device", "page", "tabs", "--bootstrap", ",".join(bootstrap), "--room", room]
+    proc = children.start([*cmd, *(["--quick"] if quick else [])], env=py_env(), cwd=HERE.parent)
+    try:
+        procs.read_json_line(proc, START_TIMEOUT)  # ready
+        return procs.read_json_line(proc, RUN_TIMEOUT)["result"]
+    finally:
+        procs.stop(proc)
+
+
+#: What issue 13 allows page to page over tab to tab plus raw Hyperswarm (ms).
+PAGE_ALLOWANCE_MS = 0.3
+
+
+def page_budget(results: dict[str, Any]) -> dict[str, Any]:
+    """Page-to-page RTT against tab-to-tab RTT + raw Hyperswarm RTT + 0.3 ms, all medians
+    of this run (raw Hyperswarm: one write per message, as a round trip is)."""
+    out: dict[str, Any] = {}
+    for kind in ("small", "binary"):
+        try:
+            page = results["page"][kind]["rtt"]["median_ms"]
+            tabs = results["tabs"][kind]["rtt"]["median_ms"]
+            raw = results["node"][kind]["rtt"]["median_ms"]
+        except (KeyError, TypeError):
+            continue
+        budget = tabs + raw + PAGE_ALLOWANCE_MS
+        out[kind] = {
+            "page_rtt_ms": page,
+            "tabs_rtt_ms": tabs,
+            "raw_rtt_ms": raw,
+            "budget_ms": budget,
+            "ratio": page / budget,
+            "over_tabs_ms": page - tabs,
+        }
+    return out
+
+
 def device_pair(children: procs.Children, mode: str, bootstrap: list[str], quick: bool) -> Any:
     room = f"bench-{mode}-{secrets.token_hex(4)}"
     base = [PY, "-m", "bench.device", mode]
@@ -124,9 +168,14 @@ def run(quick: bool, only: set[str]) -> dict[str, Any]:
         if "core" in only:
             results["core"] = device_pair(children, "core", bootstrap, quick)
             print("devices: core to core done", file=sys.stderr)
+        if "tabs" in only:
+            results["tabs"] = tabs_pair(children, bootstrap, quick)
+            print("devices: tab to tab (same engine) done", file=sys.stderr)
         if "page" in only:
             results["page"] = device_pair(children, "page", bootstrap, quick)
             print("devices: page to page done", file=sys.stderr)
+        if {"node", "tabs", "page"} <= only:
+            results["page_budget"] = page_budget(results)
         if "mesh4" in only:
             results["mesh4"] = {}
             for n in MESH_NS:
@@ -142,7 +191,7 @@ def run(quick: bool, only: set[str]) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", default="node,core,page,mesh4")
+    parser.add_argument("--only", default="node,core,tabs,page,mesh4")
     parser.add_argument("--out")
     args = parser.parse_args()
     results = run(args.quick, set(args.only.split(",")))

@@ -222,6 +222,7 @@ def report(results: dict[str, Any]) -> str:
                 ("raw Hyperswarm (Node, one write per message)", d.get("node")),
                 ("raw Hyperswarm (Node, writes coalesced per turn)", d.get("node_batched")),
                 ("core to core (Python, no pages)", d.get("core")),
+                ("tab to tab, one browser on the same testnet", d.get("tabs")),
                 ("page to page", d.get("page")),
             ],
             d.get("node"),

@@ -454,6 +454,11 @@ class SwarmCore:
 
     # --- the end of a loop turn ------------------------------------------------------------
 
+    def at_turn_end(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once this turn's work is done (the next turn's, outside one): what
+        an engine sends goes out in the turn that queued it (``swarm/engine.py``)."""
+        self.turns.at_end(fn)
+
     def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True

@@ -60,6 +60,10 @@ class EngineSink(Protocol):
     def engine_state_changed(self, state: str, detail: str) -> None:
         """Engine life cycle for the UI: 'starting', 'ready', 'restarting', 'failed', 'closed'."""
 
+    # A sink may also offer ``at_turn_end(fn)``: run ``fn`` once the work in progress (the
+    # core's turn, swarm/turns.py) is done, or soon when none is. An engine that gathers
+    # what to send (the Hyperswarm engine) sends it from there, in the same turn.
+
 
 class Engine(Protocol):
     """A way to reach other devices."""

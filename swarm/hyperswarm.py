@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,63 @@ from swarm.sidecar_writer import FrameWriter
 
 log = logging.getLogger(__name__)
 
-READ_CHUNK = 256 * 1024
+
+class StdoutFrames:
+    """The frames of one sidecar run's stdout, acted on where the bytes arrive (in the
+    pipe's protocol callback: no trip through the loop to a reading task, which under
+    qasync is a Qt timer per chunk). Bytes that come before :meth:`arm` wait for it."""
+
+    def __init__(self, dispatch: Callable[[Frame], bool], done: asyncio.Future[None]) -> None:
+        self._dispatch = dispatch
+        self._decoder = FrameDecoder()
+        self._early: list[bytes] | None = []
+        #: Resolved when stdout ends, or on the first error (then in ``error``).
+        self.done = done
+        self.error: Exception | None = None
+        self.ready = False  # the sidecar said 'ready' in this run
+
+    def arm(self) -> None:
+        early, self._early = self._early, None
+        for chunk in early or ():
+            self.feed(chunk)
+
+    def feed(self, chunk: bytes) -> None:
+        if self.done.done():
+            return  # stopped on an error: the rest is not read
+        if self._early is not None:
+            self._early.append(chunk)
+            return
+        try:
+            for frame in self._decoder.feed(chunk):
+                if self._dispatch(frame):
+                    self.ready = True
+        except Exception as exc:  # FrameError, or a bug: the run ends either way
+            self.error = exc
+            self.done.set_result(None)
+
+    def eof(self) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+class _SidecarProtocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """The sidecar's pipes: stdin and stderr as streams, stdout to :class:`StdoutFrames`."""
+
+    def __init__(self, frames: StdoutFrames, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=2**16, loop=loop)
+        self._frames = frames
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        if fd == 1:
+            self._frames.feed(data if isinstance(data, bytes) else data.encode())
+        else:
+            super().pipe_data_received(fd, data)
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        super().pipe_connection_lost(fd, exc)
+        if fd == 1:
+            self._frames.eof()
+
 
 class SidecarTransport:
     """One Hyperswarm connection, as the core sees it (implements ``Transport``)."""
@@ -162,6 +219,8 @@ class HyperswarmEngine:
         if self._supervisor is not None or self._closing:
             return
         self._sink = sink
+        # frames for the sidecar go out as the core's turn ends (swarm/sidecar_writer.py)
+        self._out.defer = getattr(sink, "at_turn_end", None)
         self._supervisor = asyncio.create_task(self._supervise(), name="hyperswarm-supervisor")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._first_outcome.wait(), self.options.start_timeout)
@@ -327,8 +386,11 @@ class HyperswarmEngine:
         self.info = {}
         if self.state != "restarting":
             self._set_state("starting", "")
+        loop = asyncio.get_running_loop()
+        frames = StdoutFrames(self._dispatch, loop.create_future())
         try:
-            proc = await asyncio.create_subprocess_exec(
+            transport, protocol = await loop.subprocess_exec(
+                lambda: _SidecarProtocol(frames, loop),
                 *command,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
@@ -338,30 +400,24 @@ class HyperswarmEngine:
             )
         except (FileNotFoundError, PermissionError) as exc:
             raise EngineConfigError("ERR_NODE_MISSING", f"cannot run {command[0]!r}: {exc}") from exc
+        proc = asyncio.subprocess.Process(transport, protocol, loop)
         self.starts += 1
         self._generation += 1
         self._proc = proc
-        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        assert proc.stdin is not None and proc.stderr is not None
         self._out.attach(proc.stdin)
         stderr_task = asyncio.create_task(self._read_stderr(proc.stderr))
         self._send_control("start", start)
-        ready = False
-        decoder = FrameDecoder()
         try:
             if self._closing:
                 return False
-            while True:
-                chunk = await proc.stdout.read(READ_CHUNK)
-                if not chunk:
-                    break
-                try:
-                    frames = decoder.feed(chunk)
-                except FrameError as exc:
-                    self._fatal = (exc.code, str(exc))
-                    break
-                for frame in frames:
-                    if self._dispatch(frame):
-                        ready = True
+            frames.arm()  # frames are acted on as they arrive, from here on
+            await frames.done
+            if frames.error is not None:
+                if isinstance(frames.error, FrameError):
+                    self._fatal = (frames.error.code, str(frames.error))
+                else:
+                    raise frames.error
         finally:
             self._out.detach()
             for future in self._stats_waiters:
@@ -373,7 +429,7 @@ class HyperswarmEngine:
             await self._stop_process(proc, grace=grace)
             with contextlib.suppress(Exception):
                 await stderr_task
-        return ready
+        return frames.ready
 
     async def _stop_process(self, proc: asyncio.subprocess.Process, grace: float) -> None:
         """Stop our own child: close its stdin (it exits on EOF), wait up to ``grace``
@@ -504,13 +560,18 @@ class HyperswarmEngine:
         self._deliver(transport, link, data)
 
     def _deliver(self, transport: SidecarTransport, link: LinkSink, data: bytes) -> None:
-        """The core takes ``data``; the sidecar hears so with the loop turn's other frames."""
+        """The core takes ``data``; the sidecar hears so with the loop turn's other frames.
+
+        The acknowledgement is counted first, so that a turn the core runs for ``data``
+        here and now (an idle core does) sends it with what it writes: one stdin write,
+        not a second one for the acknowledgement alone."""
+        if transport.generation == self._generation:
+            self._out.ack(transport.conn_id, len(data), flush=False)
         try:
             link.data_received(data)
         except Exception:
             log.exception("the core failed on data from %r", transport)
-        if transport.generation == self._generation:
-            self._out.ack(transport.conn_id, len(data))
+        self._out.flush_soon()
 
     def _resumed(self, transport: SidecarTransport) -> None:
         backlog = transport._backlog

@@ -1,5 +1,11 @@
 """What goes to the sidecar's stdin: frames gathered during a loop turn, written at once.
 
+"A loop turn" is the core's turn when the writer is given ``defer`` (the core's
+``Turns.at_end``): frames queued while the core works are written as that turn ends,
+after every link has been flushed, not one trip through the event loop later (under
+qasync that trip is a Qt timer, behind whatever Qt has queued). Without ``defer``, or
+outside a turn, the flush is a ``call_soon``.
+
 Acknowledgements of the bytes the core has taken (``ack``, one per connection and
 turn) go first: they let the sidecar read on. Control frames (``join``, ``end``...)
 keep their order with the data. Writes to one connection that follow each other
@@ -13,6 +19,7 @@ meanwhile).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from swarm.sidecar_frames import encode_frame
@@ -37,6 +44,8 @@ class FrameWriter:
     :meth:`detach` when it is gone (what was queued for it is dropped)."""
 
     def __init__(self) -> None:
+        #: Runs the flush when the work in progress ends (``Turns.at_end``); None: call_soon.
+        self.defer: Callable[[Callable[[], None]], None] | None = None
         self._stdin: asyncio.StreamWriter | None = None
         self._queue: list[bytes | _Writes] = []
         self._acks: dict[int, int] = {}  # connection id -> bytes taken, to acknowledge
@@ -59,12 +68,20 @@ class FrameWriter:
         self._queue.clear()
         self._acks.clear()
 
-    def ack(self, conn_id: int, nbytes: int) -> None:
-        """The core took ``nbytes`` more of connection ``conn_id``: say so this turn."""
+    def ack(self, conn_id: int, nbytes: int, *, flush: bool = True) -> None:
+        """The core took ``nbytes`` more of connection ``conn_id``: say so this turn.
+        ``flush=False``: with the next flush, which the caller has coming (a turn about
+        to run) or asks for with :meth:`flush_soon`."""
         if self._stdin is None:
             return
         self._acks[conn_id] = self._acks.get(conn_id, 0) + nbytes
-        self._schedule_flush()
+        if flush:
+            self._schedule_flush()
+
+    def flush_soon(self) -> None:
+        """Have what is queued written (at the end of the turn, or soon), if anything is."""
+        if self._stdin is not None and (self._queue or self._acks):
+            self._schedule_flush()
 
     def drop_acks(self, conn_id: int | None = None) -> None:
         """Acknowledge nothing more for ``conn_id`` (closed), or for any connection."""
@@ -132,7 +149,10 @@ class FrameWriter:
     def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
+            if self.defer is not None:
+                self.defer(self.flush)
+            else:
+                asyncio.get_running_loop().call_soon(self.flush)
 
     async def _drain(self, stdin: asyncio.StreamWriter) -> None:
         try:
