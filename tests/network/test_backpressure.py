@@ -106,12 +106,13 @@ async def test_a_peer_that_keeps_writing_while_the_core_takes_nothing_is_cut(mak
     await sink_r.until(lambda: bytes(link_ro.data) == word, "the other device's bytes")
     assert link_ro.alive
 
-    # and the Buffers it held are let go: once a full GC has run since the cut, the
-    # sidecar holds a fraction of the hold limit (V8 alone would keep them for minutes)
-    async def collected() -> dict[str, object]:
-        while (s := await reader.sidecar_stats())["gcs"] <= stats["gcs"]:  # each look waits for the answer
+    # and the Buffers it held are let go by the full GCs the sidecar runs after a cut
+    # (0.25 s and 3 s after it: the first may come while the connection's last reads
+    # still hold some): it gets back to a fraction of the hold limit (V8 alone would
+    # keep them for minutes)
+    async def let_go() -> dict[str, object]:
+        while (s := await reader.sidecar_stats())["arrayBuffers"] >= HOLD_LIMIT / 4:  # each look waits for the answer
             pass
         return s
 
-    after = await asyncio.wait_for(collected(), HANG_GUARD)
-    assert after["arrayBuffers"] < HOLD_LIMIT / 4, after
+    await asyncio.wait_for(let_go(), HANG_GUARD)
