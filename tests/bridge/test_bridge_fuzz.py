@@ -35,7 +35,16 @@ value = st.recursive(
 @st.composite
 def ops(draw, handles):
     name = draw(st.sampled_from(OPS))
-    req = draw(st.one_of(st.integers(min_value=0, max_value=10**6), value))
+    if name == "hello":
+        # never a valid one: a hello is a new document for the bridge, whose batch
+        # counts start again under the page's own peersocket.js, which goes on counting;
+        # once that page has sent more than PAGE_BATCHES_IN_FLIGHT batches it then waits
+        # for good (it stalls only itself; a known limitation), and the answers this
+        # test waits for would never come. A forged hello early in a page's life is
+        # test_a_page_that_says_hello_again_itself_still_gets_its_answers
+        req = draw(st.one_of(st.integers(), st.none(), st.lists(scalar, max_size=2)))
+    else:
+        req = draw(st.one_of(st.integers(min_value=0, max_value=10**6), value))
     args = draw(st.lists(st.one_of(value, st.sampled_from(handles)), max_size=4))
     return [name, req, *args]
 
