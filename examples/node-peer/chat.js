@@ -42,10 +42,10 @@ function main () {
   const dht = opts.public
     // network-safety: the public DHT only for a user who passes --public; tests and
     // demos pass --bootstrap with loopback (or test-namespace) nodes
-    ? new HyperDHT()
+    ? new HyperDHT() // network-safety: public DHT only with --public, for users
     : new HyperDHT({ bootstrap: opts.bootstrap.split(','), host: opts.host })
   // network-safety: the DHT above, with its explicit bootstrap list (or --public)
-  const swarm = new Hyperswarm({ dht })
+  const swarm = new Hyperswarm({ dht }) // network-safety: dht above has an explicit bootstrap (or --public)
   const links = new Map() // remote device key (hex) -> { link, conn }: one link per device
 
   swarm.on('connection', (conn, info) => {

@@ -113,7 +113,7 @@ class Network {
     } else {
       throw new NetworkError('ERR_BAD_NETWORK', `unknown network mode ${JSON.stringify(this.mode)}`)
     }
-    this.dht = new HyperDHT(dhtOpts)
+    this.dht = new HyperDHT(dhtOpts) // network-safety: dhtOpts carries an explicit bootstrap; public only for --network public
     await this.dht.ready()
     trace('dht: ready, firewalled', this.dht.firewalled)
     if (this.mode === 'bootstrap') await probeReachability(this.dht, this.log)

@@ -14,7 +14,7 @@ async function main() {
   }
   const print = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
   const dht = new HyperDHT({ bootstrap: list.split(','), host: '127.0.0.1', port: [0, 0] })
-  const swarm = new Hyperswarm({ dht })
+  const swarm = new Hyperswarm({ dht }) // network-safety: dht above is bootstrapped on the given (loopback) list
   swarm.on('connection', (conn) => {
     const remote = conn.remotePublicKey.toString('hex')
     conn.on('error', () => {})

@@ -395,7 +395,7 @@ async function start(opts) {
   // explicit bootstrap list: loopback for local/bootstrap networks in tests, the LAN's
   // own nodes for lan, and the public nodes only for --network public (refused when
   // loopback-only)
-  swarm = new Hyperswarm({ dht, keyPair })
+  swarm = new Hyperswarm({ dht, keyPair }) // network-safety: dht from Network.open, explicit bootstrap
   const loopback = isLoopbackHost(network.host || '')
   deferHigherKeyDials(swarm, () => {
     if (loopback) return DIAL_DEFER_LOOPBACK

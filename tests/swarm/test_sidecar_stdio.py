@@ -26,9 +26,11 @@ class FakeStdin:
     def __init__(self) -> None:
         self.writes: list[bytes] = []
         self.transport = FakeTransport()
+        self.written = asyncio.Event()  # set by the first write
 
     def write(self, data: bytes) -> None:
         self.writes.append(data)
+        self.written.set()
 
     def is_closing(self) -> bool:
         return False
@@ -97,10 +99,7 @@ async def test_a_writer_without_a_core_turn_still_flushes_on_the_loop() -> None:
     writer, stdin = writer_on(None)
     writer.write(3, b"abc")
     assert stdin.writes == []
-    for _ in range(100):
-        if stdin.writes:
-            break
-        await asyncio.sleep(0)
+    await asyncio.wait_for(stdin.written.wait(), 10)  # a hang guard only
     assert stdin.frames() == [["write", 3, b"abc"]]
 
 
