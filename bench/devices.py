@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import secrets
 import sys
 from pathlib import Path
@@ -49,9 +48,7 @@ def node_env() -> dict[str, str]:
 
 
 def py_env() -> dict[str, str]:
-    env = procs.loopback_env(QT_QPA_PLATFORM="offscreen")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE.parent), env.get("PYTHONPATH", "")) if p)
-    return env
+    return procs.loopback_env(QT_QPA_PLATFORM="offscreen")
 
 
 def run_pair(

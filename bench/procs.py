@@ -19,8 +19,16 @@ SIDECAR_DIR = ROOT / "swarm" / "sidecar"
 GUARD = SIDECAR_DIR / "loopback-guard.cjs"
 
 
+def checkout_path(env: dict[str, str]) -> str:
+    """``env``'s PYTHONPATH with this checkout first: a Python child (the browser from
+    the venv's ``peerbrowser`` entry point, a core peer) runs the code being measured,
+    whichever checkout the venv was installed from."""
+    return os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+
+
 def loopback_env(**extra: str) -> dict[str, str]:
     env = {**os.environ, "PEERBROWSER_LOOPBACK_ONLY": "1", **extra}
+    env["PYTHONPATH"] = checkout_path(env)
     return env
 
 

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import plots, report, stats, targets
+from bench import plots, procs, report, stats, targets
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -96,7 +96,7 @@ def run_one(name: str, quick: bool, run_id: str, flood_seconds: float | None = N
             if prefix:
                 cmd = [*prefix, *cmd, "--webrtc"]
         env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PEERBROWSER_LOOPBACK_ONLY": "1"}
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE.parent), env.get("PYTHONPATH", "")) if p)
+        env["PYTHONPATH"] = procs.checkout_path(env)
         t0 = time.monotonic()
         print(f"bench: {name} ...", file=sys.stderr)
         returncode, stderr, hung = run_guarded(name, cmd, env)
