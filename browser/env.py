@@ -37,12 +37,14 @@ QUIET_NETWORK_FLAGS: tuple[str, ...] = (
 #: full collection. Without it V8 starts with a limit of hundreds of MiB, and in
 #: QtWebEngine nothing collects sooner: a page that exchanges messages promotes a few
 #: KiB of garbage per round trip, and a page that was sent a flood keeps it, so a
-#: renderer only grew (measured: a pinging tab's JS heap rose 0.6 MiB/s for 70 s, an
-#: idle tab that had read 50 MB of messages held 44-62 MiB for 60 s). With 16 MiB the
-#: full collections come at 14-16 MiB and the heap falls back to what is live; past
-#: that V8 sizes the limit from the live heap as usual (docs/RELIABILITY.md,
-#: "Renderer garbage").
-V8_FLAGS: tuple[str, ...] = ("--initial-old-space-size=16",)
+#: renderer only grew (measured: a pinging tab's JS heap rose 0.6 MiB/s for 70 s, to
+#: 229 MiB and a 463 MiB renderer; an idle tab that had read 50 MB of messages held
+#: 44-62 MiB for 60 s). With 8 MiB the heap falls back to what is live at each limit;
+#: past that V8 sizes the limit from the live heap as usual, so a page that needs
+#: more memory gets it (unlike ``--max-old-space-size``). 8 rather than 16: after a
+#: hostile device's floods the browser's tree kept +7 to +21 MiB instead of +13 to
+#: +33, with the same RTT and msgs/s (docs/RELIABILITY.md, "Renderer garbage").
+V8_FLAGS: tuple[str, ...] = ("--initial-old-space-size=8",)
 
 JS_FLAGS = "--js-flags"
 
