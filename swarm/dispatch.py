@@ -140,7 +140,7 @@ class EventQueue:
                     pacer.forget(handle)
                     self._deliver(handle, event)
                 continue
-            waits = pacer.lanes or kind is Connection or kind is SocketClosed
+            waits = pacer.lanes or kind is Connection or kind is SocketClosed or kind is SessionData
             if waits and not pacer.admit(handle, event, now):
                 continue  # it waits for the page's rate (or vanished there)
             self._deliver(handle, event)

@@ -97,3 +97,11 @@ OWN_SESSION_RATE = 192 * KiB
 PAGE_EVENTS_PER_DEVICE_RATE = 200
 PAGE_EVENTS_PER_DEVICE_BURST = 1024
 PAGE_EVENTS_PER_SECOND = 1000
+#: And at most PAGE_SESSION_BYTES_RATE bytes of ``session-data`` a second about the
+#: presences of one device (a burst of PAGE_SESSION_BYTES_BURST, at least one value of
+#: MAX_SESSION_DATA), each value counting at least PAGE_SESSION_MIN_COST bytes: a
+#: name or a status goes at once, a device that keeps replacing 16 KiB values reaches
+#: a page 4 times a second, with the newest value each time (what waits coalesces).
+PAGE_SESSION_BYTES_RATE = 64 * KiB
+PAGE_SESSION_BYTES_BURST = 64 * KiB
+PAGE_SESSION_MIN_COST = 256

@@ -1,20 +1,23 @@
-"""How fast a page is told of connections and closes, and what waits meanwhile.
+"""How fast a page is told of connections, closes and session data, and what waits meanwhile.
 
 A page (one document: a handle's ``owner``) hears at most
 ``limits.PAGE_EVENTS_PER_DEVICE_RATE`` ``connection`` + ``close`` events a second
 about the presences of one device (a burst of ``limits.PAGE_EVENTS_PER_DEVICE_BURST``)
-and at most ``limits.PAGE_EVENTS_PER_SECOND`` in any one second in all: another device
-churning presences as fast as its budget lets it cannot flood a page.
+and at most ``limits.PAGE_EVENTS_PER_SECOND`` in any one second in all, and at most
+``limits.PAGE_SESSION_BYTES_RATE`` bytes of ``session-data`` a second about one
+device's presences: another device churning presences or replacing its session data
+as fast as its budget lets it cannot flood a page.
 
 An event that has to wait waits in a *lane*: one per handle and peer presence, which
 from then on keeps that pair's events in order (a socket's messages after its
-``Connection``, nothing after its ``SocketClosed``). Lanes coalesce: a socket whose
-``Connection`` is still waiting when it closes vanishes with its messages (their bytes
-are given back through ``on_dropped``, so flow control stays right), and consecutive
-``SessionData`` or ``Drain`` of one socket keep only the newest. So a lane holds at
-most the close of the socket the page knows and the connection of the newest one:
-what waits is bounded by the live membership, not by how much churn there was, and a
-page that is behind sees the current state, not every step.
+``Connection`` or a session value that waits, nothing after its ``SocketClosed``).
+Lanes coalesce: a socket whose ``Connection`` is still waiting when it closes vanishes
+with its messages (their bytes are given back through ``on_dropped``, so flow control
+stays right), and consecutive ``SessionData`` or ``Drain`` of one socket keep only the
+newest. So a lane holds at most the close of the socket the page knows, the
+connection of the newest one and its newest session value: what waits is bounded by
+the live membership, not by how much churn there was, and a page that is behind sees
+the current state, not every step.
 
 Pure: time is passed in; ``swarm/dispatch.py`` asks, delivers and wakes up.
 """
@@ -38,9 +41,39 @@ Deliver = Callable[[SwarmHandle, HandleEvent], None]
 Dropped = Callable[[SwarmHandle, Socket, int], None]
 
 
+MEMBERS = "members"  # connections and closes: counted one each
+SESSION = "session"  # session data: counted in bytes
+
+#: The rate a page hears a device by: (device key, MEMBERS or SESSION)
+Rate = tuple[bytes, str]
+
+
+def rate_of(event: HandleEvent) -> str | None:
+    """Which of a page's rates ``event`` counts against (None: none)."""
+    kind = type(event)
+    if kind is Connection or kind is SocketClosed:
+        return MEMBERS
+    if kind is SessionData:
+        return SESSION
+    return None
+
+
 def paced(event: HandleEvent) -> bool:
-    """Whether ``event`` counts against a page's rate: a peer socket's connection or close."""
-    return type(event) in (Connection, SocketClosed)
+    """Whether ``event`` counts against a page's rate: a peer socket's connection, close
+    or session data."""
+    return rate_of(event) is not None
+
+
+def cost_of(event: HandleEvent) -> int:
+    """What ``event`` takes from its rate's bucket."""
+    if type(event) is SessionData:
+        return max(limits.PAGE_SESSION_MIN_COST, len(event.data or b""))
+    return 1
+
+
+def rate_key(event: HandleEvent) -> Rate:
+    """The rate ``event`` (a paced one) waits for: its device's, of its kind."""
+    return (device_of(event.socket), rate_of(event) or MEMBERS)  # type: ignore[union-attr]
 
 
 def device_of(socket: Socket) -> bytes:
@@ -124,38 +157,50 @@ class _Window:
 
 
 class _Page:
-    """One page's rates, and its lanes waiting for them, by device."""
+    """One page's rates, and its lanes waiting for them, by device and kind."""
 
-    __slots__ = ("devices", "total", "waiting")
+    __slots__ = ("buckets", "total", "waiting")
 
     def __init__(self) -> None:
         self.total = _Window(limits.PAGE_EVENTS_PER_SECOND)
-        self.devices: dict[bytes, TokenBucket] = {}
-        #: device -> the lanes whose next event waits for that device's rate, oldest first
-        self.waiting: dict[bytes, dict[tuple[int, bytes], Lane]] = {}
+        self.buckets: dict[Rate, TokenBucket] = {}
+        #: rate -> the lanes whose next event waits for that rate, oldest first
+        self.waiting: dict[Rate, dict[tuple[int, bytes], Lane]] = {}
 
-    def take(self, device: bytes, now: float) -> bool:
-        """One more connection or close from ``device`` now, if the rates allow it."""
-        bucket = self.devices.get(device)
+    def _bucket(self, rate: Rate) -> TokenBucket:
+        bucket = self.buckets.get(rate)
         if bucket is None:
-            bucket = self.devices[device] = TokenBucket(
-                limits.PAGE_EVENTS_PER_DEVICE_BURST, limits.PAGE_EVENTS_PER_DEVICE_RATE
-            )
-        if not self.total.room(now) or not bucket.take(1, now):
+            if rate[1] == SESSION:
+                bucket = TokenBucket(limits.PAGE_SESSION_BYTES_BURST, limits.PAGE_SESSION_BYTES_RATE)
+            else:
+                bucket = TokenBucket(limits.PAGE_EVENTS_PER_DEVICE_BURST, limits.PAGE_EVENTS_PER_DEVICE_RATE)
+            self.buckets[rate] = bucket
+        return bucket
+
+    def take(self, rate: Rate, cost: int, now: float) -> bool:
+        """One more event of ``rate`` costing ``cost`` now, if the rates allow it."""
+        bucket = self._bucket(rate)
+        if rate[1] == SESSION:
+            return bucket.take(cost, now)
+        if not self.total.room(now) or not bucket.take(cost, now):
             return False
         self.total.add(now)
         return True
 
     def wait(self, now: float) -> float:
         """Seconds until some lane of this page may go on."""
-        devices = min(self.devices[d].wait(1, now) for d in self.waiting)
-        return max(self.total.wait(now), devices)
+        waits = []
+        for rate, lanes in self.waiting.items():
+            first = next(iter(lanes.values())).events[0]
+            wait = self.buckets[rate].wait(cost_of(first), now)
+            waits.append(wait if rate[1] == SESSION else max(wait, self.total.wait(now)))
+        return min(waits)
 
     def idle(self, now: float) -> bool:
         """Nothing waits and every rate is back to full: the page can be forgotten."""
         if self.waiting or not self.total.empty(now):
             return False
-        return all(b.full(now) for b in self.devices.values())
+        return all(b.full(now) for b in self.buckets.values())
 
 
 class Pacer:
@@ -182,12 +227,12 @@ class Pacer:
         if not paced(event):
             return True
         page = self._page(handle.owner)
-        device = device_of(socket)
-        if page.take(device, now):
+        rate = rate_key(event)
+        if page.take(rate, cost_of(event), now):
             return True
         lane = self.lanes[key] = Lane(handle, key)
         lane.events.append(event)
-        page.waiting.setdefault(device, {})[key] = lane
+        page.waiting.setdefault(rate, {})[key] = lane
         return False
 
     def cancel(self, handle: SwarmHandle, socket: Socket) -> bool:
@@ -231,24 +276,27 @@ class Pacer:
         progress = True
         while progress and page.waiting:
             progress = False
-            for device in list(page.waiting):  # one event per device per round: fair
-                lanes = page.waiting[device]
+            for rate in list(page.waiting):  # one event per rate per round: fair
+                lanes = page.waiting.get(rate)
+                if not lanes:
+                    continue  # emptied by a lane dropped this round
                 lane = next(iter(lanes.values()))
                 if lane.handle.closed:
                     self._drop(lane)
                     progress = True
                     continue
-                if not page.take(device, now):
+                if not page.take(rate, cost_of(lane.events[0]), now):
                     continue
                 del lanes[lane.key]
                 if not lanes:
-                    del page.waiting[device]
+                    del page.waiting[rate]
                 self._drain(page, lane, deliver)
                 progress = True
 
     def _drain(self, page: _Page, lane: Lane, deliver: Deliver) -> None:
         """Deliver the lane's first event (its rate was taken) and what follows it up to
-        the next connection or close; the lane waits again for that one, or is done."""
+        the next connection, close or session value; the lane waits again for that one
+        (for its own rate), or is done."""
         events, handle = lane.events, lane.handle
         deliver(handle, events.popleft())
         while events and not paced(events[0]):
@@ -256,14 +304,13 @@ class Pacer:
         if not events:
             del self.lanes[lane.key]
             return
-        device = device_of(events[0].socket)  # type: ignore[union-attr]
-        page.waiting.setdefault(device, {})[lane.key] = lane
+        page.waiting.setdefault(rate_key(events[0]), {})[lane.key] = lane
 
     def _drop(self, lane: Lane) -> None:
         self.lanes.pop(lane.key, None)
         page = self._pages.get(lane.handle.owner)
         if page is None:
             return
-        for device, lanes in list(page.waiting.items()):
+        for rate, lanes in list(page.waiting.items()):
             if lanes.pop(lane.key, None) is not None and not lanes:
-                del page.waiting[device]
+                del page.waiting[rate]

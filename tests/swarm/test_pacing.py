@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 
 from swarm import limits
-from swarm.events import Connection, Message, SocketClosed
+from swarm.events import Connection, Message, SessionData, SocketClosed
 from swarm.protocol import Frame
 from tests.swarm.core_helpers import turns, until
 from tests.swarm.hostile_helpers import Hostile, Key, tab
@@ -216,3 +216,77 @@ async def test_messages_on_a_socket_that_waits_wait_behind_its_connection_and_cr
     peer.me.receive_data(bytes(peer.wire.written[written:]))
     credits = [f for f in peer.wire.frames() if f[0] == Frame.CREDIT and f[2] == 0 and f[3] == pnum]
     assert sum(f[4] for f in credits) == len(b"first") + len(b"second")
+
+
+# --- session data ----------------------------------------------------------------------------------
+
+
+def kinds(events: list) -> list[tuple[str, bytes | None]]:
+    return [(type(e).__name__, getattr(e, "payload", getattr(e, "data", None))) for e in events]
+
+
+async def test_a_device_replacing_big_session_values_reaches_a_page_at_its_byte_rate_newest_first(core):
+    page = tab(core)
+    peer = await linked(core, page)
+    [key], joined = join(peer, range(1, 2))
+    peer.send(joined)
+    await until(lambda: key.id.hex() in page.peers(), "the presence's socket")
+    before = len(page.events)
+    values = [bytes([i]) * limits.MAX_SESSION_DATA for i in range(40)]
+    for value in values:  # one at a time: each would reach the page in a dispatch of its own
+        peer.send(frame(Frame.SESSION, 0, 1, value))
+        await turns(3)
+    peer.send(message(1, b"after"))
+    await turns(20)
+    burst = limits.PAGE_SESSION_BYTES_BURST // limits.MAX_SESSION_DATA
+    # the burst's worth of 16 KiB values now; the rest waits, and the message behind it
+    assert kinds(page.events[before:]) == [("SessionData", v) for v in values[:burst]]
+    core.clock.advance(1.0)
+    await until(lambda: ("Message", b"after") in kinds(page.events[before:]), "the message")
+    # what waited coalesced into the newest value, which came before the message
+    assert kinds(page.events[before:])[burst:] == [("SessionData", values[-1]), ("Message", b"after")]
+    assert page.handle.get_socket(key.id.hex()).session_data == values[-1]
+
+
+async def test_session_values_between_messages_are_paced_and_keep_their_order(core):
+    page = tab(core)
+    peer = await linked(core, page)
+    [key], joined = join(peer, range(1, 2))
+    peer.send(joined)
+    await until(lambda: key.id.hex() in page.peers(), "the presence's socket")
+    before = len(page.events)
+    values = [bytes([i]) * limits.MAX_SESSION_DATA for i in range(12)]
+    expected = []
+    for i, value in enumerate(values):  # a message between each two: nothing coalesces
+        expected += [("SessionData", value), ("Message", b"m%d" % i)]
+    peer.send(b"".join(frame(Frame.SESSION, 0, 1, v) + message(1, b"m%d" % i) for i, v in enumerate(values)))
+    await turns(50)
+    per_second = limits.PAGE_SESSION_BYTES_RATE // limits.MAX_SESSION_DATA
+    burst = limits.PAGE_SESSION_BYTES_BURST // limits.MAX_SESSION_DATA
+    assert kinds(page.events[before:]) == expected[: 2 * burst]
+    for _ in range(4 * len(values)):  # a quarter of a second at a time, a bounded number of times
+        if len(page.events) >= before + len(expected):
+            break
+        had = sum(1 for e in page.events[before:] if isinstance(e, SessionData))
+        core.clock.advance(0.25)
+        await turns(20)
+        now = sum(1 for e in page.events[before:] if isinstance(e, SessionData))
+        assert now - had <= per_second * 0.25 + 1
+    assert kinds(page.events[before:]) == expected
+
+
+async def test_small_session_values_reach_a_page_at_once_in_order_with_messages(core):
+    page = tab(core)
+    peer = await linked(core, page)
+    [key], joined = join(peer, range(1, 2))
+    peer.send(joined)
+    await until(lambda: key.id.hex() in page.peers(), "the presence's socket")
+    before = len(page.events)
+    count = 100  # within the burst: 64 KiB at 256 bytes a value
+    peer.send(b"".join(frame(Frame.SESSION, 0, 1, b"s%d" % i) + message(1, b"m%d" % i) for i in range(count)))
+    await until(lambda: len(page.events) >= before + 2 * count, "every value and message")
+    expected = []
+    for i in range(count):
+        expected += [("SessionData", b"s%d" % i), ("Message", b"m%d" % i)]
+    assert kinds(page.events[before:]) == expected
+    assert all(isinstance(e, (SessionData, Message)) for e in page.events[before:])
