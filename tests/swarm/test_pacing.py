@@ -221,16 +221,22 @@ async def test_messages_on_a_socket_that_waits_wait_behind_its_connection_and_cr
 # --- session data ----------------------------------------------------------------------------------
 
 
-def kinds(events: list) -> list[tuple[str, bytes | None]]:
-    return [(type(e).__name__, getattr(e, "payload", getattr(e, "data", None))) for e in events]
-
-
-async def test_a_device_replacing_big_session_values_reaches_a_page_at_its_byte_rate_newest_first(core):
+async def one_presence(core) -> tuple:
+    """A tab, a device linked to it, and that device's presence number 1, joined."""
     page = tab(core)
     peer = await linked(core, page)
     [key], joined = join(peer, range(1, 2))
     peer.send(joined)
     await until(lambda: key.id.hex() in page.peers(), "the presence's socket")
+    return page, peer, key
+
+
+def kinds(events: list) -> list[tuple[str, bytes | None]]:
+    return [(type(e).__name__, getattr(e, "payload", getattr(e, "data", None))) for e in events]
+
+
+async def test_a_device_replacing_big_session_values_reaches_a_page_at_its_byte_rate_newest_first(core):
+    page, peer, key = await one_presence(core)
     before = len(page.events)
     values = [bytes([i]) * limits.MAX_SESSION_DATA for i in range(40)]
     for value in values:  # one at a time: each would reach the page in a dispatch of its own
@@ -249,11 +255,7 @@ async def test_a_device_replacing_big_session_values_reaches_a_page_at_its_byte_
 
 
 async def test_session_values_between_messages_are_paced_and_keep_their_order(core):
-    page = tab(core)
-    peer = await linked(core, page)
-    [key], joined = join(peer, range(1, 2))
-    peer.send(joined)
-    await until(lambda: key.id.hex() in page.peers(), "the presence's socket")
+    page, peer, key = await one_presence(core)
     before = len(page.events)
     values = [bytes([i]) * limits.MAX_SESSION_DATA for i in range(12)]
     expected = []
@@ -276,11 +278,7 @@ async def test_session_values_between_messages_are_paced_and_keep_their_order(co
 
 
 async def test_small_session_values_reach_a_page_at_once_in_order_with_messages(core):
-    page = tab(core)
-    peer = await linked(core, page)
-    [key], joined = join(peer, range(1, 2))
-    peer.send(joined)
-    await until(lambda: key.id.hex() in page.peers(), "the presence's socket")
+    page, peer, key = await one_presence(core)
     before = len(page.events)
     count = 100  # within the burst: 64 KiB at 256 bytes a value
     peer.send(b"".join(frame(Frame.SESSION, 0, 1, b"s%d" % i) + message(1, b"m%d" % i) for i in range(count)))
