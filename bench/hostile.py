@@ -10,9 +10,10 @@ well-behaved outside device (``examples/node-peer/chat.js``) and the attacker
 Each run has three phases: **quiet** (``--quiet`` s, no attack: the baseline of the same
 browser), **attack** (``--seconds`` s of one flood), **after** (the attacker leaves; we
 wait until no page has got a connection/close event for 2 s, at most ``--drain-limit``
-s, then ``SETTLE`` s more). Throughout, every ``SAMPLE`` s, the RSS of each process of
-the browser's tree (the browser, its renderers, its other Chromium processes, the
-sidecar), and a DevTools probe (``Runtime.evaluate('1')``) to each tab, timed.
+s, then ``--settle`` s more, 5 by default). Throughout, every ``SAMPLE`` s, the RSS of
+each process of the browser's tree (the browser, its renderers, its other Chromium
+processes, the sidecar), and a DevTools probe (``Runtime.evaluate('1')``) to each tab,
+timed.
 
 Reported per attack: the quiet pair's median and p99 round trip during the attack
 against the quiet phase's (ratios); memory (tree and per kind: start, peak, after,
@@ -21,7 +22,10 @@ against the quiet phase's growth); each page's connection + close events per sec
 bound (``PROBE_BOUND``); whether the well-behaved device's link survived and a message
 from it still reached tab A; what the attacker saw (GOODBYE, link closed).
 
-    python -m bench.hostile [--quick] [--attacks a,b,...] [--seconds S] [--out FILE]
+The result says which sidecar ran (``sidecar``: its script, the malloc settings of its
+environment, and where its memory sat before the flood and at the end, from smaps).
+
+    python -m bench.hostile [--quick] [--attacks a,b,...] [--seconds S] [--settle S] [--out FILE]
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ CHAT = ROOT / "examples" / "node-peer" / "chat.js"
 ROLES = ("A", "B", "R", "S")  # the first tab is the visible one: A's timers run unthrottled
 ATTACKS = ("join-fresh", "join-one", "session", "message-read", "message-stalled")
 SAMPLE = 0.25  # seconds between memory samples and probes
-SETTLE = 5.0  # seconds after the events stopped before "after" is measured
+SETTLE = 5.0  # seconds after the events stopped before "after" is measured (--settle)
 #: A tab counts as responsive while every probe is answered within this. It is what a
 #: person notices as a stuck tab; the quiet phase's slowest probe is reported beside it
 #: (tens of ms on the project's machine), so the bound is far above the noise.
@@ -277,6 +281,36 @@ def level(samples: list[dict[str, Any]], key: str | int) -> float:
     return stats.median([s[key] / MiB for s in samples])
 
 
+def smaps(pid: int) -> dict[str, float]:
+    """Where a process's resident memory is (MiB): malloc's main heap (``[heap]``), other
+    anonymous mappings (V8's pages, malloc's mappings and other arenas), mapped files."""
+    out: dict[str, float] = {}
+    name = ""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+            head = line.split()
+            if head and "-" in head[0] and len(head) >= 5:
+                name = head[5] if len(head) > 5 else "[anon]"
+                if not name.startswith("["):
+                    name = "[files]"
+            elif head and head[0] == "Rss:":
+                out[name] = out.get(name, 0.0) + int(head[1]) / 1024
+    return {k: round(v, 1) for k, v in sorted(out.items(), key=lambda kv: -kv[1]) if v >= 0.5}
+
+
+def sidecar_of(browser_pid: int) -> dict[str, Any] | None:
+    """The browser's sidecar: its pid, the script it runs (so a run says which code it
+    measured) and the malloc settings of its environment."""
+    for p in procs.tree(browser_pid):
+        with contextlib.suppress(psutil.Error):
+            if label_of(p) != "sidecar":
+                continue
+            script = next((a for a in p.cmdline() if a.endswith("sidecar.js")), None)
+            env = {k: v for k, v in p.environ().items() if k.startswith("MALLOC_")}
+            return {"pid": p.pid, "script": script, "malloc_env": env}
+    return None
+
+
 def memory_summary(s: Sampler, phases: dict[str, tuple[float, float]]) -> dict[str, Any]:
     """Per kind (and ``processes``: per process, by label) the RSS at the start of the
     quiet phase, before the flood, at its peak (flood and drain), after (the end of the
@@ -379,7 +413,7 @@ async def heap_sampler(
 
 
 async def run_attack(
-    name: str, bootstrap: list[str], seconds: float, quiet: float, drain_limit: float
+    name: str, bootstrap: list[str], seconds: float, quiet: float, drain_limit: float, settle: float
 ) -> dict[str, Any]:
     swarm = f"hostile-{secrets.token_hex(4)}"
     port = free_port()
@@ -473,6 +507,10 @@ async def run_attack(
             t = time.time()
             await asyncio.sleep(quiet)
             phases["quiet"] = (t, time.time())
+            sidecar = sidecar_of(browser.pid)
+            if sidecar is not None:
+                sidecar["smaps_before_mib"] = smaps(sidecar["pid"])
+            result["sidecar"] = sidecar
 
             command: dict[str, Any] = {"attack": name, "seconds": seconds}
             if name.startswith("message"):
@@ -507,8 +545,10 @@ async def run_attack(
             result["drain_s"] = quiet_since - phases["attack"][1]
             result["drained"] = time.time() - quiet_since >= 2.0
             t = time.time()
-            await asyncio.sleep(SETTLE)
+            await asyncio.sleep(settle)
             phases["after"] = (t, time.time())
+            if sidecar is not None:
+                sidecar["smaps_after_mib"] = smaps(sidecar["pid"])
 
             # the well-behaved device: still linked, and its words still reach tab A
             probe_text = f"probe-{secrets.token_hex(3)}"
@@ -629,14 +669,23 @@ def summarise(
     return out
 
 
-async def run(attacks: list[str], seconds: float, quiet: float, drain_limit: float) -> dict[str, Any]:
-    results: dict[str, Any] = {"attacks": {}, "seconds": seconds, "quiet_seconds": quiet}
+async def run(
+    attacks: list[str], seconds: float, quiet: float, drain_limit: float, settle: float
+) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "attacks": {},
+        "seconds": seconds,
+        "quiet_seconds": quiet,
+        "settle_seconds": settle,
+    }
     with procs.Children() as children:
         bootstrap = start_testnet(children)
         for name in attacks:
             print(f"hostile: {name} ...", file=sys.stderr)
             try:
-                results["attacks"][name] = await run_attack(name, bootstrap, seconds, quiet, drain_limit)
+                results["attacks"][name] = await run_attack(
+                    name, bootstrap, seconds, quiet, drain_limit, settle
+                )
             except Exception as exc:  # one attack's failure is reported, the others still run
                 results["attacks"][name] = {"error": f"{type(exc).__name__}: {exc}"}
             print(f"hostile: {name}: {brief(results['attacks'][name])}", file=sys.stderr)
@@ -664,6 +713,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=None, help="length of each flood (default 10)")
     parser.add_argument("--quiet", type=float, default=10.0, help="seconds of the quiet phase")
     parser.add_argument("--drain-limit", type=float, default=90.0)
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=SETTLE,
+        help=f"seconds after the drain before 'after' (default {SETTLE:g})",
+    )
     parser.add_argument("--out")
     args = parser.parse_args()
     seconds = args.seconds or (5.0 if args.quick else 10.0)
@@ -673,7 +728,7 @@ def main() -> int:
     for a in attacks:
         if a not in ATTACKS:
             parser.error(f"unknown attack {a!r} (one of {', '.join(ATTACKS)})")
-    results = asyncio.run(run(attacks, seconds, args.quiet, args.drain_limit))
+    results = asyncio.run(run(attacks, seconds, args.quiet, args.drain_limit, args.settle))
     text = json.dumps(results, indent=1, allow_nan=True)
     if args.out:
         Path(args.out).write_text(text)
