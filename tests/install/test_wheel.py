@@ -197,7 +197,7 @@ def test_two_installed_browsers_set_up_the_sidecar_and_meet_on_the_local_network
     cache = installed.home / "cache-two"  # nothing installed yet: both start at once on an empty cache
     env = installed.env(XDG_CACHE_HOME=str(cache))
     argv = [installed.peerbrowser, "--headless", "--local-port", port, "peerapp://proposal/"]
-    browsers = [Proc(argv, cwd=installed.home, env=env) for _ in range(2)]
+    browsers = [Proc(argv, cwd=installed.home, env=env, inherit=False) for _ in range(2)]
     try:
         heard = [
             b.wait_for(lambda lines: {(m[1], m[2]) for line in lines if (m := SAYS.search(line))}, "Hello! from the other")

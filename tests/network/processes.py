@@ -28,9 +28,12 @@ class Proc:
         cwd: Path = REPO,
         stdin: bool = False,
         env: dict[str, str] | None = None,
+        inherit: bool = True,
     ) -> None:
+        # inherit=False: ``env`` is the whole environment (an installed browser's must not
+        # get the tests' PYTHONPATH back, which points at the checkout)
         env = {
-            **os.environ,
+            **(os.environ if inherit else {}),
             "PEERBROWSER_LOOPBACK_ONLY": "1",
             "QT_QPA_PLATFORM": "offscreen",
             **(env or {}),
