@@ -22,8 +22,14 @@ against the quiet phase's growth); each page's connection + close events per sec
 bound (``PROBE_BOUND``); whether the well-behaved device's link survived and a message
 from it still reached tab A; what the attacker saw (GOODBYE, link closed).
 
-The result says which sidecar ran (``sidecar``: its script, the malloc settings of its
-environment, and where its memory sat before the flood and at the end, from smaps).
+The browser runs this checkout's code whichever venv runs the bench (``PYTHONPATH``,
+``procs.loopback_env``): ``peerbrowser`` does not import from the current directory, and
+a venv borrowed from another worktree has that worktree's code installed (editable): its
+browser, its core and its sidecar would be measured instead (the sidecar "kept 92 to 120
+MiB" in such runs, issue 17). A run whose sidecar is not this checkout's fails. The
+result says which sidecar ran (``sidecar``: its script, the malloc settings of its
+environment, where its memory sat before the flood and at the end, from smaps, and the
+connections it destroyed itself, from the browser's log).
 
     python -m bench.hostile [--quick] [--attacks a,b,...] [--seconds S] [--settle S] [--out FILE]
 """
@@ -510,6 +516,8 @@ async def run_attack(
             sidecar = sidecar_of(browser.pid)
             if sidecar is not None:
                 sidecar["smaps_before_mib"] = smaps(sidecar["pid"])
+                if sidecar["script"] != str(procs.SIDECAR_DIR / "sidecar.js"):
+                    raise RuntimeError(f"the browser runs another checkout's sidecar: {sidecar['script']}")
             result["sidecar"] = sidecar
 
             command: dict[str, Any] = {"attack": name, "seconds": seconds}
@@ -608,6 +616,10 @@ async def run_attack(
             result["browser_errors"] = [
                 line for line in stderr_tail if "Traceback" in line or " ERROR " in line
             ][-10:]
+            if sidecar is not None:
+                # how the sidecar ended connections itself (ERR_PEER_OVERRUN: "connection N
+                # destroyed: ..."), as the browser logged it
+                sidecar["destroyed"] = [line for line in stderr_tail if "destroyed:" in line][-10:]
         finally:
             stop_probes.set()
             if sampler is not None:
