@@ -39,7 +39,15 @@ PIP_GUARD = 1500
 SAYS = re.compile(r"([0-9a-f]{64}) says (.+)$")
 
 
+def _clean_env() -> dict[str, str]:
+    """This environment without the checkout on PYTHONPATH (tests/conftest.py puts it
+    there): pip would take the checkout's ``peerbrowser.egg-info`` for an installed
+    peerbrowser and install nothing, and the installed browser must not import it."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+
+
 def _run(argv: list[str], *, timeout: float = PIP_GUARD, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    kwargs.setdefault("env", _clean_env())
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False, **kwargs)  # type: ignore[call-overload, no-any-return]
 
 
@@ -84,7 +92,7 @@ class Installed:
 
     def env(self, **extra: str) -> dict[str, str]:
         """A user's environment: the venv's bin first, caches and config of its own."""
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+        env = _clean_env()
         env.update(
             PATH=f"{self.venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
             XDG_CACHE_HOME=str(self.home / "cache"),
