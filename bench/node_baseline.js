@@ -135,7 +135,7 @@ async function main () {
   // and later, two loopback nodes that count as firewalled race their holepunch and can
   // leave a connection open on one side only)
   const dht = new HyperDHT({ bootstrap, host: '127.0.0.1', port: [0, 0], firewalled: false })
-  const swarm = new Hyperswarm({ dht })
+  const swarm = new Hyperswarm({ dht }) // network-safety: dht above, bootstrap checked to be 127.0.0.1 only, bound to loopback
   let close = async () => {
     close = async () => {}
     setTimeout(() => process.exit(0), 3000).unref()
