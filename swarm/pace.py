@@ -73,7 +73,9 @@ def cost_of(event: HandleEvent) -> int:
 
 def rate_key(event: HandleEvent) -> Rate:
     """The rate ``event`` (a paced one) waits for: its device's, of its kind."""
-    return (device_of(event.socket), rate_of(event) or MEMBERS)  # type: ignore[union-attr]
+    kind = rate_of(event)
+    assert kind is not None, event
+    return (device_of(event.socket), kind)  # type: ignore[union-attr]
 
 
 def device_of(socket: Socket) -> bytes:
@@ -224,10 +226,11 @@ class Pacer:
             if not lane.events:
                 self._drop(lane)
             return False
-        if not paced(event):
+        kind = rate_of(event)
+        if kind is None:
             return True
         page = self._page(handle.owner)
-        rate = rate_key(event)
+        rate = (device_of(socket), kind)
         if page.take(rate, cost_of(event), now):
             return True
         lane = self.lanes[key] = Lane(handle, key)
@@ -277,9 +280,7 @@ class Pacer:
         while progress and page.waiting:
             progress = False
             for rate in list(page.waiting):  # one event per rate per round: fair
-                lanes = page.waiting.get(rate)
-                if not lanes:
-                    continue  # emptied by a lane dropped this round
+                lanes = page.waiting[rate]
                 lane = next(iter(lanes.values()))
                 if lane.handle.closed:
                     self._drop(lane)
