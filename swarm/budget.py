@@ -75,6 +75,7 @@ class TokenBucket:
 
 class Verdict(enum.Enum):
     OK = "ok"  # act on the frame
+    WAIT = "wait"  # within budget, but faster than this side reads them: keep it, read it soon
     PAUSE = "pause"  # keep it, stop reading until ``LinkBudget.resume_at``
     CUT = "cut"  # close the link (``ERR_RATE_LIMIT``)
 
@@ -85,11 +86,18 @@ class LinkBudget:
     MEMBERSHIP = "membership"
     SESSION = "session"
 
-    def __init__(self) -> None:
+    def __init__(self, *, paced: bool = False) -> None:
+        """``paced``: membership frames are read at most ``limits.MEMBERSHIP_PACE`` a
+        second (a burst of ``limits.MEMBERSHIP_PACE_BURST``), however much budget the peer
+        has left; faster ones :attr:`Verdict.WAIT`. That is this side's choice (the core
+        makes it: each frame costs the thread the pages share), not the peer's budget."""
         self.buckets = {
             self.MEMBERSHIP: TokenBucket(limits.MEMBERSHIP_BUDGET, limits.MEMBERSHIP_RATE),
             self.SESSION: TokenBucket(limits.SESSION_BUDGET, limits.SESSION_RATE),
         }
+        self.paces: dict[str, TokenBucket] = {}
+        if paced:
+            self.paces[self.MEMBERSHIP] = TokenBucket(limits.MEMBERSHIP_PACE_BURST, limits.MEMBERSHIP_PACE)
         #: When a bucket of this link last ran out, and which one.
         self.ran_out_at: float | None = None
         self.ran_out: str | None = None
@@ -98,7 +106,12 @@ class LinkBudget:
 
     def charge(self, budget: str, cost: float, now: float) -> Verdict:
         """Charge ``cost`` to ``budget`` for a frame about to be read at ``now``."""
+        pace = self.paces.get(budget)
+        if pace is not None and pace.level(now) < cost - 1e-9:
+            return Verdict.WAIT
         if self.buckets[budget].take(cost, now):
+            if pace is not None:
+                pace.tokens -= cost
             return Verdict.OK
         last, self.ran_out_at, self.ran_out = self.ran_out_at, now, budget
         self.pauses += 1
@@ -112,6 +125,18 @@ class LinkBudget:
         bucket = self.buckets[budget]
         want = max(cost, bucket.rate * limits.BUDGET_RESUME)
         return now + bucket.wait(want, now)
+
+    def may_read(self, budget: str, cost: float, now: float) -> bool:
+        """Whether the pace lets a frame costing ``cost`` be read at ``now``."""
+        pace = self.paces.get(budget)
+        return pace is None or pace.level(now) >= cost - 1e-9
+
+    def read_at(self, budget: str, cost: float, now: float) -> float:
+        """When a frame that had to :attr:`Verdict.WAIT` may be read: once the pace
+        holds it and ``limits.PACE_RESUME`` seconds of refill (one timer per batch of
+        frames, not one per frame)."""
+        pace = self.paces[budget]
+        return now + pace.wait(max(cost, pace.rate * limits.PACE_RESUME), now)
 
     @staticmethod
     def describe(budget: str) -> str:

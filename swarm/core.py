@@ -56,9 +56,13 @@ class SwarmCore:
         handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
         loop: asyncio.AbstractEventLoop | None = None,
         clock: Clock | None = None,
+        paced: bool = True,
     ) -> None:
         """``clock``: the time and timers the budgets are counted with (the loop's by
-        default; a test's fake to move time by hand)."""
+        default; a test's fake to move time by hand). ``paced``: other devices'
+        membership frames are read at ``limits.MEMBERSHIP_PACE`` at most, so that a flood
+        of them within its budget takes a bounded share of the thread the pages share
+        (docs/PROTOCOL.md, "Budgets"); off only for tests of the budgets themselves."""
         self._loop = loop
         self._clock = clock
         self.engine = engine
@@ -88,6 +92,7 @@ class SwarmCore:
             schedule=self._schedule_flush,
             ready=self.turns.ready,
             clock=self._get_clock,
+            paced=paced,
         )
 
     @property

@@ -65,6 +65,14 @@ SESSION_MIN_COST = 1 * KiB
 #: of its refill again; a bucket of the link that runs out again less than BUDGET_REPEAT
 #: seconds after the last time one did closes the link (GOODBYE ERR_RATE_LIMIT).
 BUDGET_RESUME = 2.0
+#: However much of its budget a peer has left, this side reads its membership frames
+#: at most MEMBERSHIP_PACE tokens a second (a burst of MEMBERSHIP_PACE_BURST): each
+#: costs the core's thread, which the pages share, tens of microseconds. Faster ones
+#: wait in the transport (its flow control holds the peer back) and are read after
+#: PACE_RESUME seconds of refill. This is no budget: a peer is never cut for it.
+MEMBERSHIP_PACE = 4096
+MEMBERSHIP_PACE_BURST = 1024
+PACE_RESUME = 0.016
 BUDGET_REPEAT = 10.0
 #: A device whose link was closed for its rate is refused (ERR_RATE_LIMIT) for
 #: REFUSE_FIRST seconds; cut again less than REFUSE_MEMORY seconds after its last

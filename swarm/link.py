@@ -6,7 +6,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 
-from swarm.budget import Cancellable
+from swarm.budget import Cancellable, LinkBudget
 from swarm.engine import Transport
 from swarm.protocol import LinkProtocol, LinkState
 
@@ -57,11 +57,15 @@ class Link:
         on_output: Callable[[Link], None],
         now: Callable[[], float],
         ready: Callable[[Link], None] | None = None,
+        *,
+        paced: bool = True,
     ) -> None:
+        """``paced``: membership frames are read at ``limits.MEMBERSHIP_PACE`` at most
+        (``LinkBudget``)."""
         self.transport = transport
         self.remote_key = transport.remote_key
         self.remote_address = transport.remote_address
-        self.protocol = LinkProtocol()
+        self.protocol = LinkProtocol(budget=LinkBudget(paced=paced))
         self.handshake_timer: asyncio.TimerHandle | None = None
         #: When reading goes on after a budget ran out (``LinkSet``).
         self.resume_timer: Cancellable | None = None

@@ -63,10 +63,13 @@ class LinkSet:
         schedule: Callable[[], None],
         clock: Callable[[], Clock],
         ready: Callable[[Link], None] | None = None,
+        paced: bool = True,
     ) -> None:
         """``schedule()`` asks for :meth:`flush` at the end of this loop turn; ``clock()``
         gives the time and timers the budgets are counted with (the loop, or a test's);
-        ``ready`` (the core's ``Turns.ready``) has links read their bytes in slices."""
+        ``ready`` (the core's ``Turns.ready``) has links read their bytes in slices;
+        ``paced``: links read membership frames at ``limits.MEMBERSHIP_PACE`` at most."""
+        self.paced = paced
         self.links: dict[bytes, Link] = {}  # remote device key -> live link
         self.handshake_timeout = handshake_timeout
         self.closing = False
@@ -87,7 +90,7 @@ class LinkSet:
 
     def attach(self, transport: Transport) -> Link:
         """A new connection from the engine: the link that will run on it."""
-        link = Link(transport, self.pump, self.mark_dirty, self._now, self._ready)
+        link = Link(transport, self.pump, self.mark_dirty, self._now, self._ready, paced=self.paced)
         if self.closing:
             self._refuse(link, "ERR_DEVICE_CLOSING", "the device is shutting down")
             return link
@@ -244,14 +247,17 @@ class LinkSet:
         if link.state is LinkState.CLOSED:
             return
         clock = self._clock()
-        if not link.reading_held:
+        if not link.reading_held and not event.paced:
             log.info(
                 "link to %s over its %s budget: reading paused for %.1f s",
                 link.remote_key.hex()[:8],
                 event.budget,
                 event.until - clock.time(),
             )
-        link.hold_reading("budget", True)
+        if not event.paced:
+            # paced only: the link's inbox stops being read, and its own bound pauses the
+            # transport if the peer goes on (no pause and resume every few milliseconds)
+            link.hold_reading("budget", True)
         if link.resume_timer is not None:
             link.resume_timer.cancel()
         link.resume_timer = clock.call_later(max(0.0, event.until - clock.time()), lambda: self._resume(link))

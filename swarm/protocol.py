@@ -142,11 +142,14 @@ class LinkClosed:
 
 @dataclass(slots=True)
 class ReadingPaused:
-    """The peer ran out of its ``budget``: nothing more is read from it until
-    :meth:`LinkProtocol.resume_reading` is called, at ``until`` (or later)."""
+    """The peer ran out of its ``budget``, or (``paced``) sends its frames faster than
+    this side reads them (``LinkBudget(paced=True)``): nothing more is read from it
+    until :meth:`LinkProtocol.resume_reading` is called, at ``until`` (or later)."""
 
     budget: str
     until: float
+    #: Only paced (``limits.MEMBERSHIP_PACE``): within its budget, read a little later.
+    paced: bool = False
 
 
 Event = (
@@ -199,6 +202,7 @@ class LinkProtocol:
         self.budget = budget if budget is not None else LinkBudget()
         self._now = 0.0
         self._paused_on: str | None = None  # the budget that ran out, while paused
+        self._paced = False  # paused only by the pace at which this side reads (not the budget)
         self._held: tuple[Any, int] | None = None  # that frame: (value, size)
         # local side: numbers are given in the order their TOPIC / PRESENCE frames go out,
         # from 0, never twice on this link
@@ -253,7 +257,8 @@ class LinkProtocol:
 
     @property
     def reading_paused(self) -> bool:
-        """A budget ran out: bytes are kept, not read, until :meth:`resume_reading`."""
+        """A budget ran out (or the pace): bytes are kept, not read, until
+        :meth:`resume_reading`."""
         return self._paused_on is not None
 
     def receive_data(self, data: bytes, now: float | None = None) -> None:
@@ -276,11 +281,17 @@ class LinkProtocol:
             return
         assert self._held is not None
         cost = _budget_cost(self._held[0], self._held[1])
-        until = self.budget.resume_at(budget, cost[1] if cost is not None else 0, now)
+        amount = cost[1] if cost is not None else 0
+        if self._paced:
+            ready = self.budget.may_read(budget, amount, now)
+            until = now if ready else self.budget.read_at(budget, amount, now)
+        else:
+            until = self.budget.resume_at(budget, amount, now)
         if until > now:
-            self._events.append(ReadingPaused(budget, until))
+            self._events.append(ReadingPaused(budget, until, paced=self._paced))
             return
         self._paused_on = None
+        self._paced = False
         self._read()
 
     def _read(self) -> None:
@@ -311,6 +322,13 @@ class LinkProtocol:
         return False
 
     def _over_budget(self, verdict: Verdict, budget: str, cost: int, item: tuple[Any, int]) -> None:
+        if verdict is Verdict.WAIT:
+            self._held = item
+            self._paused_on = budget
+            self._paced = True
+            until = self.budget.read_at(budget, cost, self._now)
+            self._events.append(ReadingPaused(budget, until, paced=True))
+            return
         if verdict is Verdict.CUT:
             self.close(
                 "ERR_RATE_LIMIT",

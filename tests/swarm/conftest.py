@@ -39,8 +39,23 @@ async def net():
 async def core():
     """A core with no engine whose budgets and pages' rates run on a fake clock
     (``core.clock.advance(seconds)``); links are attached by hand."""
+    async for c in _fake_clock_core(paced=True):
+        yield c
+
+
+@pytest.fixture
+async def unpaced_core():
+    """The same, but it reads other devices' membership frames as fast as they come (no
+    ``limits.MEMBERSHIP_PACE``): for tests of what comes after (the budgets, the pages'
+    rates), which send a burst at one instant and count its effects at that instant.
+    The pace has tests of its own (test_budgets.py, test_budgets_core.py)."""
+    async for c in _fake_clock_core(paced=False):
+        yield c
+
+
+async def _fake_clock_core(paced: bool):
     clock = FakeClock()
-    core = SwarmCore(grace=0, clock=clock)
+    core = SwarmCore(grace=0, clock=clock, paced=paced)
     core.clock = clock  # type: ignore[attr-defined]
     yield core
     await core.close()

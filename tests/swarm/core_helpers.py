@@ -48,6 +48,17 @@ async def until_changed(core: SwarmCore, cond: Callable[[], bool], what: str = "
         core.remove_observer(changed.set)
 
 
+async def until_timers(cond: Callable[[], bool], what: str = "condition") -> None:
+    """Wait for ``cond()`` when what makes it true waits for the loop's timers too (a
+    link reading at its pace): checked after every loop turn, the loop's clock running."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + HANG_GUARD
+    while not cond():
+        if loop.time() > give_up:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.001)
+
+
 #: Only so that a broken test fails instead of hanging; never a timing assertion.
 HANG_GUARD = 30.0
 

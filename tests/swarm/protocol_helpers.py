@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nacl.signing import SigningKey
 
+from swarm.budget import LinkBudget
 from swarm.framing import encode_frame
 from swarm.protocol import Frame, LinkProtocol
 
@@ -45,9 +46,10 @@ def hello(nonce: bytes = b"\x01" * 32) -> bytes:
     return frame(Frame.HELLO, 1, nonce)
 
 
-def fresh(opened: bool) -> LinkProtocol:
-    """One side of a link with nothing pending: new, or after the peer's HELLO."""
-    p = LinkProtocol()
+def fresh(opened: bool, paced: bool = False) -> LinkProtocol:
+    """One side of a link with nothing pending: new, or after the peer's HELLO.
+    ``paced``: it reads membership frames at ``limits.MEMBERSHIP_PACE`` at most."""
+    p = LinkProtocol(budget=LinkBudget(paced=paced))
     if opened:
         p.receive_data(hello())
         p.events_received()

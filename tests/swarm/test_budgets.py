@@ -38,10 +38,12 @@ def resumes(budget: str, tokens_left: float, now: float = 0.0) -> float:
     return pytest.approx(now + (rate * limits.BUDGET_RESUME - tokens_left) / rate)
 
 
-def joined_peer(now: float = 0.0) -> tuple[LinkProtocol, Key]:
+def joined_peer(now: float = 0.0, paced: bool = False) -> tuple[LinkProtocol, Key]:
     """An open link whose peer shares a topic with it and proved one presence (5 tokens:
-    a TOPIC and a PRESENCE), and nothing pending."""
-    p = fresh(True)
+    a TOPIC and a PRESENCE), and nothing pending. ``paced``: it reads membership frames
+    at ``limits.MEMBERSHIP_PACE`` at most, as a core's links do (the budgets' tests read
+    as fast as frames come, to count their effect at the instant they were sent)."""
+    p = fresh(True, paced=paced)
     p.add_topic(open_topic("room"))
     tag = frames(p.data_to_send())[0][2]
     key = Key()
@@ -162,6 +164,81 @@ def test_the_budget_refills_at_its_rate():
     events = p.events_received()
     assert acted(events) == 1 + 10 * limits.MEMBERSHIP_RATE
     assert len(paused(events)) == 1
+
+
+# --- the pace: how fast a side reads membership frames (its own choice, not a budget) ------
+
+
+def read_at_pace(p: LinkProtocol, now: float) -> tuple[list, float, list[tuple[float, int]]]:
+    """What the core does with a paced link: read on at each paced ``ReadingPaused``'s
+    time, until reading stops for another reason (a budget) or nothing waits. Returns
+    the events (the paced pauses left out), the time reached, and after each read the
+    time and the JOIN/LEAVE/SESSION frames acted on since ``now``."""
+    events: list = []
+    steps: list[tuple[float, int]] = []
+    while True:
+        new = p.events_received()
+        events += [e for e in new if not (isinstance(e, ReadingPaused) and e.paced)]
+        steps.append((now, acted(events)))
+        wait = [e for e in new if isinstance(e, ReadingPaused) and e.paced]
+        if not wait or p.state is LinkState.CLOSED:
+            return events, now, steps
+        now = wait[-1].until
+        p.resume_reading(now)
+
+
+def test_a_flood_within_its_budget_is_read_at_the_pace_never_faster_and_never_cut():
+    p, _ = joined_peer(paced=True)  # (its TOPIC and PRESENCE took 5 of the pace's burst)
+    flood = 3 * limits.MEMBERSHIP_PACE
+    p.receive_data(JOIN_LEAVE * (flood // 2), 0.0)
+    first = p.events_received()
+    assert acted(first) == limits.MEMBERSHIP_PACE_BURST - 5
+    [wait] = paused(first)
+    assert wait.paced and wait.until == pytest.approx(limits.PACE_RESUME)
+    # too early (the held frame's token not there yet): another wait, nothing read, and
+    # not a budget running out
+    p.resume_reading(0.1 / limits.MEMBERSHIP_PACE)
+    [again] = p.events_received()
+    assert again.paced and again.until == pytest.approx(wait.until)
+    p.resume_reading(wait.until)
+    events, end, steps = read_at_pace(p, wait.until)
+    assert acted(events) == flood - acted(first)
+    for t, n in steps:  # never ahead of the pace
+        assert acted(first) + n <= limits.MEMBERSHIP_PACE_BURST + limits.MEMBERSHIP_PACE * t - 5 + 1
+    assert end == pytest.approx((flood + 5 - limits.MEMBERSHIP_PACE_BURST) / limits.MEMBERSHIP_PACE, rel=0.02)
+    # read to the end within its budget: never paused for it, never closed
+    assert paused(events) == [] and p.budget.pauses == 0
+    assert p.state is LinkState.OPEN and p.data_to_send() == b""
+
+
+def test_a_whole_state_announced_and_withdrawn_at_once_is_read_at_the_pace_and_never_cut():
+    p = fresh(True, paced=True)
+    p.add_topic(open_topic("room"))
+    tag = frames(p.data_to_send())[0][2]
+    keys = [Key() for _ in range(limits.MAX_PRESENCES_PER_LINK)]
+    state = frame(Frame.TOPIC, 0, tag)
+    state += b"".join(frame(Frame.PRESENCE, n, k.id, proof(k, p)) for n, k in enumerate(keys))
+    state += b"".join(frame(Frame.JOIN, 0, n, None) for n in range(len(keys)))
+    withdrawn = b"".join(frame(Frame.LEAVE, 0, n) for n in range(len(keys)))
+    withdrawn += b"".join(frame(Frame.UNPRESENCE, n) for n in range(len(keys)))
+    p.receive_data(state + withdrawn, 0.0)
+    events, end, _ = read_at_pace(p, 0.0)
+    assert acted(events) == 2 * len(keys) and paused(events) == []
+    tokens = 1 + len(keys) * (limits.PRESENCE_COST + 3)
+    assert end == pytest.approx((tokens - limits.MEMBERSHIP_PACE_BURST) / limits.MEMBERSHIP_PACE, rel=0.02)
+    assert p.state is LinkState.OPEN and p.data_to_send() == b""
+
+
+def test_a_paced_flood_over_its_budget_is_paused_for_it_then_cut_as_an_unpaced_one():
+    p, _ = joined_peer(paced=True)
+    p.receive_data(JOIN_LEAVE * limits.MEMBERSHIP_BUDGET, 0.0)
+    events, now, _ = read_at_pace(p, 0.0)
+    [ran_out] = paused(events)  # its budget (refilled meanwhile at its rate) ran out
+    assert not ran_out.paced and p.reading_paused and p.state is LinkState.OPEN
+    assert now > (limits.MEMBERSHIP_BUDGET - limits.MEMBERSHIP_PACE_BURST) / limits.MEMBERSHIP_PACE
+    p.resume_reading(ran_out.until)
+    events, _, _ = read_at_pace(p, ran_out.until)
+    closed(p, "ERR_RATE_LIMIT", "over its membership budget twice within 10 s", events)
 
 
 # --- SESSION: a bucket of bytes ----------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 from swarm import limits
 from swarm.errors import PeerSocketError
 from swarm.events import CLOSE_ABNORMAL
+from swarm.link import Link
 from swarm.protocol import Frame
 from swarm.topics import SwarmKey
 from tests.swarm.core_helpers import Connection, SocketClosed, turns, until
@@ -20,7 +21,8 @@ from tests.swarm.protocol_helpers import frame
 JOIN_LEAVE = frame(Frame.JOIN, 0, 0, None) + frame(Frame.LEAVE, 0, 0)
 
 
-async def test_a_peer_over_its_budget_is_not_read_until_it_refilled(core):
+async def test_a_peer_over_its_budget_is_not_read_until_it_refilled(unpaced_core):
+    core = unpaced_core
     page = tab(core)
     peer = Hostile(core)
     await peer.handshake()
@@ -46,7 +48,8 @@ async def test_a_peer_over_its_budget_is_not_read_until_it_refilled(core):
     assert peer.wire.goodbye() is None and not peer.wire.closed
 
 
-async def test_a_peer_that_runs_out_again_is_cut_and_its_device_refused_for_a_while(core):
+async def test_a_peer_that_runs_out_again_is_cut_and_its_device_refused_for_a_while(unpaced_core):
+    core = unpaced_core
     page = tab(core)
     peer = Hostile(core)
     await peer.handshake()
@@ -99,6 +102,41 @@ async def test_a_peer_that_runs_out_again_is_cut_and_its_device_refused_for_a_wh
     await until(lambda: page.peers() == {other.presence.id.hex()}, "the cut device's socket closed")
     assert not other.wire.closed
     assert all(c.socket.peer_id != other.presence.id for c in page.of(SocketClosed))
+
+
+async def test_a_device_is_read_at_the_pace_held_back_by_its_transport_and_never_cut_in_budget(core):
+    """Membership frames faster than the pace, within the budget: the core reads what the
+    pace allows and leaves the rest in the link's inbox; past the inbox's bound the
+    transport is paused (the sender's own flow control holds it back), and the rest is
+    read as the pace refills, to the end, with no GOODBYE."""
+    page = tab(core)
+    peer = Hostile(core)
+    await peer.handshake()
+    await until(lambda: len(page.of(Connection)) == 1, "the peer's socket")
+    link = core.links[peer.key]
+    value = b"\x01" * 1000
+    pair = frame(Frame.LEAVE, 0, 0) + frame(Frame.JOIN, 0, 0, value)  # 2 tokens, ~1 KiB
+    pairs = Link.INBOX_HIGH // len(pair) + 64
+    peer.send(pair * pairs)
+    await turns(20)
+    # it read the pace's burst; the transport, paused past the inbox's bound, stays
+    # paused while more than the low-water mark waits
+    assert link.protocol.reading_paused and link.inbox_bytes > Link.INBOX_LOW
+    assert link.reading_held == {"inbox"} and peer.wire.paused
+    steps = 0
+    while link.protocol.reading_paused or link.inbox_bytes:
+        core.clock.advance(limits.PACE_RESUME)
+        await turns(5)
+        steps += 1
+    # as fast as the pace refilled, no faster (the handshake's 7 tokens came first)
+    tokens = 7 + 2 * pairs
+    assert steps * limits.PACE_RESUME == pytest.approx(
+        (tokens - limits.MEMBERSHIP_PACE_BURST) / limits.MEMBERSHIP_PACE, rel=0.05
+    )
+    assert not peer.wire.paused and link.reading_held == set()
+    assert link.protocol.budget.pauses == 0 and peer.wire.goodbye() is None and not peer.wire.closed
+    await until(lambda: page.of(Connection)[-1].socket.session_data == value, "the last state")
+    assert page.peers() == {peer.presence.id.hex()}
 
 
 async def test_session_floods_are_held_to_their_byte_budget(core):

@@ -129,7 +129,8 @@ async def test_a_sockets_events_keep_their_order_around_coalesced_session_data(c
 # --- the pages' rates ----------------------------------------------------------------------------
 
 
-async def test_a_page_hears_at_most_its_rate_and_what_waits_is_the_current_state(core):
+async def test_a_page_hears_at_most_its_rate_and_what_waits_is_the_current_state(unpaced_core):
+    core = unpaced_core
     page = tab(core)
     timed = Timed(core, page)
     peer = await linked(core, page)
@@ -161,7 +162,8 @@ async def test_a_page_hears_at_most_its_rate_and_what_waits_is_the_current_state
     assert timed.most_in_one_second() <= limits.PAGE_EVENTS_PER_SECOND
 
 
-async def test_one_device_is_held_to_its_own_rate_and_another_is_not_held_behind_it(core):
+async def test_one_device_is_held_to_its_own_rate_and_another_is_not_held_behind_it(unpaced_core):
+    core = unpaced_core
     page = tab(core)
     timed = Timed(core, page)
     peer = await linked(core, page)
@@ -192,7 +194,8 @@ async def test_one_device_is_held_to_its_own_rate_and_another_is_not_held_behind
     assert timed.most_in_one_second() <= limits.PAGE_EVENTS_PER_SECOND
 
 
-async def test_messages_on_a_socket_that_waits_wait_behind_its_connection_and_credit_after(core):
+async def test_messages_on_a_socket_that_waits_wait_behind_its_connection_and_credit_after(unpaced_core):
+    core = unpaced_core
     page = tab(core)
     peer = await linked(core, page)
     many = limits.PAGE_EVENTS_PER_SECOND  # the last one waits for the next second
