@@ -9,6 +9,8 @@ any monotonic clock). The numbers are in ``swarm/limits.py``; docs/PROTOCOL.md
   protocol charges each frame before it acts on it; a bucket that runs out stops
   the link's reading until it has refilled a little, and one that runs out again
   soon after closes the link (``ERR_RATE_LIMIT``).
+* :class:`SharedPace`: the pace at which all of a core's links together have their
+  membership frames read, taken in turn.
 * :class:`Refusals`: devices whose link was closed for its rate, refused for a
   while (longer for each repeat).
 * :class:`NewDevices`: how fast links from device keys not seen before are taken
@@ -86,35 +88,42 @@ class LinkBudget:
     MEMBERSHIP = "membership"
     SESSION = "session"
 
-    def __init__(self, *, paced: bool = False) -> None:
+    def __init__(self, *, paced: bool = False, all_links: SharedPace | None = None) -> None:
         """``paced``: membership frames are read at most ``limits.MEMBERSHIP_PACE`` a
         second (a burst of ``limits.MEMBERSHIP_PACE_BURST``), however much budget the peer
-        has left; faster ones :attr:`Verdict.WAIT`. That is this side's choice (the core
-        makes it: each frame costs the thread the pages share), not the peer's budget."""
+        has left, and, with ``all_links``, within the pace the core's links share; faster
+        ones :attr:`Verdict.WAIT`. That is this side's choice (the core makes it: each
+        frame costs the thread the pages share), not the peer's budget."""
         self.buckets = {
             self.MEMBERSHIP: TokenBucket(limits.MEMBERSHIP_BUDGET, limits.MEMBERSHIP_RATE),
             self.SESSION: TokenBucket(limits.SESSION_BUDGET, limits.SESSION_RATE),
         }
-        self.paces: dict[str, TokenBucket] = {}
-        if paced:
-            self.paces[self.MEMBERSHIP] = TokenBucket(limits.MEMBERSHIP_PACE_BURST, limits.MEMBERSHIP_PACE)
+        #: The pace of this link's membership frames (None: read as they come).
+        self.pace = TokenBucket(limits.MEMBERSHIP_PACE_BURST, limits.MEMBERSHIP_PACE) if paced else None
+        self.all_links = all_links if paced else None
         #: When a bucket of this link last ran out, and which one.
         self.ran_out_at: float | None = None
         self.ran_out: str | None = None
         #: How often a bucket ran out (for the snapshot and logs).
         self.pauses = 0
 
+    def _paced(self, budget: str) -> TokenBucket | None:
+        return self.pace if budget == self.MEMBERSHIP else None
+
     def charge(self, budget: str, cost: float, now: float) -> Verdict:
         """Charge ``cost`` to ``budget`` for a frame about to be read at ``now``."""
-        pace = self.paces.get(budget)
-        if pace is not None and pace.level(now) < cost - 1e-9:
+        pace = self._paced(budget)
+        if pace is not None and not self.may_read(budget, cost, now):
             return Verdict.WAIT
         if self.buckets[budget].take(cost, now):
             if pace is not None:
                 pace.tokens -= cost
+                if self.all_links is not None:
+                    self.all_links.take(self, cost)
             return Verdict.OK
         last, self.ran_out_at, self.ran_out = self.ran_out_at, now, budget
         self.pauses += 1
+        self.give_up_turn()  # paused for seconds (or cut): no turn at the shared pace meanwhile
         if last is not None and now - last < limits.BUDGET_REPEAT:
             return Verdict.CUT
         return Verdict.PAUSE
@@ -127,16 +136,31 @@ class LinkBudget:
         return now + bucket.wait(want, now)
 
     def may_read(self, budget: str, cost: float, now: float) -> bool:
-        """Whether the pace lets a frame costing ``cost`` be read at ``now``."""
-        pace = self.paces.get(budget)
-        return pace is None or pace.level(now) >= cost - 1e-9
+        """Whether the pace lets a frame costing ``cost`` be read at ``now`` (its own
+        pace first; then the links' shared one, which takes note that it waits)."""
+        pace = self._paced(budget)
+        if pace is None:
+            return True
+        if pace.level(now) < cost - 1e-9:
+            return False
+        return self.all_links is None or self.all_links.ready(self, cost, now)
 
     def read_at(self, budget: str, cost: float, now: float) -> float:
         """When a frame that had to :attr:`Verdict.WAIT` may be read: once the pace
         holds it and ``limits.PACE_RESUME`` seconds of refill (one timer per batch of
-        frames, not one per frame)."""
-        pace = self.paces[budget]
-        return now + pace.wait(max(cost, pace.rate * limits.PACE_RESUME), now)
+        frames, not one per frame), and the shared pace has it or this link's turn."""
+        pace = self._paced(budget)
+        assert pace is not None, "only a paced budget waits"
+        wait = pace.wait(max(cost, pace.rate * limits.PACE_RESUME), now)
+        if self.all_links is not None:
+            wait = max(wait, self.all_links.wait(self, cost, now))
+        return now + wait
+
+    def give_up_turn(self) -> None:
+        """The link is closed, or paused for its budget: its place at the shared pace
+        goes to the links behind it."""
+        if self.all_links is not None:
+            self.all_links.forget(self)
 
     @staticmethod
     def describe(budget: str) -> str:
@@ -152,6 +176,76 @@ class LinkBudget:
             f"(each at least {limits.SESSION_MIN_COST // limits.KiB} KiB), "
             f"a burst of {limits.SESSION_BUDGET // limits.MiB} MiB"
         )
+
+
+class SharedPace:
+    """The pace at which all of a core's links together are read
+    (``limits.MEMBERSHIP_PACE_ALL``), taken in turn.
+
+    While it has tokens and no link waits, any link takes them. A link that finds it
+    short waits in line; then the first in line to ask again has the next turn: it
+    takes up to ``limits.PACE_RESUME`` seconds of refill while the others wait (a link
+    that comes while another has its turn, or out of line, waits in line too; the
+    first in line takes the turn when it asks, as the one who has it may not come back
+    for the rest). So many links read
+    no faster together than the pace, and none is kept waiting behind the others: a
+    well-behaved device's few frames are read within a few turns, however many
+    attacker links flood. A link that does not come back for its turn within
+    ``limits.PACE_TURN_KEPT`` seconds loses its place (it was closed, or its own pace
+    or budget holds it)."""
+
+    def __init__(self) -> None:
+        self.bucket = TokenBucket(limits.MEMBERSHIP_PACE_ALL_BURST, limits.MEMBERSHIP_PACE_ALL)
+        self.turn_tokens = limits.MEMBERSHIP_PACE_ALL * limits.PACE_RESUME
+        #: Links waiting, first in line first, each with when it last asked.
+        self._line: dict[object, float] = {}
+        self._turn: object | None = None  # whose turn it is
+        self._turn_left = 0.0
+
+    def __len__(self) -> int:
+        """How many links wait in line."""
+        return len(self._line)
+
+    def ready(self, who: object, cost: float, now: float) -> bool:
+        """Whether ``who`` may take ``cost`` at ``now``; if not, it waits in line."""
+        self._expire(now)
+        if self.bucket.level(now) >= cost - 1e-9:
+            if not self._line:
+                return True
+            if self._turn is who and self._turn_left >= cost - 1e-9:
+                return True
+            if next(iter(self._line)) is who:
+                del self._line[who]
+                self._turn, self._turn_left = who, self.turn_tokens
+                return True
+        self._line[who] = now  # joins the line's end, or keeps its place
+        return False
+
+    def take(self, who: object, cost: float) -> None:
+        """``who`` read a frame costing ``cost`` (after :meth:`ready` said it may)."""
+        self.bucket.tokens -= cost
+        if self._turn is who:
+            self._turn_left -= cost
+
+    def wait(self, who: object, cost: float, now: float) -> float:
+        """Seconds until ``who``, which :meth:`ready` just turned away, asks again: until
+        the pace holds a turn's tokens, or (another link's turn) a turn's length."""
+        if self.bucket.level(now) < cost - 1e-9:
+            return self.bucket.wait(max(cost, self.turn_tokens), now)
+        return limits.PACE_RESUME
+
+    def forget(self, who: object) -> None:
+        """``who`` gives up its place in line and its turn."""
+        self._line.pop(who, None)
+        if self._turn is who:
+            self._turn = None
+
+    def _expire(self, now: float) -> None:
+        while self._line:
+            first, asked = next(iter(self._line.items()))
+            if now - asked <= limits.PACE_TURN_KEPT:
+                return
+            del self._line[first]
 
 
 class OwnChanges:

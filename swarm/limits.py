@@ -73,6 +73,15 @@ BUDGET_RESUME = 2.0
 MEMBERSHIP_PACE = 4096
 MEMBERSHIP_PACE_BURST = 1024
 PACE_RESUME = 0.016
+#: All of a core's links together are read at most MEMBERSHIP_PACE_ALL tokens a second
+#: (a burst of MEMBERSHIP_PACE_ALL_BURST): an attacker can link under as many device
+#: keys as NEW_DEVICE_RATE lets it, and must not multiply the pace by them. Links that
+#: find it short take it in turn, the one that waited longest first, PACE_RESUME
+#: seconds of its refill per turn; a link that does not come back for its turn within
+#: PACE_TURN_KEPT seconds loses its place.
+MEMBERSHIP_PACE_ALL = 8192
+MEMBERSHIP_PACE_ALL_BURST = 2048
+PACE_TURN_KEPT = 0.25
 BUDGET_REPEAT = 10.0
 #: A device whose link was closed for its rate is refused (ERR_RATE_LIMIT) for
 #: REFUSE_FIRST seconds; cut again less than REFUSE_MEMORY seconds after its last

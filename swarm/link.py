@@ -58,14 +58,14 @@ class Link:
         now: Callable[[], float],
         ready: Callable[[Link], None] | None = None,
         *,
-        paced: bool = True,
+        budget: LinkBudget | None = None,
     ) -> None:
-        """``paced``: membership frames are read at ``limits.MEMBERSHIP_PACE`` at most
-        (``LinkBudget``)."""
+        """``budget``: what the peer may send, and the pace its membership frames are read
+        at (``LinkBudget``; by default paced at ``limits.MEMBERSHIP_PACE``)."""
         self.transport = transport
         self.remote_key = transport.remote_key
         self.remote_address = transport.remote_address
-        self.protocol = LinkProtocol(budget=LinkBudget(paced=paced))
+        self.protocol = LinkProtocol(budget=budget if budget is not None else LinkBudget(paced=True))
         self.handshake_timer: asyncio.TimerHandle | None = None
         #: When reading goes on after a budget ran out (``LinkSet``).
         self.resume_timer: Cancellable | None = None

@@ -25,7 +25,7 @@ import math
 from collections.abc import Callable
 
 from swarm import limits
-from swarm.budget import Clock, NewDevices, Refusals
+from swarm.budget import Clock, LinkBudget, NewDevices, Refusals, SharedPace
 from swarm.dispatch import EventQueue, LoopGetter, Observers
 from swarm.engine import Transport
 from swarm.events import CLOSE_ABNORMAL, CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_PROTOCOL, SessionData
@@ -68,8 +68,11 @@ class LinkSet:
         """``schedule()`` asks for :meth:`flush` at the end of this loop turn; ``clock()``
         gives the time and timers the budgets are counted with (the loop, or a test's);
         ``ready`` (the core's ``Turns.ready``) has links read their bytes in slices;
-        ``paced``: links read membership frames at ``limits.MEMBERSHIP_PACE`` at most."""
+        ``paced``: links read membership frames at ``limits.MEMBERSHIP_PACE`` at most each,
+        and at ``limits.MEMBERSHIP_PACE_ALL`` all together."""
         self.paced = paced
+        #: The pace all links share (None: not paced).
+        self.all_links_pace = SharedPace() if paced else None
         self.links: dict[bytes, Link] = {}  # remote device key -> live link
         self.handshake_timeout = handshake_timeout
         self.closing = False
@@ -90,7 +93,8 @@ class LinkSet:
 
     def attach(self, transport: Transport) -> Link:
         """A new connection from the engine: the link that will run on it."""
-        link = Link(transport, self.pump, self.mark_dirty, self._now, self._ready, paced=self.paced)
+        budget = LinkBudget(paced=self.paced, all_links=self.all_links_pace)
+        link = Link(transport, self.pump, self.mark_dirty, self._now, self._ready, budget=budget)
         if self.closing:
             self._refuse(link, "ERR_DEVICE_CLOSING", "the device is shutting down")
             return link
@@ -345,6 +349,7 @@ class LinkSet:
                         m.closed_peers.discard(socket.peer_id)
         link.flush()
         link.close_transport()
+        link.protocol.budget.give_up_turn()
         if self.links.get(link.remote_key) is link:
             del self.links[link.remote_key]
         # a peer that is still there over another link (its device reconnected) gets a socket

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nacl.signing import SigningKey
 
-from swarm.budget import LinkBudget
+from swarm.budget import LinkBudget, SharedPace
 from swarm.framing import encode_frame
 from swarm.protocol import Frame, LinkProtocol
 
@@ -46,10 +46,11 @@ def hello(nonce: bytes = b"\x01" * 32) -> bytes:
     return frame(Frame.HELLO, 1, nonce)
 
 
-def fresh(opened: bool, paced: bool = False) -> LinkProtocol:
+def fresh(opened: bool, paced: bool = False, all_links: SharedPace | None = None) -> LinkProtocol:
     """One side of a link with nothing pending: new, or after the peer's HELLO.
-    ``paced``: it reads membership frames at ``limits.MEMBERSHIP_PACE`` at most."""
-    p = LinkProtocol(budget=LinkBudget(paced=paced))
+    ``paced``: it reads membership frames at ``limits.MEMBERSHIP_PACE`` at most (and
+    within ``all_links``, the pace a core's links share)."""
+    p = LinkProtocol(budget=LinkBudget(paced=paced, all_links=all_links))
     if opened:
         p.receive_data(hello())
         p.events_received()

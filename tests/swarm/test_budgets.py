@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from swarm import limits
-from swarm.budget import LinkBudget, NewDevices, Refusals, TokenBucket
+from swarm.budget import LinkBudget, NewDevices, Refusals, SharedPace, TokenBucket
 from swarm.framing import encode_frame
 from swarm.protocol import (
     Frame,
@@ -38,12 +38,15 @@ def resumes(budget: str, tokens_left: float, now: float = 0.0) -> float:
     return pytest.approx(now + (rate * limits.BUDGET_RESUME - tokens_left) / rate)
 
 
-def joined_peer(now: float = 0.0, paced: bool = False) -> tuple[LinkProtocol, Key]:
+def joined_peer(
+    now: float = 0.0, paced: bool = False, all_links: SharedPace | None = None
+) -> tuple[LinkProtocol, Key]:
     """An open link whose peer shares a topic with it and proved one presence (5 tokens:
     a TOPIC and a PRESENCE), and nothing pending. ``paced``: it reads membership frames
     at ``limits.MEMBERSHIP_PACE`` at most, as a core's links do (the budgets' tests read
-    as fast as frames come, to count their effect at the instant they were sent)."""
-    p = fresh(True, paced=paced)
+    as fast as frames come, to count their effect at the instant they were sent), and
+    within ``all_links``, the pace its core's links share."""
+    p = fresh(True, paced=paced, all_links=all_links)
     p.add_topic(open_topic("room"))
     tag = frames(p.data_to_send())[0][2]
     key = Key()
@@ -239,6 +242,108 @@ def test_a_paced_flood_over_its_budget_is_paused_for_it_then_cut_as_an_unpaced_o
     p.resume_reading(ran_out.until)
     events, _, _ = read_at_pace(p, ran_out.until)
     closed(p, "ERR_RATE_LIMIT", "over its membership budget twice within 10 s", events)
+
+
+def test_links_share_a_pace_that_any_takes_while_none_waits_then_take_in_turn():
+    pace = SharedPace()
+    a, b, c = object(), object(), object()
+    turn = pace.turn_tokens
+    # while no link waits, any takes what the pace holds
+    assert pace.ready(a, limits.MEMBERSHIP_PACE_ALL_BURST, 0.0)
+    pace.take(a, limits.MEMBERSHIP_PACE_ALL_BURST)
+    # short: a and then b wait in line, a first
+    assert not pace.ready(a, 1, 0.0) and not pace.ready(b, 1, 0.0) and len(pace) == 2
+    refilled = pace.wait(a, 1, 0.0)
+    assert refilled == pytest.approx(limits.PACE_RESUME)
+    # c comes when the pace holds a turn again: it is behind them, and b is behind a
+    assert not pace.ready(c, 1, refilled) and not pace.ready(b, 1, refilled)
+    assert pace.wait(c, 1, refilled) == limits.PACE_RESUME  # another's turn: a turn's length
+    # a's turn: up to a turn's tokens, then it waits behind b and c
+    assert pace.ready(a, turn, refilled)
+    pace.take(a, turn)
+    pace.bucket.tokens = limits.MEMBERSHIP_PACE_ALL_BURST  # (so that only the turn counts)
+    assert not pace.ready(a, 1, refilled)  # its turn is over: behind b and c
+    assert pace.ready(b, 1, refilled)  # b's turn
+    pace.take(b, 1)
+    assert pace.ready(b, 1, refilled)
+    pace.take(b, 1)
+    # c, first in line now, takes the turn when it asks (b may not come back for it)
+    assert pace.ready(c, 1, refilled)
+    assert not pace.ready(b, 1, refilled) and len(pace) == 2  # behind a again
+    pace.forget(a)  # (a closed) b is first
+    assert pace.ready(b, 1, refilled) and len(pace) == 0
+
+
+def test_a_link_that_does_not_come_back_for_its_turn_loses_its_place():
+    pace = SharedPace()
+    a, b = object(), object()
+    pace.take(a, limits.MEMBERSHIP_PACE_ALL_BURST)
+    assert not pace.ready(a, 1, 0.0) and not pace.ready(b, 1, 0.0)
+    later = limits.PACE_TURN_KEPT + 0.001
+    assert not pace.ready(b, 1, later - 0.002)  # b asked again; a did not: a loses its place
+    assert pace.ready(b, 1, later) and len(pace) == 0
+
+
+def flood_in_turns(links: list[tuple[LinkProtocol, float, bytes]], until: float) -> list[list[tuple[float, int]]]:
+    """Links of one core sharing its pace, each sent ``bytes`` at its time, read as the
+    core reads them: at each paced ``ReadingPaused``'s time, the earliest first, and
+    where two are due at once the one earlier in ``links`` (so the first links would
+    read first every time if nothing took turns). Returns, for each link, after each
+    read, the time and the JOIN/LEAVE/SESSION frames it acted on so far."""
+    due: list[float | None] = [None] * len(links)
+    sent = [False] * len(links)
+    done = [0] * len(links)
+    steps: list[list[tuple[float, int]]] = [[] for _ in links]
+
+    def read(i: int, now: float) -> None:
+        new = links[i][0].events_received()
+        done[i] += acted(new)
+        steps[i].append((now, done[i]))
+        waits = [e for e in new if isinstance(e, ReadingPaused)]
+        assert all(e.paced for e in waits), "only the pace holds them (each within its budget)"
+        due[i] = waits[-1].until if waits else None
+
+    while True:
+        times = [(t, i) for i, t in enumerate(due) if t is not None]
+        times += [(links[i][1], i) for i in range(len(links)) if not sent[i]]
+        if not times:
+            return steps
+        now, i = min(times)
+        if now > until:
+            return steps
+        if not sent[i] and links[i][1] == now:
+            sent[i] = True
+            links[i][0].receive_data(links[i][2], now)
+        else:
+            links[i][0].resume_reading(now)
+        read(i, now)
+
+
+def test_devices_linking_under_many_keys_share_one_pace_and_each_is_read_in_turn():
+    pace = SharedPace()
+    attackers = [joined_peer(paced=True, all_links=pace)[0] for _ in range(4)]
+    well_behaved = joined_peer(paced=True, all_links=pace)[0]  # (all 5 took 25 tokens)
+    flood = JOIN_LEAVE * (2 * limits.MEMBERSHIP_PACE)  # 4 s of one link's pace each
+    a_few = JOIN_LEAVE * 5
+    comes_at = 0.5
+    links = [(p, 0.0, flood) for p in attackers] + [(well_behaved, comes_at, a_few)]
+    steps = flood_in_turns(links, until=2.0)
+    # all together never read faster than the shared pace, each never faster than its own
+    moments = sorted({t for s in steps for t, _ in s})
+    for t in moments:
+        so_far = [max((n for u, n in s if u <= t), default=0) for s in steps]
+        assert sum(so_far) + 25 <= limits.MEMBERSHIP_PACE_ALL_BURST + limits.MEMBERSHIP_PACE_ALL * t + 1
+        for n in so_far:
+            assert n + 5 <= limits.MEMBERSHIP_PACE_BURST + limits.MEMBERSHIP_PACE * t + 1
+    # every attacker link was read in turn: none starved behind the others
+    at_end = [s[-1][1] for s in steps[:4]]
+    share = (limits.MEMBERSHIP_PACE_ALL * 2.0) / 5
+    assert min(at_end) > share / 2, at_end
+    # the well-behaved device's few frames were read within a few turns of coming
+    [(read_by, n)] = [(t, n) for t, n in steps[4] if n == 10][:1]
+    assert read_by - comes_at <= len(links) * 2 * limits.PACE_RESUME
+    # and read fully, no link paused for its budget or cut
+    assert all(p.state is LinkState.OPEN and p.budget.pauses == 0 for p, _, _ in links)
 
 
 # --- SESSION: a bucket of bytes ----------------------------------------------------------------

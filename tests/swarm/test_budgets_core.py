@@ -139,6 +139,45 @@ async def test_a_device_is_read_at_the_pace_held_back_by_its_transport_and_never
     assert page.peers() == {peer.presence.id.hex()}
 
 
+async def test_devices_flooding_under_several_keys_are_read_at_one_pace_together(core):
+    """Three devices (one attacker under three keys) flood at once: they are read no
+    faster together than the pace the core's links share (each alone would be read at
+    half of it), in turn, all three to the end."""
+    page = tab(core)
+    peers = [Hostile(core) for _ in range(3)]
+    for peer in peers:
+        await peer.handshake()
+    await until(lambda: len(page.of(Connection)) == 3, "the peers' sockets")
+    links = [core.links[p.key] for p in peers]
+    flood = JOIN_LEAVE * 1000
+    for peer in peers:
+        peer.send(flood)
+    await turns(20)
+
+    def unread(link: Link) -> int:
+        return link.inbox_bytes + link.protocol.buffered
+
+    def tokens_read() -> float:  # of the floods, by all three links (2 a JOIN/LEAVE pair)
+        return 2 * (3 * len(flood) - sum(unread(link) for link in links)) / len(JOIN_LEAVE)
+
+    burst = limits.MEMBERSHIP_PACE_ALL_BURST - 3 * 7  # (each handshake took 7 tokens)
+    assert tokens_read() == pytest.approx(burst, abs=6)
+    steps = 0
+    while any(unread(link) for link in links):
+        core.clock.advance(limits.PACE_RESUME)
+        await turns(5)
+        steps += 1
+        assert tokens_read() <= burst + limits.MEMBERSHIP_PACE_ALL * steps * limits.PACE_RESUME + 6
+        if steps == 10:  # in turn: none is left behind the others
+            assert all(len(flood) - unread(link) > len(flood) / 4 for link in links)
+    # as fast as the shared pace refilled, no faster
+    assert steps * limits.PACE_RESUME == pytest.approx(
+        (3 * 2 * 1000 - burst) / limits.MEMBERSHIP_PACE_ALL, rel=0.05
+    )
+    assert all(link.protocol.budget.pauses == 0 and not link.protocol.reading_paused for link in links)
+    assert all(p.wire.goodbye() is None and core.links[p.key] is link for p, link in zip(peers, links, strict=True))
+
+
 async def test_session_floods_are_held_to_their_byte_budget(core):
     page = tab(core)
     peer = Hostile(core)
