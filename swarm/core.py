@@ -302,6 +302,7 @@ class SwarmCore:
     def consumed(self, handle: SwarmHandle, socket: Socket, nbytes: int) -> None:
         """``handle``'s page has consumed ``nbytes`` of the messages ``socket`` delivered it."""
         self._flow.consumed(handle, socket, nbytes)
+        self._events.consumed(handle, socket, nbytes)
 
     def set_session_data(self, handle: SwarmHandle, data: bytes | None) -> None:
         """Publish the presence's session data in this swarm (the loopback's)."""

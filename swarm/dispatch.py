@@ -13,6 +13,13 @@ Changes that have not reached the pages yet coalesce (the rest is in
 ``swarm/pace.py``): a socket that opened and closed before its ``Connection``
 was dispatched reaches no page, with nothing it carried; and each page hears
 ``Connection`` and ``SocketClosed`` at a bounded rate.
+
+A page holds at most ``limits.WINDOW`` bytes of one socket's messages that it has
+not consumed (and the message that crossed it): the rest wait here, in order with
+that socket's session data and close, until the page consumes some. A well-behaved
+writer never has more in flight than that and one message; a writer that ignores
+its window is cut at ``limits.MAX_HELD`` (1002), and what it sent past the window
+is dropped here with it, never reaching the page's renderer.
 """
 
 from __future__ import annotations
@@ -23,8 +30,17 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from swarm import limits
 from swarm.budget import Clock
-from swarm.events import Connection, HandleEvent, Message, SessionData, SocketClosed, SwarmClosed
+from swarm.events import (
+    CLOSE_PROTOCOL,
+    Connection,
+    HandleEvent,
+    Message,
+    SessionData,
+    SocketClosed,
+    SwarmClosed,
+)
 from swarm.pace import Pacer
 from swarm.presence import Membership, Socket, SwarmHandle
 
@@ -72,12 +88,17 @@ class EventQueue:
         # other queued events are dropped at dispatch
         self._vanished: set[tuple[int, Socket]] = set()
         self.pacer = Pacer(self._dropped)
+        #: (handle id, socket) -> the handle, and its events that wait for the page's
+        #: window, in order
+        self._held: dict[tuple[int, Socket], tuple[SwarmHandle, deque[HandleEvent]]] = {}
+        self._released: set[tuple[int, Socket]] = set()  # of those, the page consumed some since
         self._wake: Any = None  # the timer that dispatches again once a page's rate allows
         self._scheduled = False
 
     def __len__(self) -> int:
-        """Events queued and not dispatched yet (waiting for a page's rate included)."""
-        return len(self._queue) + sum(len(lane.events) for lane in self.pacer.lanes.values())
+        """Events queued and not dispatched yet (waiting for a page's rate or window included)."""
+        waiting = sum(len(lane.events) for lane in self.pacer.lanes.values())
+        return len(self._queue) + waiting + sum(len(held) for _, held in self._held.values())
 
     def listen(self, handle: SwarmHandle, listener: Listener) -> None:
         """``listener`` hears ``handle``'s events until its :class:`SwarmClosed`."""
@@ -120,6 +141,8 @@ class EventQueue:
         self._scheduled = False
         queue, pacer = self._queue, self.pacer
         now = self._clock().time()
+        if self._released:
+            self._release()
         if pacer.lanes:
             pacer.release(now, self._deliver)
         while queue:
@@ -138,6 +161,7 @@ class EventQueue:
             if handle.closed:
                 if kind is SwarmClosed:
                     pacer.forget(handle)
+                    self._forget_held(handle)
                     self._deliver(handle, event)
                 continue
             waits = pacer.lanes or kind is Connection or kind is SocketClosed or kind is SessionData
@@ -148,6 +172,11 @@ class EventQueue:
         self._wake_later(now)
 
     def _deliver(self, handle: SwarmHandle, event: HandleEvent) -> None:
+        if (self._held or type(event) is Message) and not self._within_window(handle, event):
+            return  # it waits for the page's window
+        self._hand_over(handle, event)
+
+    def _hand_over(self, handle: SwarmHandle, event: HandleEvent) -> None:
         listeners = self._listeners
         if handle.closed:
             if not isinstance(event, SwarmClosed):
@@ -161,6 +190,83 @@ class EventQueue:
             listener(handle, event)
         except Exception:
             log.exception("a swarm listener raised; the event was dropped for that handle")
+
+    # --- the pages' windows -------------------------------------------------------------------
+
+    def consumed(self, handle: SwarmHandle, socket: Socket, nbytes: int) -> None:
+        """``handle``'s page consumed ``nbytes`` of ``socket``'s messages: what waits for
+        its window goes on at the next dispatch (never from inside this call)."""
+        shown = socket.shown.get(handle.id)
+        if shown is None or nbytes <= 0:
+            return
+        socket.shown[handle.id] = max(0, shown - nbytes)
+        key = (handle.id, socket)
+        if key in self._held:
+            self._released.add(key)
+            if not self._scheduled:
+                self._scheduled = True
+                self._soon(self.dispatch)
+
+    def _within_window(self, handle: SwarmHandle, event: HandleEvent) -> bool:
+        """Whether ``event`` goes to the page now; if not, it waits for the page's window."""
+        socket: Socket | None = getattr(event, "socket", None)
+        if socket is None or handle.closed:
+            return True
+        kind = type(event)
+        key = (handle.id, socket)
+        entry = self._held.get(key)
+        if entry is not None:
+            held = entry[1]
+            if kind is Message or kind is SessionData:
+                held.append(event)
+                return False
+            if not isinstance(event, SocketClosed):
+                return True  # (a writer's Drain: not about what this page reads)
+            del self._held[key]
+            self._released.discard(key)
+            if event.code == CLOSE_PROTOCOL:
+                # its device broke the protocol (a writer past its window is cut so): what
+                # waits goes with it, and the page hears the close at once
+                for e in held:
+                    if type(e) is Message:
+                        self._dropped(handle, socket, len(e.payload))
+                return True
+            for e in held:  # the socket closed: what it carried goes first, its close last
+                self._show(handle, e)
+            return True
+        if kind is Message:
+            shown = socket.shown.get(handle.id, 0)
+            if shown >= limits.WINDOW:
+                self._held[key] = (handle, deque((event,)))
+                return False
+            socket.shown[handle.id] = shown + len(event.payload)  # type: ignore[union-attr]
+        return True
+
+    def _show(self, handle: SwarmHandle, event: HandleEvent) -> None:
+        """Hand over ``event``, which waited for the page's window."""
+        if type(event) is Message:
+            socket = event.socket
+            socket.shown[handle.id] = socket.shown.get(handle.id, 0) + len(event.payload)
+        self._hand_over(handle, event)
+
+    def _release(self) -> None:
+        """What the pages' consumption made room for goes on, in order."""
+        released, self._released = self._released, set()
+        for key in released:
+            entry = self._held.get(key)
+            if entry is None:
+                continue
+            handle, held = entry
+            shown = key[1].shown
+            while held and (type(held[0]) is not Message or shown.get(handle.id, 0) < limits.WINDOW):
+                self._show(handle, held.popleft())
+            if not held:
+                del self._held[key]
+
+    def _forget_held(self, handle: SwarmHandle) -> None:
+        for key in [k for k in self._held if k[0] == handle.id]:
+            del self._held[key]
+            self._released.discard(key)
 
     # --- coalescing and the pages' rates ----------------------------------------------------------
 

@@ -71,6 +71,7 @@ class Socket:
         self.inflight = 0  # bytes written here that the peer has not consumed yet
         self.held = 0  # bytes the peer wrote that we have not credited back yet
         self.owed: dict[int, int] = {}  # handle id -> bytes delivered to it, not yet consumed
+        self.shown: dict[int, int] = {}  # handle id -> of those, bytes handed to its page
 
     @property
     def id_hex(self) -> str:

@@ -73,6 +73,7 @@ class Tab:
         self.core = device.core
         self.consume = consume  # consume each message at once, as a page reading it would
         self.events: list[HandleEvent] = []
+        self._consumed_upto = 0  # consume_all() consumed the events before this one
         self.handle: SwarmHandle = device.core.join(origin, identity, key, self, self._on)
         # as the bridge does: sockets that exist at join time are replayed as connections
         self.events += [Connection(s) for s in self.handle.sockets()]
@@ -83,10 +84,12 @@ class Tab:
             self.core.consumed(handle, event.socket, len(event.payload))
 
     def consume_all(self) -> None:
-        """Consume every message delivered so far (for tabs made with consume=False)."""
-        for e in self.events:
+        """Consume every message delivered and not consumed so far (for tabs made with
+        consume=False)."""
+        for e in self.events[self._consumed_upto :]:
             if isinstance(e, Message):
                 self.core.consumed(self.handle, e.socket, len(e.payload))
+        self._consumed_upto = len(self.events)
 
     @property
     def id(self) -> str:

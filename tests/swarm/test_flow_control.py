@@ -5,7 +5,7 @@ import pytest
 from swarm import limits
 from swarm.errors import PeerSocketError
 from swarm.events import CLOSE_PROTOCOL, Drain
-from tests.swarm.core_helpers import Message, SocketClosed, turns, until
+from tests.swarm.core_helpers import Message, SessionData, SocketClosed, turns, until
 
 ORIGINS = ["https://a.example", "https://b.example"]
 CHUNK = 256 * 1024
@@ -27,9 +27,11 @@ async def test_unread_bytes_hold_the_writer_back_until_the_reader_consumes(net, 
     n = limits.MAX_INFLIGHT // CHUNK
     for _ in range(n):
         writer.write(reader.id, b"x" * CHUNK)
-    await until(lambda: len(reader.messages()) == n)
+    # the reader's page is handed a window of them; the rest wait in its core
+    await until(lambda: len(reader.messages()) == limits.WINDOW // CHUNK)
+    await until(lambda: sock.inflight == n * CHUNK)
     await turns()
-    assert sock.inflight == n * CHUNK and drains(writer, reader.id) == []
+    assert len(reader.messages()) == limits.WINDOW // CHUNK and drains(writer, reader.id) == []
     with pytest.raises(PeerSocketError) as err:
         writer.write(reader.id, b"x" * CHUNK)
     assert err.value.code == "ERR_BUFFER_FULL" and err.value.name == "OperationError"
@@ -41,9 +43,10 @@ async def test_unread_bytes_hold_the_writer_back_until_the_reader_consumes(net, 
         writer.write(fast.id, b"y" * CHUNK)
     await until(lambda: len(fast.messages()) == n * 2)
     await until(lambda: writer.handle.require_socket(fast.id).inflight == 0)
+    reader.consume = True  # it reads from now on: what waited in its core follows
     reader.consume_all()
     await until(lambda: drains(writer, reader.id)[-1:] == [0])
-    assert sock.inflight == 0
+    assert sock.inflight == 0 and len(reader.messages()) == n
     writer.write(reader.id, b"after")  # room again
     await until(lambda: reader.messages()[-1:] == [b"after"])
 
@@ -104,4 +107,59 @@ async def test_a_device_that_ignores_flow_control_loses_its_link(net):
     await until(lambda: any(e.code == CLOSE_PROTOCOL for e in reader.of(SocketClosed)))
     assert d1.engine.key not in d2.core.links
     assert third.id in reader.peers()  # other links untouched
-    assert len(reader.of(Message)) <= limits.MAX_HELD // limits.MAX_MESSAGE
+    # the page was handed what fits its window (one message here), never the rest: that
+    # waited in the core and went with the link
+    assert len(reader.of(Message)) == 1 and not d2.core._events
+
+
+@pytest.mark.parametrize("where", ["same device", "two devices"])
+async def test_a_page_that_does_not_read_is_handed_a_window_and_the_rest_follows_in_order(net, where):
+    """Past ``limits.WINDOW`` unread bytes of one socket, its messages wait in the core,
+    and its session data and close wait behind them: the page sees them all, in order,
+    as it reads."""
+    d1 = await net()
+    d2 = d1 if where == "same device" else await net()
+    writer = d1.tab(ORIGINS[0], 0, "room")
+    reader = d2.tab(ORIGINS[1], 0, "room", consume=False)
+    await until(lambda: writer.peers() == {reader.id})
+    sock = writer.handle.require_socket(reader.id)
+    n = limits.WINDOW // CHUNK + 3
+    for i in range(n):  # as a page writes: the window, and one message past it
+        writer.write(reader.id, bytes([i]) * CHUNK)
+    await until(lambda: sock.inflight == n * CHUNK)
+    writer.core.set_session_data(writer.handle, b"after the messages")
+    await until(lambda: len(reader.messages()) == limits.WINDOW // CHUNK)
+    await turns()
+    assert reader.of(SessionData) == [] and len(reader.messages()) == limits.WINDOW // CHUNK
+
+    def seen() -> list:
+        return [
+            e.payload[0] if isinstance(e, Message) else type(e).__name__
+            for e in reader.events
+            if getattr(e, "socket", None) is not None and e.socket.id_hex == writer.id
+        ]
+
+    while len(reader.messages()) < n:  # one message read at a time makes room for one
+        before = len(reader.messages())
+        reader.consume_all()
+        await until(lambda before=before: len(reader.messages()) > before, "the next message")
+    await until(lambda: reader.of(SessionData) != [])
+    assert seen()[1:] == [*range(n), "SessionData"]
+    assert not d2.core._events
+
+
+async def test_a_socket_that_closes_hands_over_what_waited_before_its_close(net):
+    d1, d2 = await net(), await net()
+    writer = d1.tab(ORIGINS[0], 0, "room")
+    reader = d2.tab(ORIGINS[1], 0, "room", consume=False)
+    await until(lambda: writer.peers() == {reader.id})
+    sock = writer.handle.require_socket(reader.id)
+    n = limits.WINDOW // CHUNK + 2
+    for i in range(n):
+        writer.write(reader.id, bytes([i]) * CHUNK)
+    await until(lambda: sock.inflight == n * CHUNK)
+    await until(lambda: len(reader.messages()) == limits.WINDOW // CHUNK)
+    writer.core.close_handle(writer.handle)  # the writer leaves: the socket closes cleanly
+    await until(lambda: reader.of(SocketClosed) != [])
+    assert [m[0] for m in reader.messages()] == list(range(n))  # all of them, then the close
+    assert isinstance(reader.events[-1], SocketClosed) and not d2.core._events
