@@ -11,7 +11,8 @@ and the writer's tabs hear a ``Drain`` with what is still unread.
 
 Socket fields used: ``inflight`` (written here, not consumed there), ``held``
 (received here, not credited back yet) and ``owed`` (per handle: delivered to
-it, not consumed yet).
+it, not consumed yet; of that, ``shown`` is what its page was handed: the rest
+waits for the page's window in ``swarm/dispatch.py``).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class Flow:
         """``handle`` closed: what it had not consumed no longer holds the writers back."""
         membership = handle.membership
         for socket in (membership.loopback, *membership.sockets.values()):
+            socket.shown.pop(handle.id, None)
             if socket.owed.pop(handle.id, None) is not None:
                 self._credit_later(socket)
 
