@@ -16,7 +16,8 @@ was dispatched reaches no page, with nothing it carried; and each page hears
 
 A page holds at most ``limits.WINDOW`` bytes of one socket's messages that it has
 not consumed (and the message that crossed it): the rest wait here, in order with
-that socket's session data and close, until the page consumes some. A well-behaved
+that socket's session data (of which only the newest value after the last message
+waits) and close, until the page consumes some. A well-behaved
 writer never has more in flight than that and one message; a writer that ignores
 its window is cut at ``limits.MAX_HELD`` (1002), and what it sent past the window
 is dropped here with it, never reaching the page's renderer.
@@ -217,6 +218,9 @@ class EventQueue:
         entry = self._held.get(key)
         if entry is not None:
             held = entry[1]
+            if kind is SessionData and type(held[-1]) is SessionData:
+                held[-1] = event  # not handed over yet: only the newest goes
+                return False
             if kind is Message or kind is SessionData:
                 held.append(event)
                 return False

@@ -127,6 +127,9 @@ async def test_a_page_that_does_not_read_is_handed_a_window_and_the_rest_follows
     for i in range(n):  # as a page writes: the window, and one message past it
         writer.write(reader.id, bytes([i]) * CHUNK)
     await until(lambda: sock.inflight == n * CHUNK)
+    for i in range(50):  # values replaced while they wait: only the newest is kept
+        writer.core.set_session_data(writer.handle, b"value %d" % i)
+        await turns(2)
     writer.core.set_session_data(writer.handle, b"after the messages")
     await until(lambda: len(reader.messages()) == limits.WINDOW // CHUNK)
     await turns()
@@ -145,6 +148,7 @@ async def test_a_page_that_does_not_read_is_handed_a_window_and_the_rest_follows
         await until(lambda before=before: len(reader.messages()) > before, "the next message")
     await until(lambda: reader.of(SessionData) != [])
     assert seen()[1:] == [*range(n), "SessionData"]
+    assert [e.data for e in reader.of(SessionData)] == [b"after the messages"]
     assert not d2.core._events
 
 
