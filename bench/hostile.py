@@ -15,9 +15,15 @@ each process of the browser's tree (the browser, its renderers, its other Chromi
 processes, the sidecar), and a DevTools probe (``Runtime.evaluate('1')``) to each tab,
 timed.
 
+The first "attack", ``none``, is the control: the same phases with the attacker
+linked and idle for ``--seconds``. Its tree's growth, sampled through the run, is
+what the browser grows by with no flood at all (the quiet pair's pings): each
+flood's memory after is set against the control's growth at the same time after
+its own quiet phase (``control_growth_mib``), not against the 10 s quiet phase.
+
 Reported per attack: the quiet pair's median and p99 round trip during the attack
 against the quiet phase's (ratios); memory (tree and per kind: start, peak, after,
-against the quiet phase's growth); each page's connection + close events per second
+against the quiet phase's growth and the control's); each page's connection + close events per second
 (the most in any 1 s of wall time); the slowest probe answer per tab against the
 bound (``PROBE_BOUND``); whether the well-behaved device's link survived and a message
 from it still reached tab A; what the attacker saw (GOODBYE, link closed).
@@ -63,7 +69,7 @@ PAGE = HERE / "pages" / "hostile" / "tab.html"
 ATTACKER = ROOT / "tests" / "hostile" / "attacker.js"
 CHAT = ROOT / "examples" / "node-peer" / "chat.js"
 ROLES = ("A", "B", "R", "S")  # the first tab is the visible one: A's timers run unthrottled
-ATTACKS = ("join-fresh", "join-one", "session", "message-read", "message-stalled")
+ATTACKS = ("none", "join-fresh", "join-one", "session", "message-read", "message-stalled")
 SAMPLE = 0.25  # seconds between memory samples and probes
 SETTLE = 5.0  # seconds after the events stopped before "after" is measured (--settle)
 #: A tab counts as responsive while every probe is answered within this. It is what a
@@ -344,6 +350,11 @@ def memory_summary(s: Sampler, phases: dict[str, tuple[float, float]]) -> dict[s
         }
 
     out: dict[str, Any] = {key: summary(key) for key in ("tree", *KINDS)}
+    # the tree's growth through the run (seconds since the quiet phase ended, MiB over
+    # its level then), and when "after" was measured: what the control is read at
+    base = out["tree"]["before_attack_mib"]
+    out["tree"]["series"] = [[round(x["t"] - q1, 2), round(x["tree"] / MiB - base, 1)] for x in s.samples if q1 <= x["t"] <= d1]
+    out["tree"]["after_at_s"] = d1 - q1
     pids = sorted({pid for x in s.samples for pid in x["procs"]})
     names: dict[str, int] = {}
     out["processes"] = {}
@@ -520,17 +531,23 @@ async def run_attack(
                     raise RuntimeError(f"the browser runs another checkout's sidecar: {sidecar['script']}")
             result["sidecar"] = sidecar
 
-            command: dict[str, Any] = {"attack": name, "seconds": seconds}
-            if name.startswith("message"):
+            command: dict[str, Any] | None = {"attack": name, "seconds": seconds}
+            if name == "none":
+                command = None  # the control: linked, idle
+            elif name.startswith("message"):
                 command = {
                     "attack": "message",
                     "seconds": seconds,
                     "to": [ids["R" if name == "message-read" else "S"]],
                 }
             t = time.time()
-            procs.send_json(attacker.proc, command)
-            done = await attacker.wait(lambda it: [i for i in it if i.get("event") in ("done", "error")],
-                                       seconds + 120, "the attack to end")  # fmt: skip
+            if command is None:
+                await asyncio.sleep(seconds)
+                done = [{"event": "done", "name": "none", "seconds": seconds}]
+            else:
+                procs.send_json(attacker.proc, command)
+                done = await attacker.wait(lambda it: [i for i in it if i.get("event") in ("done", "error")],
+                                           seconds + 120, "the attack to end")  # fmt: skip
             phases["attack"] = (t, time.time())
             result["attacker"] = done[0]
             procs.send_json(attacker.proc, {"leave": True})
@@ -701,7 +718,23 @@ async def run(
             except Exception as exc:  # one attack's failure is reported, the others still run
                 results["attacks"][name] = {"error": f"{type(exc).__name__}: {exc}"}
             print(f"hostile: {name}: {brief(results['attacks'][name])}", file=sys.stderr)
+    control = results["attacks"].get("none")
+    if control is not None and "error" not in control:
+        for name, r in results["attacks"].items():
+            if name != "none" and "error" not in r:
+                tree = r["memory"]["tree"]
+                tree["control_growth_mib"] = control_growth(control, tree["after_at_s"])
     return results
+
+
+def control_growth(control: dict[str, Any], at: float) -> float:
+    """The control's tree growth ``at`` seconds after its quiet phase (the level of the
+    1.5 s before, as "after" is measured; its last level if the control ended sooner)."""
+    series = control["memory"]["tree"]["series"]
+    window = [mib for t, mib in series if at - 1.5 <= t <= at]
+    if not window:
+        window = [mib for t, mib in series if t >= series[-1][0] - 1.5]
+    return stats.median(window)
 
 
 def brief(r: dict[str, Any]) -> str:
@@ -711,7 +744,8 @@ def brief(r: dict[str, Any]) -> str:
     return (
         f"RTT x{r['rtt']['median_ratio']:.1f} median, x{r['rtt']['p99_ratio']:.1f} p99; "
         f"tree +{m['peak_growth_mib']:.0f} MiB peak, {m['after_growth_mib']:+.0f} after "
-        f"(quiet {m['quiet_growth_mib']:+.0f}); sidecar peak {r['memory']['sidecar']['peak_mib']:.0f} MiB; "
+        f"(quiet {m['quiet_growth_mib']:+.0f}); "
+        f"sidecar peak {r['memory']['sidecar']['peak_mib']:.0f} MiB; "
         f"events {r['events_max_per_s']}/s; responsive {r['responsive']}; drain {r['drain_s']:.1f} s"
     )
 

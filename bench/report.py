@@ -304,6 +304,7 @@ def report(results: dict[str, Any]) -> str:
 
 
 HOSTILE_LABELS = {
+    "none": "none (the control: the attacker linked and idle)",
     "join-fresh": "JOIN/LEAVE, fresh presences",
     "join-one": "JOIN/LEAVE of one presence",
     "session": "SESSION updates (16 KiB)",
@@ -322,8 +323,9 @@ def hostile_report(hostile: dict[str, Any]) -> str:
     ]
     mem = [
         "| attack | tree MiB: before \u2192 peak (+growth) \u2192 after | quiet growth (same browser, 10 s) "
-        "| browser + | renderers + | other Chromium + | sidecar: before \u2192 peak \u2192 after |",
-        "|---|---|---|---|---|---|---|",
+        "| the control's growth, same time | browser + | renderers + | other Chromium + "
+        "| sidecar: before \u2192 peak \u2192 after |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, r in hostile.get("attacks", {}).items():
         label = HOSTILE_LABELS.get(name, name)
@@ -359,6 +361,7 @@ def hostile_report(hostile: dict[str, Any]) -> str:
             f"| {label} | {t['before_attack_mib']:,.0f} \u2192 {t['peak_mib']:,.0f} "
             f"(+{t['peak_growth_mib']:,.0f}) "
             f"\u2192 {t['after_mib']:,.0f} ({t['after_growth_mib']:+,.0f}) | {t['quiet_growth_mib']:+,.0f} "
+            f"| {_f(t.get('control_growth_mib'))} "
             f"| {m['browser']['peak_growth_mib']:+,.0f} | {m['renderers']['peak_growth_mib']:+,.0f} "
             f"| {m['chromium']['peak_growth_mib']:+,.0f} "
             f"| {sc['before_attack_mib']:,.0f} \u2192 {sc['peak_mib']:,.0f} \u2192 {sc['after_mib']:,.0f} |"

@@ -2,7 +2,7 @@
 
     python -m bench.run [--quick] [--flood-seconds S] [NAME ...]
                                     NAME: tab_to_tab, idioms, isolation, devices, scale, flood,
-                                    hostile, lan_linkup (hostile only when named: about 6 minutes)
+                                    hostile, lan_linkup (hostile only when named: about 7 minutes)
 
 Every benchmark runs in its own process (tab_to_tab, idioms and isolation inside a
 network namespace of their own, for their WebRTC baseline); the runner collects
