@@ -16,7 +16,7 @@ from PyQt6.QtGui import QShowEvent
 from PyQt6.QtWidgets import QDockWidget, QLabel, QStackedWidget, QTreeWidget, QTreeWidgetItem, QWidget
 
 from swarm.core import SwarmCore
-from swarm.snapshot import DeviceSnapshot, PresenceSnapshot, SwarmSnapshot
+from swarm.snapshot import DeviceSnapshot, PresenceSnapshot, SocketSnapshot, SwarmSnapshot
 
 log = logging.getLogger("peerbrowser.panel")
 
@@ -28,6 +28,26 @@ COLUMNS = ("Name", "In", "Out", "State", "Id", "Address")
 def short_id(hex_id: str | None) -> str:
     text = hex_id or ""
     return text[:8] + "…" if len(text) > 8 else text
+
+
+def size(nbytes: int) -> str:
+    """``nbytes`` for a person: 512 B, 12 KiB, 1.5 MiB."""
+    if nbytes < 1024:
+        return f"{nbytes} B"
+    if nbytes < 1024 * 1024:
+        return f"{nbytes / 1024:.3g} KiB"
+    return f"{nbytes / (1024 * 1024):.3g} MiB"
+
+
+def socket_state(sock: SocketSnapshot) -> str:
+    """A socket's state, and what it has that was not read yet on either side (a reader
+    that stopped reading shows here: its writer's messages pile up to the window)."""
+    parts: list[str] = [sock["state"]]
+    if sock["to_read"]:
+        parts.append(f"{size(sock['to_read'])} unread here")
+    if sock["unread"]:
+        parts.append(f"{size(sock['unread'])} unread by the peer")
+    return ", ".join(parts)
 
 
 def address(host: str | None, port: int | None) -> str:
@@ -199,7 +219,7 @@ class PeerSocketPanel(QDockWidget):
                 "loopback" if sock["loopback"] else "peer",
                 in_=sock["received"],
                 out=sock["sent"],
-                state=sock["state"],
+                state=socket_state(sock),
                 id=short_id(sock["id"]),
                 address=address(sock["host"], sock["port"]) or "this device",
                 tooltip=sock["id"],

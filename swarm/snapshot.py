@@ -29,6 +29,7 @@ class SocketSnapshot(SocketInfo):
     sent: int  # messages
     received: int
     unread: int  # bytes written here that the peer has not consumed yet
+    to_read: int  # bytes the peer wrote that this device's tabs have not all consumed yet
 
 
 class SwarmSnapshot(TypedDict):
@@ -131,6 +132,7 @@ def _socket(socket: Socket) -> SocketSnapshot:
         "sent": socket.sent,
         "received": socket.received,
         "unread": socket.inflight,
+        "to_read": socket.held,
     }
 
 

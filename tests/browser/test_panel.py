@@ -69,16 +69,21 @@ class Devices:
         self.qtbot.waitUntil(task.done, timeout=LOAD_TIMEOUT_MS)
         task.result()
 
-    def join(self, core: SwarmCore, origin: str, identity: int, key: SwarmKey) -> SwarmHandle:
+    def join(
+        self, core: SwarmCore, origin: str, identity: int, key: SwarmKey, reads: bool = True
+    ) -> SwarmHandle:
+        """A tab in ``key``; ``reads``: it consumes each message at once, as a page does
+        (if not, as a page that took a socket's stream and never reads it)."""
+
         def consume(handle: SwarmHandle, event: HandleEvent) -> None:
-            if isinstance(event, Message):  # read at once, as a page does
+            if reads and isinstance(event, Message):
                 core.consumed(handle, event.socket, len(event.payload))
 
         return core.join(origin, identity, key, object(), consume)
 
-    def write(self, core: SwarmCore, handle: SwarmHandle, socket: Socket, count: int) -> None:
+    def write(self, core: SwarmCore, handle: SwarmHandle, socket: Socket, count: int, size: int = 0) -> None:
         for i in range(count):
-            core.write(handle, socket, b"%d" % i)
+            core.write(handle, socket, b"%d" % i + b"x" * size)
 
 
 @pytest.fixture
@@ -231,3 +236,23 @@ def test_panel_shows_what_the_network_engine_is_doing(
     core.engine_state_changed("failed", "npm was not found: install it, then run `peerbrowser setup`")
     qtbot.waitUntil(lambda: tree_rows(window.panel.tree)[0]["State"] == "failed")
     assert tree_rows(window.panel.tree)[1]["Name"].startswith("network: npm was not found")
+
+
+def test_panel_shows_what_each_side_has_not_read_yet(
+    window_factory: Callable[..., BrowserWindow], devices: Devices, qtbot: Any
+) -> None:
+    """A tab here that stopped reading, and a peer tab that does not read either: the
+    peer's row says how much waits on each side."""
+    here, there = devices.here, devices.there
+    mine = devices.join(here, "peerapp://chat", 1, ROOM, reads=False)
+    theirs = devices.join(there, "peerapp://chat", 2, ROOM, reads=False)
+    qtbot.waitUntil(lambda: mine.get_socket(theirs.presence.id_hex) is not None, timeout=LOAD_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: theirs.get_socket(mine.presence.id_hex) is not None, timeout=LOAD_TIMEOUT_MS)
+    peer = mine.require_socket(theirs.presence.id_hex)
+    devices.write(there, theirs, theirs.require_socket(mine.presence.id_hex), 3, size=1023)  # 3 KiB
+    devices.write(here, mine, peer, 2, size=2 * 1024 * 1024 - 1)  # 4 MiB
+    qtbot.waitUntil(lambda: peer.held == 3 * 1024 and peer.inflight == 4 * 1024 * 1024, timeout=LOAD_TIMEOUT_MS)
+    window = window_factory(core=here)
+    window.actions_by_name["toggle-panel"].trigger()
+    (row,) = [r for r in tree_rows(window.panel.tree) if r["Name"] == "peer"]
+    assert row["State"] == "open, 3 KiB unread here, 4 MiB unread by the peer"

@@ -12,7 +12,7 @@ CHAT = "peerapp://chat"
 def sock(peer: str, *, loopback: bool = False, state: str = "open", host: Any = None, port: Any = None,
          received: int = 0, sent: int = 0) -> dict[str, Any]:  # fmt: skip
     return {"id": peer * 64, "host": host, "port": port, "loopback": loopback, "state": state,
-            "received": received, "sent": sent, "unread": 0}  # fmt: skip
+            "received": received, "sent": sent, "unread": 0, "to_read": 0}  # fmt: skip
 
 
 def presence(identity: int, me: str, swarms: list[dict[str, Any]], origin: str = CHAT) -> dict[str, Any]:

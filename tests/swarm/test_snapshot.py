@@ -89,6 +89,7 @@ async def test_a_real_snapshot_has_the_schema_and_the_device_key(net):
         "sent": 1,
         "received": 1,
         "unread": 0,
+        "to_read": 0,
     }
     assert (peer["id"], peer["host"], peer["port"]) == (b.id, "memory", d2.engine.port)
     (origin_swarm,) = by_identity[2]["swarms"]
