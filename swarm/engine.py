@@ -44,12 +44,20 @@ class Transport(Protocol):
         """Deliver again, starting with what waited, in order."""
 
 
+#: The code a transport is lost with when the engine cut the peer for sending far more
+#: than this device read (the sidecar's bound on a connection it stopped reading,
+#: docs/SIDECAR.md, "Backpressure"): the peer ignored its flow-control windows.
+PEER_OVERRUN = "ERR_PEER_OVERRUN"
+
+
 class LinkSink(Protocol):
     """What the core gives back for each attached transport."""
 
     def data_received(self, data: bytes) -> None: ...
 
-    def connection_lost(self, code: str, reason: str) -> None: ...
+    def connection_lost(self, code: str, reason: str) -> None:
+        """The transport is gone: ``code`` says why (``PEER_OVERRUN``, or the engine's
+        own code), ``reason`` in words."""
 
 
 class EngineSink(Protocol):

@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Callable
 
 from swarm.budget import Cancellable, LinkBudget
-from swarm.engine import Transport
+from swarm.engine import PEER_OVERRUN, Transport
 from swarm.protocol import LinkProtocol, LinkState
 
 
@@ -106,6 +106,14 @@ class Link:
 
     def connection_lost(self, code: str, reason: str) -> None:
         self.transport_closed = True
+        if code == PEER_OVERRUN:
+            # the transport cut the peer for sending far past its flow-control windows:
+            # it broke the protocol, and what it sent is not read
+            self._inbox.clear()
+            self._inbox_bytes = self._offset = 0
+            self.protocol.connection_lost(reason or code, code=PEER_OVERRUN)
+            self._on_input(self)
+            return
         why = f"{code}: {reason}" if reason else code
         if self._ready is None or not self._inbox:
             self.protocol.connection_lost(why)

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from swarm import limits
 from swarm.budget import Clock, LinkBudget, NewDevices, Refusals, SharedPace
 from swarm.dispatch import EventQueue, LoopGetter, Observers
-from swarm.engine import Transport
+from swarm.engine import PEER_OVERRUN, Transport
 from swarm.events import CLOSE_ABNORMAL, CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_PROTOCOL, SessionData
 from swarm.flow import Flow
 from swarm.link import Link
@@ -328,11 +328,13 @@ class LinkSet:
                 seconds,
                 event.reason,
             )
-        elif event.code in ("ERR_PROTOCOL", "ERR_VERSION"):
-            log.warning("link to %s closed: %s", link.remote_key.hex()[:8], event.reason)
+        elif event.code in ("ERR_PROTOCOL", "ERR_VERSION", PEER_OVERRUN):
+            log.warning("link to %s closed: %s %s", link.remote_key.hex()[:8], event.code, event.reason)
         else:
             log.info("link to %s closed: %s %s", link.remote_key.hex()[:8], event.code, event.reason)
-        if event.code == "ERR_PROTOCOL":
+        if event.code in ("ERR_PROTOCOL", PEER_OVERRUN):
+            # it broke the protocol (sending far past its windows is one way): its pages
+            # hear 1002, and what it sent past a page's window goes with it
             code, clean = CLOSE_PROTOCOL, False
         elif event.by_peer and event.code == "ERR_DEVICE_CLOSING":
             code, clean = CLOSE_GOING_AWAY, True

@@ -340,10 +340,12 @@ class LinkProtocol:
         self._paused_on = budget
         self._events.append(ReadingPaused(budget, self.budget.resume_at(budget, cost, self._now)))
 
-    def connection_lost(self, reason: str = "the connection was lost") -> None:
+    def connection_lost(self, reason: str = "the connection was lost", code: str = "ERR_LINK_LOST") -> None:
+        """The transport is gone. ``code``: ERR_LINK_LOST (it went), or the transport's
+        code when this device cut it for what the peer did (``swarm.engine.PEER_OVERRUN``)."""
         if self.state is LinkState.CLOSED:
             return
-        self._closed("ERR_LINK_LOST", reason, by_peer=True)
+        self._closed(code, reason, by_peer=code == "ERR_LINK_LOST")
 
     # --- commands ----------------------------------------------------------------
 

@@ -167,3 +167,29 @@ async def test_a_socket_that_closes_hands_over_what_waited_before_its_close(net)
     await until(lambda: reader.of(SocketClosed) != [])
     assert [m[0] for m in reader.messages()] == list(range(n))  # all of them, then the close
     assert isinstance(reader.events[-1], SocketClosed) and not d2.core._events
+
+
+async def test_a_device_its_transport_cut_for_overrunning_is_closed_as_a_protocol_break(net):
+    """The sidecar cuts a connection whose peer sent far more than the core read
+    (``ERR_PEER_OVERRUN``): the peer ignored its windows, so its sockets close with 1002,
+    and what it sent past a page's window (and what the link had not read) is dropped."""
+    d1, d2, d3 = await net(), await net(), await net()
+    writer = d1.tab(ORIGINS[0], 0, "room")
+    reader = d2.tab(ORIGINS[1], 0, "room", consume=False)
+    third = d3.tab(ORIGINS[0], 5, "room")
+    await until(lambda: reader.peers() == {writer.id, third.id})
+    link = d1.core.links[d2.engine.key]
+    topic = writer.handle.membership.topic
+    me, them = bytes.fromhex(writer.id), bytes.fromhex(reader.id)
+    for _ in range(4):  # past the window, not yet past what the core would cut for
+        link.protocol.send_message(topic, me, them, b"o" * limits.WINDOW)
+    d1.core._links.pump(link)
+    sock = reader.handle.require_socket(writer.id)
+    await until(lambda: sock.held == 4 * limits.WINDOW, "the bytes read by the reader's core")
+    assert len(reader.messages()) == 1  # the window; the rest waits in the core
+    d2.core.links[d1.engine.key].connection_lost("ERR_PEER_OVERRUN", "the peer sent 34 MiB unread")
+    await until(lambda: reader.of(SocketClosed) != [])
+    [closed] = reader.of(SocketClosed)
+    assert closed.code == CLOSE_PROTOCOL and "ERR_PEER_OVERRUN" in closed.reason
+    assert len(reader.messages()) == 1 and not d2.core._events
+    assert third.id in reader.peers() and d3.engine.key in d2.core.links  # others untouched
