@@ -46,6 +46,7 @@ from swarm.protocol import (
     ReadingPaused,
     keeps_newer_link,
 )
+from swarm.trim import Trimmer
 
 log = logging.getLogger("peerbrowser.swarm")
 
@@ -88,6 +89,8 @@ class LinkSet:
         #: Devices refused for their rate, and the pace of links from new ones.
         self.refusals = Refusals()
         self.new_devices = NewDevices()
+        #: Memory a link that carried a lot held goes back to the system after it closed.
+        self.trimmer = Trimmer(lambda delay, fn: self._loop().call_later(delay, fn))
 
     # --- links coming and going -----------------------------------------------------------
 
@@ -342,6 +345,9 @@ class LinkSet:
             code, clean = CLOSE_ABNORMAL, False
         reason = f"link to the peer's device closed ({event.code}: {event.reason})"
         topics = self._mesh.topics
+        self.trimmer.released(
+            sum(s.held for ms in topics.values() for m in ms for s in m.sockets.values() if s.link is link)
+        )
         for memberships in topics.values():
             for m in memberships:
                 for socket in list(m.sockets.values()):

@@ -187,9 +187,12 @@ async def test_a_device_its_transport_cut_for_overrunning_is_closed_as_a_protoco
     sock = reader.handle.require_socket(writer.id)
     await until(lambda: sock.held == 4 * limits.WINDOW, "the bytes read by the reader's core")
     assert len(reader.messages()) == 1  # the window; the rest waits in the core
+    released: list[int] = []
+    d2.core._links.trimmer.released = released.append  # type: ignore[method-assign]
     d2.core.links[d1.engine.key].connection_lost("ERR_PEER_OVERRUN", "the peer sent 34 MiB unread")
     await until(lambda: reader.of(SocketClosed) != [])
     [closed] = reader.of(SocketClosed)
     assert closed.code == CLOSE_PROTOCOL and "ERR_PEER_OVERRUN" in closed.reason
     assert len(reader.messages()) == 1 and not d2.core._events
     assert third.id in reader.peers() and d3.engine.key in d2.core.links  # others untouched
+    assert released == [4 * limits.WINDOW]  # what it held goes back to the system (swarm/trim.py)
