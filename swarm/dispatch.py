@@ -17,10 +17,11 @@ was dispatched reaches no page, with nothing it carried; and each page hears
 A page holds at most ``limits.WINDOW`` bytes of one socket's messages that it has
 not consumed (and the message that crossed it): the rest wait here, in order with
 that socket's session data (of which only the newest value after the last message
-waits) and close, until the page consumes some. A well-behaved
-writer never has more in flight than that and one message; a writer that ignores
-its window is cut at ``limits.MAX_HELD`` (1002), and what it sent past the window
-is dropped here with it, never reaching the page's renderer.
+waits) and close, until the page consumes some. A tab writing alone never has more
+in flight than that and one message (tabs of one presence writing at once may run
+ahead to ``limits.MAX_INFLIGHT``); a writer that ignores its window is cut at
+``limits.MAX_HELD``, or by the sidecar (1002 either way), and what it sent past the
+window is dropped here with it, never reaching the page's renderer.
 """
 
 from __future__ import annotations
