@@ -48,15 +48,15 @@ async def until_changed(core: SwarmCore, cond: Callable[[], bool], what: str = "
         core.remove_observer(changed.set)
 
 
-async def until_timers(cond: Callable[[], bool], what: str = "condition") -> None:
-    """Wait for ``cond()`` when what makes it true waits for the loop's timers too (a
-    link reading at its pace): checked after every loop turn, the loop's clock running."""
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + HANG_GUARD
-    while not cond():
-        if loop.time() > give_up:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.001)
+async def until_heard(tab: Tab, cond: Callable[[], bool], what: str = "condition") -> None:
+    """Wait for ``cond()`` about what ``tab`` heard, checked again at each event it hears
+    (for what comes after the loop's timers too: a link reading at its pace)."""
+    try:
+        while not cond():
+            tab.heard.clear()
+            await asyncio.wait_for(tab.heard.wait(), HANG_GUARD)
+    except TimeoutError:
+        raise AssertionError(f"never happened: {what}") from None
 
 
 #: Only so that a broken test fails instead of hanging; never a timing assertion.
@@ -74,12 +74,14 @@ class Tab:
         self.consume = consume  # consume each message at once, as a page reading it would
         self.events: list[HandleEvent] = []
         self._consumed_upto = 0  # consume_all() consumed the events before this one
+        self.heard = asyncio.Event()  # set at each event (until_heard)
         self.handle: SwarmHandle = device.core.join(origin, identity, key, self, self._on)
         # as the bridge does: sockets that exist at join time are replayed as connections
         self.events += [Connection(s) for s in self.handle.sockets()]
 
     def _on(self, handle: SwarmHandle, event: HandleEvent) -> None:
         self.events.append(event)
+        self.heard.set()
         if self.consume and isinstance(event, Message):
             self.core.consumed(handle, event.socket, len(event.payload))
 

@@ -18,7 +18,7 @@ from tests.swarm.core_helpers import (
     turns,
     until,
     until_changed,
-    until_timers,
+    until_heard,
 )
 
 ORIGINS = ["https://a.example", "https://b.example"]
@@ -336,11 +336,15 @@ async def test_a_thousand_join_write_close_cycles_leave_nothing_behind(net):
     # (each cycle is several membership frames, more than d2 reads at once: it reads
     # them at its pace, on the loop's clock)
     for i in range(1000):
+        heard = len(peer.of(Connection))
         t = d1.tab(ORIGINS[0], i % 3, "room")
-        await until_timers(lambda t=t: t.peers() == {peer.id})
+        await until_heard(t, lambda t=t: t.peers() == {peer.id}, "the peer's socket")
+        # the peer heard of it too (else a socket that closes before its connection
+        # reached the page vanishes, with its message, as docs/API.md says)
+        await until_heard(peer, lambda heard=heard: len(peer.of(Connection)) > heard, "the new socket")
         t.write(peer.id, b"x")
         t.core.close_handle(t.handle)
-    await until_timers(lambda: len(peer.messages()) == 1000 and peer.peers() == set())
+    await until_heard(peer, lambda: len(peer.messages()) == 1000 and peer.peers() == set(), "every message")
     await turns()
     assert d1.core.presences == {} and d1.core.topics == {} and d1.core._handles == {}
     assert d1.core._owned == {}
