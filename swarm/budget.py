@@ -112,10 +112,10 @@ class LinkBudget:
 
     def charge(self, budget: str, cost: float, now: float) -> Verdict:
         """Charge ``cost`` to ``budget`` for a frame about to be read at ``now``."""
-        pace = self._paced(budget)
-        if pace is not None and not self.may_read(budget, cost, now):
+        if not self.may_read(budget, cost, now):
             return Verdict.WAIT
         if self.buckets[budget].take(cost, now):
+            pace = self._paced(budget)
             if pace is not None:
                 pace.tokens -= cost
                 if self.all_links is not None:

@@ -215,10 +215,9 @@ class EventQueue:
         if socket is None or handle.closed:
             return True
         kind = type(event)
-        key = (handle.id, socket)
-        entry = self._held.get(key)
+        entry = self._held.get((handle.id, socket)) if self._held else None  # (per message)
         if entry is not None:
-            held = entry[1]
+            key, held = (handle.id, socket), entry[1]
             if kind is SessionData and type(held[-1]) is SessionData:
                 held[-1] = event  # not handed over yet: only the newest goes
                 return False
@@ -242,7 +241,7 @@ class EventQueue:
         if kind is Message:
             shown = socket.shown.get(handle.id, 0)
             if shown >= limits.WINDOW:
-                self._held[key] = (handle, deque((event,)))
+                self._held[(handle.id, socket)] = (handle, deque((event,)))
                 return False
             socket.shown[handle.id] = shown + len(event.payload)  # type: ignore[union-attr]
         return True
