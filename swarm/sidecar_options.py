@@ -85,6 +85,11 @@ class HyperswarmOptions:
     #: 'bootstrap' networks: every peer reaches this device directly (a LAN without NAT,
     #: a test network), so peers dial it rather than holepunch.
     reachable: bool = False
+    #: How much lower the sidecar's CPU priority is than the browser's (its niceness
+    #: above ours, 0 to 19; capped at 19). On a busy CPU the browser's window and its
+    #: pages then run before the sidecar's bulk work (decrypting and buffering a peer's
+    #: flood); with a core free it changes nothing (docs/SIDECAR.md, "Priority").
+    nice: int = 10
 
     def guarded(self) -> bool:
         if self.loopback_only is not None:
@@ -201,6 +206,8 @@ def start_options(opts: HyperswarmOptions) -> dict[str, Any]:
             )
     if opts.network == "bootstrap" and not opts.bootstrap:
         raise EngineConfigError("ERR_BAD_BOOTSTRAP", "network 'bootstrap' needs at least one HOST:PORT")
+    if not (isinstance(opts.nice, int) and 0 <= opts.nice <= 19):
+        raise EngineConfigError("ERR_BAD_NICE", f"nice must be an integer from 0 to 19, not {opts.nice!r}")
     if opts.seed is not None and len(opts.seed) != 32:
         raise EngineConfigError("ERR_BAD_SEED", "seed must be 32 bytes")
     start: dict[str, Any] = {
@@ -218,6 +225,8 @@ def start_options(opts: HyperswarmOptions) -> dict[str, Any]:
         start["refreshInterval"] = int(opts.refresh_interval * 1000)
     if opts.reachable:
         start["reachable"] = True
+    if opts.nice:
+        start["nice"] = opts.nice
     if opts.link_timeout is not None:
         if not opts.link_timeout >= 1:
             raise EngineConfigError("ERR_BAD_TIMEOUT", "link_timeout must be at least 1 s")

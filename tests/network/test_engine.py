@@ -57,6 +57,17 @@ async def test_two_engines_connect_once(make_device, topic):
     assert link_a.transport.initiator != link_b.transport.initiator
 
 
+async def test_the_sidecar_runs_below_the_browser_in_the_cpu_queue(make_device):
+    """A flood's decryption in the sidecar must not take the CPU from the pages: the
+    sidecar lowers its priority by ``nice`` (capped at 19), and not at all with 0."""
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    lowered, _ = await make_device()
+    same, _ = await make_device(nice=0)
+    assert lowered.pid is not None and same.pid is not None
+    assert os.getpriority(os.PRIO_PROCESS, lowered.pid) == min(19, ours + 10)
+    assert os.getpriority(os.PRIO_PROCESS, same.pid) == ours
+
+
 async def test_bytes_cross_both_ways_intact(make_device, topic):
     a, sink_a = await make_device()
     b, sink_b = await make_device()

@@ -61,6 +61,7 @@ def test_the_local_network_binds_to_loopback_by_default() -> None:
         "bootstrap": [],
         "localPort": DEFAULT_LOCAL_PORT,
         "host": "127.0.0.1",
+        "nice": 10,  # the sidecar runs below the browser and its pages
     }
 
 
@@ -75,6 +76,7 @@ def test_every_option_reaches_the_start_frame() -> None:
         link_timeout=2.5,
         reachable=True,
         loopback_only=True,
+        nice=3,
     )
     assert start_options(opts) == {
         "network": "bootstrap",
@@ -86,7 +88,10 @@ def test_every_option_reaches_the_start_frame() -> None:
         "refreshInterval": 1500,
         "reachable": True,
         "linkTimeout": 2500,
+        "nice": 3,
     }
+    # at the browser's own priority, the frame says nothing
+    assert "nice" not in start_options(HyperswarmOptions(nice=0, loopback_only=False))
 
 
 def test_a_public_network_binds_anywhere_unless_guarded() -> None:
@@ -116,6 +121,9 @@ def test_a_malformed_namespace_subnet_is_refused(monkeypatch: pytest.MonkeyPatch
         (HyperswarmOptions(network="bootstrap", loopback_only=False), "ERR_BAD_BOOTSTRAP"),
         (HyperswarmOptions(seed=b"short", loopback_only=False), "ERR_BAD_SEED"),
         (HyperswarmOptions(link_timeout=0.5, loopback_only=False), "ERR_BAD_TIMEOUT"),
+        (HyperswarmOptions(nice=-1, loopback_only=False), "ERR_BAD_NICE"),
+        (HyperswarmOptions(nice=20, loopback_only=False), "ERR_BAD_NICE"),
+        (HyperswarmOptions(nice=2.5, loopback_only=False), "ERR_BAD_NICE"),  # type: ignore[arg-type]
     ],
 )
 def test_options_that_cannot_work_are_refused(opts: HyperswarmOptions, code: str) -> None:
