@@ -77,6 +77,8 @@ class Link:
         self._holds: set[str] = set()  # why the transport is paused; empty: it reads
         self._inbox: deque[bytes] = deque()
         self._inbox_bytes = 0
+        #: Bytes the transport handed over, in all (what the link carried).
+        self.received = 0
         self._offset = 0  # of the inbox's first chunk: read up to there
         self._lost: str | None = None  # why the transport went, once the inbox is read
 
@@ -92,6 +94,7 @@ class Link:
     # --- LinkSink ---------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
+        self.received += len(data)
         if self._ready is None:
             self.protocol.receive_data(data, self._now())
             self._on_input(self)

@@ -345,16 +345,14 @@ class LinkSet:
             code, clean = CLOSE_ABNORMAL, False
         reason = f"link to the peer's device closed ({event.code}: {event.reason})"
         topics = self._mesh.topics
-        held = 0  # what the link's sockets held for their pages
         for memberships in topics.values():
             for m in memberships:
                 for socket in list(m.sockets.values()):
                     if socket.link is link:
-                        held += socket.held
                         self._mesh.close_socket(socket, code, reason, clean)
                         m.sockets.pop(socket.peer_id, None)
                         m.closed_peers.discard(socket.peer_id)
-        self.trimmer.released(held)
+        self.trimmer.released(link.received)
         link.flush()
         link.close_transport()
         link.protocol.budget.give_up_turn()

@@ -1,8 +1,9 @@
 """Giving freed memory back to the system after a link that carried a lot closed.
 
-Messages that waited for a page (64 KiB each, say) are freed to the C allocator when
-their link goes; glibc keeps most of them in its heap, fragmented among what is
-still alive, so the process stays as large as at the flood's peak.
+What a link carried (64 KiB messages, say: those that waited for a page, and those
+that passed through to one that read them) is freed to the C allocator as it goes;
+glibc keeps most of it in its heap, fragmented among what is still alive, so the
+process stays as large as at the flood's peak.
 ``malloc_trim(0)`` returns the free pages. It is asked for once, a moment after such
 a close (when the core has let go of what the link carried), and only where glibc is
 the allocator; elsewhere nothing happens.
@@ -18,7 +19,7 @@ from typing import Any
 
 log = logging.getLogger("peerbrowser.swarm")
 
-#: A link that held at least this much for its pages when it closed is worth a trim.
+#: A link that carried at least this much (received, in all) is worth a trim when it closes.
 TRIM_AFTER = 4 * 1024 * 1024
 #: Seconds after the close: the events that drop what waited run in the turns after it.
 TRIM_DELAY = 1.0
@@ -47,7 +48,7 @@ class Trimmer:
         self._pending = False
 
     def released(self, nbytes: int) -> None:
-        """A link that held ``nbytes`` for its pages closed."""
+        """A link that carried ``nbytes`` closed."""
         if nbytes < TRIM_AFTER or self._pending or _malloc_trim() is None:
             return
         self._pending = True
