@@ -213,6 +213,7 @@ class SharedPace:
             if not self._line:
                 return True
             if self._turn is who and self._turn_left >= cost - 1e-9:
+                self._line.pop(who, None)  # turned away earlier in its turn: served now
                 return True
             if next(iter(self._line)) is who:
                 del self._line[who]

@@ -274,6 +274,26 @@ def test_links_share_a_pace_that_any_takes_while_none_waits_then_take_in_turn():
     assert pace.ready(b, 1, refilled) and len(pace) == 0
 
 
+def test_a_link_served_in_its_turn_leaves_the_line_so_it_keeps_no_one_waiting():
+    """A link turned away in its own turn (the pace ran dry) waits in line; when it
+    comes back and its turn serves it, it is out of the line: if it then has nothing
+    more to read, the next link is not kept waiting behind a place nobody holds."""
+    pace = SharedPace()
+    a, b = object(), object()
+    pace.take(a, limits.MEMBERSHIP_PACE_ALL_BURST)
+    assert not pace.ready(a, 1, 0.0) and not pace.ready(b, 1, 0.0)  # a, then b, in line
+    refilled = pace.wait(a, 1, 0.0)
+    assert pace.ready(a, 1, refilled)  # a's turn
+    pace.take(a, 1)
+    pace.bucket.tokens = 0.0
+    assert not pace.ready(a, 1, refilled)  # dry within its turn: a waits behind b
+    later = refilled + limits.PACE_RESUME
+    assert pace.ready(a, 1, later)  # still its turn: served, and out of the line
+    pace.take(a, 1)
+    assert len(pace) == 1  # only b waits; a has read everything it had
+    assert pace.ready(b, 1, later)
+
+
 def test_a_link_that_does_not_come_back_for_its_turn_loses_its_place():
     pace = SharedPace()
     a, b = object(), object()
