@@ -15,6 +15,14 @@ the work runs in *turns*, one loop callback each:
    so that everything one turn has for a page (a message and the drain of the page's
    own earlier write, say) leaves as one batch, one channel message.
 
+Sources that were idle go first. A source that ran a slice in the turn before is
+*busy* (a flood: a page's stream of batches, a link's stream of bytes); one that did
+not is *fresh* (a ping, a chat message, the answer to one). When a turn has both, the
+fresh sources' slices, their deferred work and its flushes (steps 1-3) run first, then
+the busy sources' (1-3 again): a page's ping then leaves for the other page before
+the flood's next slice and the flood reader's batch are made, not after them. Work
+that does not fit the budget pushes the busy slices to the next turn, as below.
+
 A turn ends there. If a source still has work, another turn is scheduled, and the loop
 first handles what else is waiting (Qt's events: other pages' calls, painting, input).
 Deferred work stops at ``TURN_BUDGET_S`` and goes on next turn; such a turn runs no
@@ -31,7 +39,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 log = logging.getLogger("peerbrowser.swarm")
@@ -64,6 +72,7 @@ class Turns:
         self._scheduled = False
         self.turns = 0  # turns run, for tests and benchmarks
         self._behind = False  # the last turn left deferred work undone
+        self._busy: set[int] = set()  # id() of the sources that ran in the last turn with slices
 
     def ready(self, source: Source) -> None:
         """``source`` has work: it gets a slice next turn (once, however often it says so).
@@ -118,18 +127,49 @@ class Turns:
     def _turn(self) -> None:
         # _scheduled stays set while the turn runs: what it defers joins it
         self.turns += 1
-        for _ in range(0 if self._behind else len(self._ready)):
-            source = self._ready.popleft()
-            self._queued.discard(id(source))
+        deadline = time.perf_counter() + TURN_BUDGET_S
+        due = [] if self._behind else list(self._ready)
+        busy = [s for s in due if id(s) in self._busy]
+        ran: set[int] = set()
+        if busy and len(busy) < len(due):
+            # fresh sources first, with what they defer; then the busy ones, if it fits
+            fresh = [s for s in due if id(s) not in self._busy]
+            self._slices(fresh, ran)
+            if self._deferred(deadline):
+                self._slices(busy, ran)
+                self._deferred(deadline)
+            else:
+                ran.update(id(s) for s in busy)  # still busy: they go first next time only if idle
+        else:
+            self._slices(due, ran)
+            self._deferred(deadline)
+        if due:
+            self._busy = ran
+        self._behind = bool(self._soon or self._end)
+        self._scheduled = False
+        if self._ready or self._soon or self._end:
+            self._schedule()
+
+    def _slices(self, sources: Iterable[Source], ran: set[int]) -> None:
+        """One slice each, in order; a source with more left joins the queue's end."""
+        for source in sources:
+            key = id(source)
+            if key not in self._queued:  # dropped meanwhile
+                continue
+            self._queued.discard(key)
+            self._ready.remove(source)
+            ran.add(key)
             try:
                 more = source.run_slice()
             except Exception:
                 log.exception("a source failed in its slice; its work was dropped")
                 more = False
-            if more and id(source) not in self._queued:
-                self._queued.add(id(source))
+            if more and key not in self._queued:
+                self._queued.add(key)
                 self._ready.append(source)
-        deadline = time.perf_counter() + TURN_BUDGET_S
+
+    def _deferred(self, deadline: float) -> bool:
+        """Run deferred work, then end-of-turn work, until done (True) or past ``deadline``."""
         soon, end = self._soon, self._end
         while soon or end:
             fn = soon.popleft() if soon else end.popleft()
@@ -138,8 +178,5 @@ class Turns:
             except Exception:
                 log.exception("deferred work failed")
             if time.perf_counter() > deadline:
-                break
-        self._behind = bool(soon or end)
-        self._scheduled = False
-        if self._ready or soon or end:
-            self._schedule()
+                return not (soon or end)
+        return True

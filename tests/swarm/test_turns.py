@@ -91,12 +91,53 @@ async def test_inline_an_idle_core_runs_a_turn_at_once_and_a_busy_one_takes_turn
     t.ready(quiet)  # a turn is scheduled now: quiet waits for it, busy's next slice too
     assert log == ["busy"]
     await settle(t)
-    assert log == ["busy", "busy", "quiet", "busy", "busy"]
+    assert log == ["busy", "quiet", "busy", "busy", "busy"]  # the idle one first
     t.soon(lambda: log.append("deferred"))
     t.ready(Slices("late", 1, log))  # a turn scheduled for deferred work: no inline turn
     assert log[-1] == "busy"
     await settle(t)
     assert log[-2:] == ["late", "deferred"]
+
+
+async def test_an_idle_source_and_what_it_defers_go_before_a_busy_source_s_next_slice() -> None:
+    """A ping beside a flood: the ping's slice, the dispatch it defers and the page's
+    flush run before the flood's next slice and its reader's flush, in the same turn."""
+    loop = asyncio.get_running_loop()
+    t = Turns(lambda: loop)
+    log: list[str] = []
+
+    ping = Slices("ping", 1, log, then=lambda: t.soon(
+        lambda: (log.append("ping dispatch"), t.at_end(lambda: log.append("ping flush")))
+    ))  # fmt: skip
+
+    def flood_work() -> None:
+        def flush() -> None:
+            log.append("flood flush")
+            if log.count("flood") == 1:  # the ping arrives while the flood's first turn ends
+                t.ready(ping)
+
+        t.soon(lambda: (log.append("flood dispatch"), t.at_end(flush)))
+
+    flood = Slices("flood", 3, log, then=flood_work)
+    t.ready(flood)
+    await settle(t)
+    assert log[:3] == ["flood", "flood dispatch", "flood flush"]  # turn 1: the flood alone
+    # turn 2: the ping, its dispatch and its page's flush before the flood's next slice
+    assert log[3:9] == ["ping", "ping dispatch", "ping flush", "flood", "flood dispatch", "flood flush"]
+    assert log.count("flood") == 3 and t.turns == 3
+
+
+async def test_a_source_stays_first_in_line_only_while_it_is_idle() -> None:
+    """Two busy sources and one that keeps coming back: round robin among them all once
+    each has run (being fresh is being idle the turn before, not a lasting rank)."""
+    loop = asyncio.get_running_loop()
+    t = Turns(lambda: loop)
+    log: list[str] = []
+    a, b = Slices("a", 3, log), Slices("b", 3, log)
+    t.ready(a)
+    t.ready(b)
+    await settle(t)
+    assert log == ["a", "b", "a", "b", "a", "b"]
 
 
 async def test_slices_come_before_the_work_they_defer_and_the_loop_runs_between_turns() -> None:
