@@ -127,22 +127,21 @@ class Turns:
     def _turn(self) -> None:
         # _scheduled stays set while the turn runs: what it defers joins it
         self.turns += 1
-        deadline = time.perf_counter() + TURN_BUDGET_S
         due = [] if self._behind else list(self._ready)
+        fresh = [s for s in due if id(s) not in self._busy]
         busy = [s for s in due if id(s) in self._busy]
         ran: set[int] = set()
-        if busy and len(busy) < len(due):
-            # fresh sources first, with what they defer; then the busy ones, if it fits
-            fresh = [s for s in due if id(s) not in self._busy]
+        if fresh and busy:
+            # the fresh ones first, with what they defer; then the busy ones, if it fits
             self._slices(fresh, ran)
-            if self._deferred(deadline):
+            if self._deferred():
                 self._slices(busy, ran)
-                self._deferred(deadline)
+                self._deferred()
             else:
-                ran.update(id(s) for s in busy)  # still busy: they go first next time only if idle
+                ran.update(id(s) for s in busy)  # still busy next turn
         else:
             self._slices(due, ran)
-            self._deferred(deadline)
+            self._deferred()
         if due:
             self._busy = ran
         self._behind = bool(self._soon or self._end)
@@ -168,8 +167,10 @@ class Turns:
                 self._queued.add(key)
                 self._ready.append(source)
 
-    def _deferred(self, deadline: float) -> bool:
-        """Run deferred work, then end-of-turn work, until done (True) or past ``deadline``."""
+    def _deferred(self) -> bool:
+        """Run deferred work, then end-of-turn work, until done (True) or
+        ``TURN_BUDGET_S`` passed."""
+        deadline = time.perf_counter() + TURN_BUDGET_S
         soon, end = self._soon, self._end
         while soon or end:
             fn = soon.popleft() if soon else end.popleft()

@@ -65,3 +65,30 @@ async def test_a_turn_within_budget_runs_its_slices_then_all_it_deferred(
         "flood",
         "flood delivery",
     ]
+
+
+async def test_fresh_work_that_overruns_the_turn_leaves_the_busy_slices_to_a_later_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A ping beside a flood on a loaded machine: the ping's deferred work overruns the
+    turn, so the flood's slice waits; the flood stays busy (it is not taken for an idle
+    source that would go first next time), and both finish."""
+    loop = asyncio.get_running_loop()
+    t = Turns(lambda: loop)
+    log: list[str] = []
+    ping = Slices("ping", 1, log, then=lambda: [t.soon(lambda: log.append("ping delivery")) for _ in range(2)])
+
+    def flood_defers() -> None:
+        t.soon(lambda: log.append("flood delivery"))
+        if log.count("flood") == 1:  # the ping arrives during the flood's first turn
+            t.ready(ping)
+            monkeypatch.setattr(turns_module, "TURN_BUDGET_S", -1.0)  # from now on, every turn overruns
+
+    flood = Slices("flood", 3, log, then=flood_defers)
+    t.ready(flood)
+    await settle(t)
+    second = log.index("ping")
+    assert log[second - 1] == "flood delivery"  # the ping's turn began with the ping
+    assert log[second + 1 : second + 3] == ["ping delivery", "ping delivery"]
+    assert log.count("flood") == 3 and log.count("flood delivery") == 3
+    assert id(flood) not in t._queued and t._busy <= {id(flood), id(ping)}
