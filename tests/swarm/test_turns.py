@@ -127,17 +127,25 @@ async def test_an_idle_source_and_what_it_defers_go_before_a_busy_source_s_next_
     assert log.count("flood") == 3 and t.turns == 3
 
 
-async def test_a_source_stays_first_in_line_only_while_it_is_idle() -> None:
-    """Two busy sources and one that keeps coming back: round robin among them all once
-    each has run (being fresh is being idle the turn before, not a lasting rank)."""
+async def test_busy_sources_keep_a_slice_every_turn_while_idle_ones_go_first() -> None:
+    """A new ping in every turn of two floods: each ping goes first in its turn, and
+    each flood still gets its slice in every turn, in their own order."""
     loop = asyncio.get_running_loop()
     t = Turns(lambda: loop)
     log: list[str] = []
-    a, b = Slices("a", 3, log), Slices("b", 3, log)
+    pings = iter([Slices(f"ping{i}", 1, log) for i in range(3)])
+
+    def a_ping_arrives() -> None:
+        ping = next(pings, None)
+        if ping is not None:
+            t.ready(ping)
+
+    a, b = Slices("a", 4, log, then=a_ping_arrives), Slices("b", 4, log)
     t.ready(a)
     t.ready(b)
     await settle(t)
-    assert log == ["a", "b", "a", "b", "a", "b"]
+    assert log == ["a", "b", "ping0", "a", "b", "ping1", "a", "b", "ping2", "a", "b"]
+    assert t.turns == 4
 
 
 async def test_slices_come_before_the_work_they_defer_and_the_loop_runs_between_turns() -> None:
