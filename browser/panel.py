@@ -16,6 +16,7 @@ from PyQt6.QtGui import QShowEvent
 from PyQt6.QtWidgets import QDockWidget, QLabel, QStackedWidget, QTreeWidget, QTreeWidgetItem, QWidget
 
 from swarm.core import SwarmCore
+from swarm.limits import KiB, MiB
 from swarm.snapshot import DeviceSnapshot, PresenceSnapshot, SocketSnapshot, SwarmSnapshot
 
 log = logging.getLogger("peerbrowser.panel")
@@ -32,11 +33,11 @@ def short_id(hex_id: str | None) -> str:
 
 def size(nbytes: int) -> str:
     """``nbytes`` for a person: 512 B, 12 KiB, 1.5 MiB."""
-    if nbytes < 1024:
+    if nbytes < KiB:
         return f"{nbytes} B"
-    if nbytes < 1024 * 1024:
-        return f"{nbytes / 1024:.3g} KiB"
-    return f"{nbytes / (1024 * 1024):.3g} MiB"
+    if nbytes < MiB:
+        return f"{nbytes / KiB:.3g} KiB"
+    return f"{nbytes / MiB:.3g} MiB"
 
 
 def socket_state(sock: SocketSnapshot) -> str:
