@@ -7,6 +7,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from swarm.sidecar_options import DEFAULT_NICE
+
 
 @dataclass(frozen=True)
 class BrowserConfig:
@@ -30,6 +32,9 @@ class BrowserConfig:
     link_timeout: float | None = None
     #: With ``bootstrap``: every peer reaches this device directly (a LAN without NAT).
     reachable: bool = False
+    #: How much lower the network engine's CPU priority is than the browser's (its
+    #: niceness above ours, 0 to 19): under a busy CPU the pages go first.
+    engine_nice: int = DEFAULT_NICE
     #: UDP port of the local network's bootstrap node (None: the default, 49736).
     local_port: int | None = None
     #: CDP for automation tools on 127.0.0.1:PORT (0: any free port); None: off.
@@ -69,6 +74,13 @@ def check_link_timeout(value: float) -> float:
     return value
 
 
+def check_engine_nice(value: int) -> int:
+    """The network engine's niceness above the browser's: 0 to 19 (ValueError otherwise)."""
+    if not 0 <= value <= 19:
+        raise ValueError("engine_nice must be between 0 and 19")
+    return value
+
+
 def default_config_path() -> Path:
     """``$XDG_CONFIG_HOME/peerbrowser/config.toml`` (``~/.config/...`` by default)."""
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
@@ -86,6 +98,7 @@ FILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "grace": (int, float),
     "identity": int,
     "link_timeout": (int, float),
+    "engine_nice": int,
     "reachable": bool,
     "local_port": int,
     "remote_debugging_port": int,
@@ -117,7 +130,7 @@ def load_config_file(path: Path) -> dict[str, object]:
 
     ``network = "local" | "lan" | "public" | "none"``, ``bootstrap = ["HOST:PORT", ...]``,
     ``grace = SECONDS``, ``identity = N``, ``link_timeout = SECONDS``,
-    ``reachable = true``, ``local_port = PORT``, ``remote_debugging_port = PORT``,
+    ``engine_nice = 0..19``, ``reachable = true``, ``local_port = PORT``, ``remote_debugging_port = PORT``,
     ``peers_permission = "ask" | "allow" | "deny"``,
     ``peer_addresses = "show" | "hide"`` and a ``[permissions]`` table of
     ``"ORIGIN" = "allow" | "deny"``. Command-line options win over it.
@@ -141,6 +154,11 @@ def load_config_file(path: Path) -> dict[str, object]:
     if "link_timeout" in data:
         try:
             check_link_timeout(data["link_timeout"])
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+    if "engine_nice" in data:
+        try:
+            check_engine_nice(data["engine_nice"])
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
     if "remote_debugging_port" in data:

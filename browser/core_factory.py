@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 
 from browser.config import BrowserConfig
 from swarm.core import SwarmCore
@@ -35,20 +36,19 @@ def engine_options(config: BrowserConfig) -> HyperswarmOptions | None:
     if config.network == "none":
         return None
     timeout = float(config.link_timeout) if config.link_timeout is not None else None
+    return replace(_network(config), link_timeout=timeout, nice=config.engine_nice)
+
+
+def _network(config: BrowserConfig) -> HyperswarmOptions:
+    """Which network ``config`` joins, and how."""
     if config.bootstrap:
         nodes = tuple(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in config.bootstrap)
-        return HyperswarmOptions(
-            network="bootstrap", bootstrap=nodes, link_timeout=timeout, reachable=config.reachable
-        )
+        return HyperswarmOptions(network="bootstrap", bootstrap=nodes, reachable=config.reachable)
     if config.reachable:
         log.warning("--reachable only applies with --bootstrap; ignored")
-    if config.network == "public":
-        return HyperswarmOptions(network="public", link_timeout=timeout)
-    if config.network == "lan":
-        return HyperswarmOptions(network="lan", link_timeout=timeout)
-    if config.local_port is not None:
-        return HyperswarmOptions(network="local", link_timeout=timeout, local_port=config.local_port)
-    return HyperswarmOptions(network="local", link_timeout=timeout)
+    if config.local_port is not None and config.network == "local":
+        return HyperswarmOptions(network="local", local_port=config.local_port)
+    return HyperswarmOptions(network=config.network)
 
 
 def build_engine(config: BrowserConfig) -> Engine | None:

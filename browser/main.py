@@ -20,12 +20,13 @@ from browser import __version__
 from browser.config import (
     NETWORKS,
     BrowserConfig,
+    check_engine_nice,
     check_link_timeout,
     default_config_path,
     load_config_file,
     parse_bootstrap,
 )
-from swarm.sidecar_options import DEFAULT_LOCAL_PORT
+from swarm.sidecar_options import DEFAULT_LOCAL_PORT, DEFAULT_NICE
 
 log = logging.getLogger("peerbrowser.browser")
 
@@ -51,6 +52,13 @@ def _port(text: str) -> int:
     if not 0 < value < 65536:
         raise argparse.ArgumentTypeError("port must be between 1 and 65535")
     return value
+
+
+def _engine_nice(text: str) -> int:
+    try:
+        return check_engine_nice(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 19, not {text!r}") from None
 
 
 def _link_timeout(text: str) -> float:
@@ -142,6 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
         "transport's own, about 18 s); pages see its sockets close sooner",
     )
     parser.add_argument(
+        "--engine-nice",
+        type=_engine_nice,
+        default=None,
+        metavar="N",
+        help="run the network engine (the Node.js sidecar) this much below the browser "
+        "in the CPU's queue, 0 to 19 (default 10): on a busy machine the pages go first",
+    )
+    parser.add_argument(
         "--reachable",
         action="store_true",
         default=None,
@@ -182,8 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         metavar="PATH",
-        help="a TOML file with network / bootstrap / grace / identity / link_timeout / reachable / "
-        "remote_debugging_port "
+        help="a TOML file with network / bootstrap / grace / identity / link_timeout / "
+        "engine_nice / reachable / remote_debugging_port "
         "(default: $XDG_CONFIG_HOME/peerbrowser/config.toml when it exists)",
     )
     parser.add_argument(
@@ -251,6 +267,11 @@ def main(argv: list[str] | None = None) -> int:
         network=args.network or settings.get("network", "local"),  # type: ignore[arg-type]
         link_timeout=args.link_timeout if args.link_timeout is not None else settings.get("link_timeout"),  # type: ignore[arg-type]
         reachable=bool(args.reachable or settings.get("reachable", False)),
+        engine_nice=(
+            args.engine_nice
+            if args.engine_nice is not None
+            else settings.get("engine_nice", DEFAULT_NICE)  # type: ignore[arg-type]
+        ),
         local_port=args.local_port if args.local_port is not None else settings.get("local_port"),  # type: ignore[arg-type]
         remote_debugging_port=(
             args.remote_debugging_port

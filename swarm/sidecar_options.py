@@ -30,6 +30,8 @@ CONFIG_ERRORS = frozenset(
     {"ERR_BAD_NETWORK", "ERR_BAD_BOOTSTRAP", "ERR_LOOPBACK_GUARD", "ERR_MODULE_NOT_FOUND"}
 )
 LOOPBACK_ENV = "PEERBROWSER_LOOPBACK_ONLY"
+#: The sidecar's niceness above the browser's, unless told otherwise (docs/SIDECAR.md).
+DEFAULT_NICE = 10
 
 
 class EngineConfigError(Exception):
@@ -89,7 +91,7 @@ class HyperswarmOptions:
     #: above ours, 0 to 19; capped at 19). On a busy CPU the browser's window and its
     #: pages then run before the sidecar's bulk work (decrypting and buffering a peer's
     #: flood); with a core free it changes nothing (docs/SIDECAR.md, "Priority").
-    nice: int = 10
+    nice: int = DEFAULT_NICE
 
     def guarded(self) -> bool:
         if self.loopback_only is not None:

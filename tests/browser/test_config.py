@@ -63,15 +63,22 @@ def test_a_config_file_chooses_the_network_and_the_command_line_wins(
     (tmp_path / "peerbrowser").mkdir()
     (tmp_path / "peerbrowser" / "config.toml").write_text(
         'network = "public"\nbootstrap = ["127.0.0.1:5000"]\ngrace = 7\nlink_timeout = 6\nreachable = true\n'
-        "local_port = 40001\n"
+        "local_port = 40001\nengine_nice = 4\n"
     )
     assert main_module.main(["--headless"]) == 0
+    assert seen[-1].engine_nice == 4
     assert (seen[-1].network, seen[-1].bootstrap, seen[-1].grace) == ("public", (("127.0.0.1", 5000),), 7)
     assert (seen[-1].link_timeout, seen[-1].reachable, seen[-1].local_port) == (6, True, 40001)
     assert main_module.main(["--headless", "--local-port", "40002"]) == 0
     assert seen[-1].local_port == 40002
     assert main_module.main(["--headless", "--network", "none", "--grace", "1", "--link-timeout", "2"]) == 0
     assert (seen[-1].network, seen[-1].grace, seen[-1].link_timeout) == ("none", 1.0, 2.0)
+    assert main_module.main(["--headless", "--engine-nice", "0"]) == 0
+    assert seen[-1].engine_nice == 0  # the command line wins over the file
+    for wrong in ("20", "-1", "ten"):
+        with pytest.raises(SystemExit):
+            main_module.main(["--headless", "--engine-nice", wrong])
+        assert "--engine-nice: must be an integer from 0 to 19" in capsys.readouterr().err
     bad = tmp_path / "bad.toml"
     for text, words in [
         ("network = 3", "wrong type"),
@@ -80,6 +87,8 @@ def test_a_config_file_chooses_the_network_and_the_command_line_wins(
         ("reachable = 1", "wrong type"),
         ("link_timeout = 0.1", "between 1 and 600"),
         ("local_port = 70000", "between 1 and 65535"),
+        ("engine_nice = 25", "engine_nice must be between 0 and 19"),
+        ("engine_nice = true", "wrong type"),
     ]:
         bad.write_text(text)
         assert main_module.main(["--headless", "--config", str(bad)]) == 2
@@ -101,3 +110,7 @@ def test_the_engine_follows_the_network_choice() -> None:
     assert engine_options(BrowserConfig(link_timeout=4)).link_timeout == 4.0
     assert engine_options(BrowserConfig()).local_port == 49736
     assert engine_options(BrowserConfig(local_port=40001)).local_port == 40001
+    # the network engine runs below the browser unless told otherwise, whatever the network
+    assert engine_options(BrowserConfig()).nice == 10
+    assert engine_options(BrowserConfig(network="lan", engine_nice=0)).nice == 0
+    assert engine_options(BrowserConfig(bootstrap=(("127.0.0.1", 5000),), engine_nice=3)).nice == 3
