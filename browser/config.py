@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from swarm.sidecar_options import DEFAULT_NICE
+from swarm.sidecar_options import DEFAULT_NICE, MAX_NICE
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,8 @@ def check_link_timeout(value: float) -> float:
 
 def check_engine_nice(value: int) -> int:
     """The network engine's niceness above the browser's: 0 to 19 (ValueError otherwise)."""
-    if not 0 <= value <= 19:
-        raise ValueError("engine_nice must be between 0 and 19")
+    if not 0 <= value <= MAX_NICE:
+        raise ValueError(f"engine_nice must be between 0 and {MAX_NICE}")
     return value
 
 

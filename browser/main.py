@@ -26,7 +26,7 @@ from browser.config import (
     load_config_file,
     parse_bootstrap,
 )
-from swarm.sidecar_options import DEFAULT_LOCAL_PORT, DEFAULT_NICE
+from swarm.sidecar_options import DEFAULT_LOCAL_PORT, DEFAULT_NICE, MAX_NICE
 
 log = logging.getLogger("peerbrowser.browser")
 
@@ -58,7 +58,7 @@ def _engine_nice(text: str) -> int:
     try:
         return check_engine_nice(int(text))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 19, not {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to {MAX_NICE}, not {text!r}") from None
 
 
 def _link_timeout(text: str) -> float:
@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="run the network engine (the Node.js sidecar) this much below the browser "
-        "in the CPU's queue, 0 to 19 (default 10): on a busy machine the pages go first",
+        f"in the CPU's queue, 0 to {MAX_NICE} (default {DEFAULT_NICE}): on a busy machine the pages go first",
     )
     parser.add_argument(
         "--reachable",

@@ -32,6 +32,8 @@ CONFIG_ERRORS = frozenset(
 LOOPBACK_ENV = "PEERBROWSER_LOOPBACK_ONLY"
 #: The sidecar's niceness above the browser's, unless told otherwise (docs/SIDECAR.md).
 DEFAULT_NICE = 10
+#: The most a niceness goes (the sidecar caps its own there).
+MAX_NICE = 19
 
 
 class EngineConfigError(Exception):
@@ -208,8 +210,10 @@ def start_options(opts: HyperswarmOptions) -> dict[str, Any]:
             )
     if opts.network == "bootstrap" and not opts.bootstrap:
         raise EngineConfigError("ERR_BAD_BOOTSTRAP", "network 'bootstrap' needs at least one HOST:PORT")
-    if not (isinstance(opts.nice, int) and 0 <= opts.nice <= 19):
-        raise EngineConfigError("ERR_BAD_NICE", f"nice must be an integer from 0 to 19, not {opts.nice!r}")
+    if not (isinstance(opts.nice, int) and 0 <= opts.nice <= MAX_NICE):
+        raise EngineConfigError(
+            "ERR_BAD_NICE", f"nice must be an integer from 0 to {MAX_NICE}, not {opts.nice!r}"
+        )
     if opts.seed is not None and len(opts.seed) != 32:
         raise EngineConfigError("ERR_BAD_SEED", "seed must be 32 bytes")
     start: dict[str, Any] = {
