@@ -24,6 +24,8 @@ ACK_HIGH = 4 * MiB
 HOLD_LIMIT = 32 * MiB
 #: Python coalesces writes into frames of at most this, and each arrives as one piece.
 WRITE_CHUNK = 4 * MiB
+#: Past this the sidecar's young generation grew for traffic (sidecar.js, YOUNG_GROWN).
+YOUNG_GROWN = 4 * MiB
 
 
 async def stats_of(engine: HyperswarmEngine, link: FakeLink) -> dict[str, object]:
@@ -116,3 +118,39 @@ async def test_a_peer_that_keeps_writing_while_the_core_takes_nothing_is_cut(mak
         return s
 
     await asyncio.wait_for(let_go(), HANG_GUARD)
+
+
+async def test_after_heavy_traffic_the_sidecar_gives_its_heap_back(make_device, topic):
+    """A flood that passes through grows V8's young generation (its semi-spaces, up to
+    32 MiB), and a plain full GC leaves it grown. Once the sidecar has read nothing for
+    a while, it runs a collection that shrinks it (docs/SIDECAR.md, "Memory")."""
+    reader, sink_r = await make_device()
+    writer, sink_w = await make_device()
+    for engine in (reader, writer):
+        engine.join(topic)
+    link_r, link_w = await linked((reader, sink_r), (writer, sink_w))
+    before = await reader.sidecar_stats()
+
+    total = 0
+    grown = before
+    for _ in range(96):  # the core reads all of it: it passes through the sidecar
+        link_w.transport.write(secrets.token_bytes(MiB))
+        total += MiB
+        await sink_r.until(lambda: len(link_r.data) >= total - 8 * MiB, "the reader keeping up")
+        stats = await reader.sidecar_stats()
+        grown = stats if stats["young"] > grown["young"] else grown
+    await sink_r.until(lambda: len(link_r.data) == total, "every byte read")
+    assert grown["young"] > YOUNG_GROWN, grown  # the flood grew it (else nothing to show)
+
+    async def shrunk() -> dict[str, object]:
+        while (s := await reader.sidecar_stats())["young"] > YOUNG_GROWN:  # each look waits for the answer
+            pass
+        return s
+
+    after = await asyncio.wait_for(shrunk(), HANG_GUARD)
+    assert after["reductions"] > before["reductions"]
+    assert after["heapTotal"] < grown["heapTotal"]
+    assert link_r.alive and link_w.alive  # the link stays up: only memory changed
+    word = secrets.token_bytes(1024)
+    link_w.transport.write(word)
+    await sink_r.until(lambda: bytes(link_r.data[-1024:]) == word, "bytes after the collection")
