@@ -24,7 +24,10 @@
   }
 
   // peersocket/channel.js
+  var nativeFromBase64 = typeof Uint8Array.fromBase64 === "function" ? Uint8Array.fromBase64 : null;
+  var nativeToBase64 = typeof Uint8Array.prototype.toBase64 === "function" ? Uint8Array.prototype.toBase64 : null;
   function toBase64(bytes) {
+    if (nativeToBase64 !== null) return nativeToBase64.call(bytes);
     let s = "";
     for (let i = 0; i < bytes.length; i += 32768) {
       s += String.fromCharCode.apply(null, bytes.subarray(i, i + 32768));
@@ -32,6 +35,7 @@
     return btoa(s);
   }
   function fromBase64(text) {
+    if (nativeFromBase64 !== null) return nativeFromBase64.call(Uint8Array, text);
     const s = atob(text);
     const out = new Uint8Array(s.length);
     for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);

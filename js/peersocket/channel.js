@@ -9,9 +9,15 @@
 
 import { fromWire } from './errors.js';
 
-// QWebChannel carries JSON text: message bytes travel as base64.
+// QWebChannel carries JSON text: message bytes travel as base64. Engines with
+// Uint8Array's own base64 (Chromium 140 and later, so QtWebEngine 6.11) convert 64 KiB
+// 12-16x faster than through atob/btoa and leave no intermediate strings for the GC;
+// the functions are taken as the script starts, before the page's scripts run.
+const nativeFromBase64 = typeof Uint8Array.fromBase64 === 'function' ? Uint8Array.fromBase64 : null;
+const nativeToBase64 = typeof Uint8Array.prototype.toBase64 === 'function' ? Uint8Array.prototype.toBase64 : null;
 
 export function toBase64 (bytes) {
+  if (nativeToBase64 !== null) return nativeToBase64.call(bytes);
   let s = '';
   for (let i = 0; i < bytes.length; i += 0x8000) {
     s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
@@ -20,6 +26,7 @@ export function toBase64 (bytes) {
 }
 
 export function fromBase64 (text) {
+  if (nativeFromBase64 !== null) return nativeFromBase64.call(Uint8Array, text);
   const s = atob(text);
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);

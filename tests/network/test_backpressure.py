@@ -131,12 +131,12 @@ async def test_after_heavy_traffic_the_sidecar_gives_its_heap_back(make_device, 
     link_r, link_w = await linked((reader, sink_r), (writer, sink_w))
     before = await reader.sidecar_stats()
 
-    total = 0
+    total = 96 * MiB
     grown = before
-    for _ in range(96):  # the core reads all of it: it passes through the sidecar
+    for sent in range(MiB, total + MiB, MiB):  # the core reads all of it: it passes through the sidecar
         link_w.transport.write(secrets.token_bytes(MiB))
-        total += MiB
-        await sink_r.until(lambda: len(link_r.data) >= total - 8 * MiB, "the reader keeping up")
+        behind = sent - 8 * MiB
+        await sink_r.until(lambda b=behind: len(link_r.data) >= b, "the reader keeping up")
         stats = await reader.sidecar_stats()
         grown = stats if stats["young"] > grown["young"] else grown
     await sink_r.until(lambda: len(link_r.data) == total, "every byte read")
