@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from swarm.budget import Cancellable, LinkBudget
 from swarm.engine import PEER_OVERRUN, Transport
-from swarm.protocol import LinkProtocol, LinkState
+from swarm.protocol import LINK_LOST, LinkProtocol, LinkState
 
 
 class Link:
@@ -114,16 +114,15 @@ class Link:
             # it broke the protocol, and what it sent is not read
             self._inbox.clear()
             self._inbox_bytes = self._offset = 0
-            self.protocol.connection_lost(reason or code, code=PEER_OVERRUN)
-            self._on_input(self)
+            why, lost_code = reason or code, PEER_OVERRUN
+        else:
+            why, lost_code = (f"{code}: {reason}" if reason else code), LINK_LOST
+        if self._ready is not None and self._inbox:
+            self._lost = why  # after what arrived before it
+            self._ready(self)
             return
-        why = f"{code}: {reason}" if reason else code
-        if self._ready is None or not self._inbox:
-            self.protocol.connection_lost(why)
-            self._on_input(self)
-            return
-        self._lost = why  # after what arrived before it
-        self._ready(self)
+        self.protocol.connection_lost(why, code=lost_code)
+        self._on_input(self)
 
     def run_slice(self) -> bool:
         """Read up to ``SLICE_BYTES`` of the inbox (or the rest of a large frame already

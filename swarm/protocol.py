@@ -57,6 +57,10 @@ LINK_CONTEXT = b"peersocket-link-v1"
 PROOF_CONTEXT = b"peersocket-presence-v1"
 
 
+#: The close code of a link whose transport went without a GOODBYE.
+LINK_LOST = "ERR_LINK_LOST"
+
+
 class Frame(enum.IntEnum):
     HELLO = 0  # [0, versions, nonce, ...]: versions an int or an increasing array
     TOPIC = 1  # [1, tnum, tag]
@@ -340,12 +344,12 @@ class LinkProtocol:
         self._paused_on = budget
         self._events.append(ReadingPaused(budget, self.budget.resume_at(budget, cost, self._now)))
 
-    def connection_lost(self, reason: str = "the connection was lost", code: str = "ERR_LINK_LOST") -> None:
-        """The transport is gone. ``code``: ERR_LINK_LOST (it went), or the transport's
+    def connection_lost(self, reason: str = "the connection was lost", code: str = LINK_LOST) -> None:
+        """The transport is gone. ``code``: LINK_LOST (it went), or the transport's
         code when this device cut it for what the peer did (``swarm.engine.PEER_OVERRUN``)."""
         if self.state is LinkState.CLOSED:
             return
-        self._closed(code, reason, by_peer=code == "ERR_LINK_LOST")
+        self._closed(code, reason, by_peer=code == LINK_LOST)
 
     # --- commands ----------------------------------------------------------------
 
