@@ -331,42 +331,15 @@ function collectNow() {
 // hostile bench's message flood: +9 MiB anonymous memory 50 s on). The inspector's
 // HeapProfiler.collectGarbage is that collection (V8's low-memory notification; it
 // blocks the loop some 5-20 ms), so it runs only once the sidecar read nothing for a
-// whole GC_CHECK, after a big connection closed or while the young generation is grown. An in-process session opens no port; it is
-// let go on the next turn (Node 20 hangs when a session disconnects inside its own
-// callback). Without the inspector (a Node built without it) the plain GC stands in.
+// whole GC_CHECK, after a big connection closed or while the young generation is
+// grown. An in-process session opens no port; it is let go on the next turn (Node 20
+// hangs when a session disconnects inside its own callback). Without the inspector (a
+// Node built without it) the plain GC stands in.
 let owesReduce = false // a big connection closed since the last reducing collection
 let reducing = false
-
-function reduceNow() {
-  if (reducing) return
-  owesReduce = false
-  let session
-  try {
-    const { Session } = require('inspector')
-    session = new Session()
-    session.connect()
-  } catch (err) {
-    log('warn', `cannot shrink V8's heap (${err.message}): a plain full GC instead`)
-    if (collect) collectNow()
-    return
-  }
-  reducing = true
-  session.post('HeapProfiler.collectGarbage', (err) => {
-    setImmediate(() => session.disconnect())
-    reducing = false
-    if (err) {
-      log('warn', `cannot shrink V8's heap (${err.message}): a plain full GC instead`)
-      if (collect) collectNow()
-      return
-    }
-    gcCount++
-    reduceCount++
-    buffersAfterGc = process.memoryUsage().arrayBuffers
-  })
-}
-
 // V8 starts the young generation at 1 MiB of semi-space; past this it grew for traffic.
 const YOUNG_GROWN = 4 * MiB
+let youngAfterReduce = 0 // what the last reduction left (not asked again for that)
 
 function youngSize() {
   const space = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')
@@ -374,15 +347,50 @@ function youngSize() {
 }
 
 function youngGrown() {
-  return youngSize() > YOUNG_GROWN
+  const size = youngSize()
+  if (size <= YOUNG_GROWN) youngAfterReduce = 0 // it shrank since: grown again counts
+  return size > Math.max(YOUNG_GROWN, youngAfterReduce)
+}
+
+function reduceInstead(err) {
+  log('warn', `cannot shrink V8's heap (${err.message}): a plain full GC instead`)
+  if (collect) collectNow()
+}
+
+function reduceNow() {
+  owesReduce = false
+  let session
+  try {
+    const { Session } = require('inspector')
+    session = new Session()
+    session.connect()
+  } catch (err) {
+    reduceInstead(err)
+    return
+  }
+  reducing = true
+  session.post('HeapProfiler.collectGarbage', (err) => {
+    setImmediate(() => session.disconnect())
+    reducing = false
+    if (err) {
+      reduceInstead(err)
+      return
+    }
+    gcCount++
+    reduceCount++
+    youngAfterReduce = youngSize()
+    buffersAfterGc = process.memoryUsage().arrayBuffers
+  })
 }
 
 if (collect) {
   setInterval(() => {
     const grew = process.memoryUsage().arrayBuffers - buffersAfterGc
-    if (!readSinceCheck && (owesReduce || youngGrown())) reduceNow()
-    else if (grew > GC_GARBAGE || (grew > GC_IDLE && !readSinceCheck)) collectNow()
+    const idle = !readSinceCheck
     readSinceCheck = false
+    if (reducing) return // the last one has not answered yet
+    if (idle && (owesReduce || youngGrown())) reduceNow()
+    else if (grew > GC_GARBAGE || (grew > GC_IDLE && idle)) collectNow()
   }, GC_CHECK).unref()
 }
 
