@@ -353,7 +353,9 @@ def memory_summary(s: Sampler, phases: dict[str, tuple[float, float]]) -> dict[s
     # the tree's growth through the run (seconds since the quiet phase ended, MiB over
     # its level then), and when "after" was measured: what the control is read at
     base = out["tree"]["before_attack_mib"]
-    out["tree"]["series"] = [[round(x["t"] - q1, 2), round(x["tree"] / MiB - base, 1)] for x in s.samples if q1 <= x["t"] <= d1]
+    out["tree"]["series"] = [
+        [round(x["t"] - q1, 2), round(x["tree"] / MiB - base, 1)] for x in s.samples if q1 <= x["t"] <= d1
+    ]
     out["tree"]["after_at_s"] = d1 - q1
     pids = sorted({pid for x in s.samples for pid in x["procs"]})
     names: dict[str, int] = {}
@@ -671,7 +673,9 @@ def summarise(
             "pongs": len(a["rtt"]),
             # the round trips of the flood and the drain as they came: when the slow ones
             # were (seconds since the flood began, ms)
-            "attack_samples": [(round(wall - a0, 3), ms) for wall, ms in rtt if a0 <= wall <= phases["drain"][1]],
+            "attack_samples": [
+                (round(wall - a0, 3), ms) for wall, ms in rtt if a0 <= wall <= phases["drain"][1]
+            ],
         },
     }
     events: dict[str, Any] = {}

@@ -260,10 +260,11 @@ def run(
     attack: str,
     spam_s: float = SPAM_S,
 ) -> dict[str, Any]:
+    from PyQt6.QtWebEngineCore import QWebEnginePage
+
     from browser import app
     from browser.config import BrowserConfig, parse_bootstrap
     from browser.qt_wait import run_js
-    from PyQt6.QtWebEngineCore import QWebEnginePage
 
     if webrtc and not in_private_netns():
         raise RuntimeError("refusing WebRTC outside the benchmark's own network namespace (bench.netns)")
@@ -337,7 +338,10 @@ def run(
             holder["tabs"]["spammer"].page.triggerAction(QWebEnginePage.WebAction.Reload)
 
         on_qt(reload, PROBE_BOUND)
-        server.wait(lambda: sum(1 for r in server.ready if r["role"] == "spammer") > loads, "the spammer to load again")
+        server.wait(
+            lambda: sum(1 for r in server.ready if r["role"] == "spammer") > loads,
+            "the spammer to load again",
+        )
         print("isolation: the spammer (cut off) loaded again", file=sys.stderr)
 
     def page_states() -> list[Any]:
@@ -544,7 +548,9 @@ def summarize(
                     "p99": stats.percentile(lagged, 99),
                     "max": max(lagged, default=float("nan")),
                 },
-                "flood_msgs_per_s": stats.median([r["flood_msgs_per_s"] for r in rs if "flood_msgs_per_s" in r]),
+                "flood_msgs_per_s": stats.median(
+                    [r["flood_msgs_per_s"] for r in rs if "flood_msgs_per_s" in r]
+                ),
                 "rss_growth_mib": {
                     k: max(r["rss_after"][k] - r["rss_before"][k] for r in rs)
                     for k in ("browser_mib", "tree_mib")

@@ -102,8 +102,8 @@ async def run(mode: str, mib: int, idle: float, chunk_kib: int) -> dict[str, Any
     from swarm.hyperswarm import HyperswarmEngine
     from swarm.sidecar_options import HyperswarmOptions
 
-    out: dict[str, Any] = {"mode": mode, "mib": mib, "chunk_kib": chunk_kib, "env": {k: v for k, v in os.environ.items()
-                                                           if k.startswith(("MALLOC_", "NODE_OPTIONS"))}}
+    env = {k: v for k, v in os.environ.items() if k.startswith(("MALLOC_", "NODE_OPTIONS"))}
+    out: dict[str, Any] = {"mode": mode, "mib": mib, "chunk_kib": chunk_kib, "env": env}
     with procs.Children() as children:
         bootstrap = start_testnet(children)
         opts = HyperswarmOptions(network="bootstrap", bootstrap=tuple(bootstrap), host="127.0.0.1",
@@ -162,7 +162,9 @@ async def run(mode: str, mib: int, idle: float, chunk_kib: int) -> dict[str, Any
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--mode", choices=("overrun", "flow"), default="overrun")
     parser.add_argument("--mib", type=int, default=64)
     parser.add_argument("--idle", type=float, default=5.0)
