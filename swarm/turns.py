@@ -66,7 +66,7 @@ class Turns:
         self._loop = loop
         self.inline = inline
         self._ready: deque[Source] = deque()
-        self._queued: set[int] = set()  # id() of the sources in _ready
+        self._queued: set[int] = set()  # id() of the sources in _ready, or due in this turn
         self._soon: deque[Callable[[], None]] = deque()
         self._end: deque[Callable[[], None]] = deque()
         self._scheduled = False
@@ -128,6 +128,10 @@ class Turns:
         # _scheduled stays set while the turn runs: what it defers joins it
         self.turns += 1
         due = [] if self._behind else list(self._ready)
+        if due:
+            # taken out of the queue at once; each stays in _queued until its slice, so a
+            # ready() meanwhile does not queue it twice and a drop() still skips it
+            self._ready.clear()
         fresh = [s for s in due if id(s) not in self._busy]
         busy = [s for s in due if id(s) in self._busy]
         ran: set[int] = set()
@@ -139,6 +143,8 @@ class Turns:
                 self._deferred()
             else:
                 ran.update(id(s) for s in busy)  # still busy next turn
+                # and first in the queue, as they were
+                self._ready.extendleft(reversed([s for s in busy if id(s) in self._queued]))
         else:
             self._slices(due, ran)
             self._deferred()
@@ -150,13 +156,13 @@ class Turns:
             self._schedule()
 
     def _slices(self, sources: Iterable[Source], ran: set[int]) -> None:
-        """One slice each, in order; a source with more left joins the queue's end."""
+        """One slice each, in order, of sources already taken out of the queue; a source
+        with more left joins the queue's end."""
         for source in sources:
             key = id(source)
             if key not in self._queued:  # dropped meanwhile
                 continue
             self._queued.discard(key)
-            self._ready.remove(source)
             ran.add(key)
             try:
                 more = source.run_slice()
