@@ -17,7 +17,7 @@ waits for the page's window in ``swarm/dispatch.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from swarm import limits
 from swarm.dispatch import EventQueue
@@ -54,6 +54,19 @@ class Flow:
         for handle in socket.membership.handles:
             if handle is not exclude:
                 owed[handle.id] = owed.get(handle.id, 0) + size
+                emit(handle, Message(socket, payload))
+        self._credit_later(socket)
+
+    def deliver_all(self, socket: Socket, payloads: Sequence[bytes]) -> None:
+        """:meth:`deliver` for several messages that arrived on ``socket``, in order."""
+        size = sum(map(len, payloads))
+        socket.received += len(payloads)
+        socket.bytes_received += size
+        socket.held += size
+        owed, emit = socket.owed, self._events.emit
+        for handle in socket.membership.handles:
+            owed[handle.id] = owed.get(handle.id, 0) + size
+            for payload in payloads:
                 emit(handle, Message(socket, payload))
         self._credit_later(socket)
 

@@ -26,13 +26,16 @@ def encode_frame(value: Any) -> bytes:
 class FrameDecoder:
     """Turns a byte stream into msgpack values, one per frame.
 
-    ``max_frame`` bounds a frame's body; ``max_array`` and ``max_str`` bound
-    what msgpack may allocate inside it.
+    ``max_frame`` bounds a frame's body; ``max_array``, ``max_map`` (default: as
+    ``max_array``) and ``max_str`` bound what msgpack may allocate inside it.
     """
 
-    def __init__(self, max_frame: int, max_array: int = 16, max_str: int = 1024) -> None:
+    def __init__(
+        self, max_frame: int, max_array: int = 16, max_str: int = 1024, max_map: int | None = None
+    ) -> None:
         self.max_frame = max_frame
         self.max_array = max_array
+        self.max_map = max_array if max_map is None else max_map
         self.max_str = max_str
         self._buf = bytearray()
         self._pos = 0
@@ -95,7 +98,7 @@ class FrameDecoder:
                 max_bin_len=self.max_frame,
                 max_str_len=self.max_str,
                 max_array_len=self.max_array,
-                max_map_len=self.max_array,
+                max_map_len=self.max_map,
                 max_ext_len=0,
             )
         except Exception as exc:  # msgpack raises several unrelated types

@@ -11,6 +11,12 @@ MAX_MESSAGE = 4 * MiB
 MAX_SESSION_DATA = 16 * KiB
 #: Largest frame on a link: a message plus its header.
 MAX_FRAME = MAX_MESSAGE + 4 * KiB
+#: Protocol version 2 (docs/PROTOCOL.md): messages in one MESSAGES frame at most, and
+#: the payload bytes a sender puts in one before it starts another (a message over
+#: that goes alone, in a MESSAGE frame). A receiver acts on a whole frame at once: the
+#: bound keeps that a short piece of work, so other links and pages get their turn.
+MAX_MESSAGES_PER_FRAME = 256
+MESSAGES_FRAME_BYTES = 32 * KiB
 #: Largest open-swarm id, in UTF-8 bytes.
 MAX_SWARM_ID = 1 * KiB
 #: Per link and per side: topics announced, presences proven, joins.

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from swarm import limits
 from swarm.budget import Clock, LinkBudget, NewDevices, Refusals, SharedPace
@@ -42,6 +42,7 @@ from swarm.protocol import (
     PeerJoined,
     PeerLeft,
     PeerMessage,
+    PeerMessages,
     PeerSessionData,
     ReadingPaused,
     keeps_newer_link,
@@ -223,7 +224,9 @@ class LinkSet:
         link.flush()
         for event in link.protocol.events_received():
             if isinstance(event, PeerMessage):
-                self._on_peer_message(link, event)
+                self._on_peer_message(link, event.topic, event.to_id, event.peer_id, (event.payload,))
+            elif isinstance(event, PeerMessages):
+                self._on_peer_message(link, event.topic, event.to_id, event.peer_id, event.payloads)
             elif isinstance(event, PeerJoined):
                 self._on_peer_joined(link, event)
             elif isinstance(event, PeerLeft):
@@ -279,17 +282,20 @@ class LinkSet:
             link.hold_reading("budget", False)
             link.kick()  # what waited in the link's inbox meanwhile
 
-    def _on_peer_message(self, link: Link, event: PeerMessage) -> None:
-        # Mesh.addressed(), written out: this runs for every message from another device
-        for m in self._mesh.topics.get(event.topic, ()):
-            if m.presence.id == event.to_id:
-                socket = m.sockets.get(event.peer_id)
+    def _on_peer_message(
+        self, link: Link, topic: bytes, to_id: bytes, peer_id: bytes, payloads: Sequence[bytes]
+    ) -> None:
+        # Mesh.addressed(), written out: this runs for every frame of messages
+        for m in self._mesh.topics.get(topic, ()):
+            if m.presence.id == to_id:
+                socket = m.sockets.get(peer_id)
                 if socket is not None and socket.link is link and socket.state == "open":
-                    if socket.held + len(event.payload) > limits.MAX_HELD:
+                    if socket.held + sum(map(len, payloads)) > limits.MAX_HELD:
+                        # (what came before this frame was delivered; none of it is)
                         reason = f"the peer wrote over {limits.MAX_HELD} unread bytes to one socket"
                         link.protocol.close("ERR_PROTOCOL", reason)
                         return
-                    self._flow.deliver(socket, event.payload)
+                    self._flow.deliver_all(socket, payloads)
                 return
 
     def _on_peer_credit(self, link: Link, event: PeerCredit) -> None:

@@ -45,7 +45,7 @@ from swarm.framing import FrameDecoder, FrameError, encode_frame
 
 #: The protocol versions this side speaks. HELLO carries them; a link speaks the
 #: highest one both sides share (docs/PROTOCOL.md, "Versions").
-VERSIONS = (1,)
+VERSIONS = (1, 2)
 VERSION = max(VERSIONS)
 MAX_VERSIONS = 8
 NONCE_LEN = 32
@@ -74,6 +74,7 @@ class Frame(enum.IntEnum):
     CLOSE = 9  # [9, tnum, from_pnum, to_pnum, code, reason]
     GOODBYE = 10  # [10, code, reason]
     CREDIT = 11  # [11, tnum, from_pnum, to_pnum, bytes]
+    MESSAGES = 12  # [12, tnum, from_pnum, to_pnum, [payload, ...]]: version 2
 
 
 class LinkState(enum.Enum):
@@ -116,6 +117,16 @@ class PeerMessage:
     peer_id: bytes
     to_id: bytes
     payload: bytes
+
+
+@dataclass(slots=True)
+class PeerMessages:
+    """Several messages on one socket, in order (one MESSAGES frame, version 2)."""
+
+    topic: bytes
+    peer_id: bytes
+    to_id: bytes
+    payloads: list[bytes]
 
 
 @dataclass(slots=True)
@@ -162,6 +173,7 @@ Event = (
     | PeerLeft
     | PeerSessionData
     | PeerMessage
+    | PeerMessages
     | PeerClosedSocket
     | PeerCredit
     | LinkClosed
@@ -185,8 +197,18 @@ class _LocalPresence:
 class LinkProtocol:
     """One side of one link. Create it, send ``data_to_send()``, feed what arrives."""
 
-    def __init__(self, nonce: bytes | None = None, budget: LinkBudget | None = None) -> None:
-        """``budget``: what the peer may send per second; a fresh one by default."""
+    def __init__(
+        self,
+        nonce: bytes | None = None,
+        budget: LinkBudget | None = None,
+        versions: tuple[int, ...] = VERSIONS,
+    ) -> None:
+        """``budget``: what the peer may send per second; a fresh one by default.
+        ``versions``: the protocol versions this side offers (a subset of ``VERSIONS``:
+        tests offer 1 alone, to speak as an older peer does)."""
+        if not versions or not set(versions) <= set(VERSIONS) or list(versions) != sorted(set(versions)):
+            raise ValueError(f"versions must be increasing ones of {VERSIONS}, not {versions}")
+        self.versions = versions
         self.state = LinkState.HANDSHAKE
         self.nonce = nonce if nonce is not None else secrets.token_bytes(NONCE_LEN)
         self.link_key: bytes | None = None
@@ -197,8 +219,18 @@ class LinkProtocol:
         self.peer_versions: tuple[int, ...] = ()
         self.close_code: str | None = None
         self.close_reason: str | None = None
-        self._decoder = FrameDecoder(limits.MAX_FRAME, max_array=8, max_str=limits.MAX_REASON_LEN)
+        # (version 2 raises the array bound for MESSAGES' payloads; maps stay at 8)
+        self._decoder = FrameDecoder(limits.MAX_FRAME, max_array=8, max_str=limits.MAX_REASON_LEN, max_map=8)
         self._out: list[bytes] = []
+        # version 2: the messages of one socket written one after the other, not queued as
+        # a frame yet (the route, its payloads, their bytes); they go as one MESSAGES frame
+        # before any other frame and at data_to_send()
+        self._run_route: tuple[int, int, int] | None = None
+        self._run: list[bytes] = []
+        self._run_bytes = 0
+        # the (topic, from, to) that route is for, while nothing that could change the
+        # route happened (the peer's frames read, a frame of ours queued): no lookup then
+        self._run_key: tuple[bytes, bytes, bytes] | None = None
         # (tnum, pnum) of the SESSION frame that is the last one in _out, if it is one
         self._last_session: tuple[int, int] | None = None
         self._events: list[Event] = []
@@ -231,11 +263,13 @@ class LinkProtocol:
         self._shared: dict[bytes, int] = {}
         self._shared_by_tnum: dict[int, bytes] = {}
         # a side that speaks version 1 only sends exactly [0, 1, nonce]
-        self._send([Frame.HELLO, VERSIONS[0] if len(VERSIONS) == 1 else list(VERSIONS), self.nonce])
+        self._send([Frame.HELLO, versions[0] if len(versions) == 1 else list(versions), self.nonce])
 
     # --- I/O side --------------------------------------------------------------
 
     def data_to_send(self) -> bytes:
+        if self._run_route is not None:
+            self._end_run()
         out = b"".join(self._out)
         self._out.clear()
         self._last_session = None
@@ -272,6 +306,7 @@ class LinkProtocol:
             self._now = now
         if self.state is LinkState.CLOSED or not data:
             return
+        self._run_key = None  # what the peer says may change the run's route
         self._decoder.push(data)
         if self._paused_on is None:
             self._read()
@@ -414,6 +449,8 @@ class LinkProtocol:
             return
         presence.topics[topic] = session
         if topic in self._shared and presence.pnum is not None:
+            if self._run_route is not None:
+                self._end_run()  # (so the last frame in _out is a SESSION only if it was)
             key = (self._topics[topic], presence.pnum)
             frame = encode_frame([Frame.SESSION, *key, session])
             if self._last_session == key:
@@ -427,10 +464,37 @@ class LinkProtocol:
 
     def send_message(self, topic: bytes, from_id: bytes, to_id: bytes, payload: bytes) -> bool:
         """Queue a message; False when the peer presence is not reachable here."""
+        size = len(payload)
+        key = self._run_key
+        if (
+            key is not None
+            and key[0] is topic
+            and key[1] is from_id
+            and key[2] is to_id
+            and len(self._run) < limits.MAX_MESSAGES_PER_FRAME
+            and self._run_bytes + size <= limits.MESSAGES_FRAME_BYTES
+        ):
+            self._run.append(payload)  # the same socket as the message before: the same route
+            self._run_bytes += size
+            return True
         route = self._route(topic, from_id, to_id)
         if route is None:
             return False
-        self._send([Frame.MESSAGE, *route, payload])
+        if self._run_route is not None:
+            if (
+                route == self._run_route
+                and len(self._run) < limits.MAX_MESSAGES_PER_FRAME
+                and self._run_bytes + size <= limits.MESSAGES_FRAME_BYTES
+            ):
+                self._run.append(payload)
+                self._run_bytes += size
+                return True
+            self._end_run()
+        if self.version is not None and self.version >= 2 and size < limits.MESSAGES_FRAME_BYTES:
+            self._run_route, self._run, self._run_bytes = route, [payload], size
+            self._run_key = (topic, from_id, to_id)
+        else:
+            self._send([Frame.MESSAGE, *route, payload])
         return True
 
     def close_socket(self, topic: bytes, from_id: bytes, to_id: bytes, code: int, reason: str) -> bool:
@@ -472,8 +536,22 @@ class LinkProtocol:
     # --- internals: sending ------------------------------------------------------------
 
     def _send(self, frame: list[Any]) -> None:
+        if self._run_route is not None:
+            self._end_run()
         self._out.append(encode_frame(frame))
         self._last_session = None  # a later frame: every value before it is kept
+
+    def _end_run(self) -> None:
+        """Queue the messages written one after the other on one socket: one MESSAGE
+        frame for one, a MESSAGES frame for more."""
+        route, run = self._run_route, self._run
+        assert route is not None
+        self._run_route, self._run, self._run_bytes, self._run_key = None, [], 0, None
+        if len(run) == 1:
+            self._out.append(encode_frame([Frame.MESSAGE, *route, run[0]]))
+        else:
+            self._out.append(encode_frame([Frame.MESSAGES, *route, run]))
+        self._last_session = None
 
     def _require_not_closed(self) -> None:
         if self.state is LinkState.CLOSED:
@@ -574,9 +652,9 @@ class LinkProtocol:
         versions, nonce = _versions(f[1]), f[2]
         _bytes(nonce, NONCE_LEN, "HELLO nonce")
         self.peer_versions = versions
-        common = set(versions).intersection(VERSIONS)
+        common = set(versions).intersection(self.versions)
         if not common:
-            mine = ", ".join(map(str, VERSIONS))
+            mine = ", ".join(map(str, self.versions))
             theirs = ", ".join(map(str, versions))
             self.close(
                 "ERR_VERSION",
@@ -586,6 +664,8 @@ class LinkProtocol:
         if nonce == self.nonce:
             raise ProtocolViolation("the peer echoed our own hello nonce")
         self.version = max(common)
+        if self.version >= 2:
+            self._decoder.max_array = limits.MAX_MESSAGES_PER_FRAME  # MESSAGES' payloads
         self.peer_nonce = nonce
         lo, hi = sorted((self.nonce, nonce))
         self.link_key = blake2b(LINK_CONTEXT + lo + hi, digest_size=KEY_LEN, encoder=RawEncoder)
@@ -736,6 +816,25 @@ class LinkProtocol:
         if route is not None:
             self._events.append(PeerMessage(*route, payload))
 
+    def _on_messages(self, f: list[Any]) -> None:
+        if self.version is None or self.version < 2:
+            raise ProtocolViolation(f"unknown or unexpected frame type {Frame.MESSAGES} in version 1")
+        _arity(f, 5, "MESSAGES")
+        payloads = f[4]
+        if type(payloads) is not list or not 2 <= len(payloads) <= limits.MAX_MESSAGES_PER_FRAME:
+            raise ProtocolViolation(
+                f"MESSAGES payloads must be an array of 2 to {limits.MAX_MESSAGES_PER_FRAME} messages"
+            )
+        for payload in payloads:
+            if type(payload) is not bytes:
+                raise ProtocolViolation("MESSAGES payloads must be binary")
+        # (each is under the frame's bound, itself under MAX_MESSAGE + 4 KiB: check it)
+        if max(map(len, payloads)) > limits.MAX_MESSAGE:
+            raise ProtocolViolation(f"MESSAGES payload over {limits.MAX_MESSAGE} bytes")
+        route = self._socket_frame(f, "MESSAGES")
+        if route is not None:
+            self._events.append(PeerMessages(*route, payloads))
+
     def _on_close(self, f: list[Any]) -> None:
         _arity(f, 6, "CLOSE")
         code, reason = f[4], f[5]
@@ -774,6 +873,7 @@ class LinkProtocol:
         Frame.CLOSE: _on_close,
         Frame.GOODBYE: _on_goodbye,
         Frame.CREDIT: _on_credit,
+        Frame.MESSAGES: _on_messages,
     }
 
     def _peer_tnum(self, value: Any, name: str) -> int:
@@ -800,6 +900,7 @@ class LinkProtocol:
 
     def _closed(self, code: str, reason: str, by_peer: bool) -> None:
         self.state = LinkState.CLOSED
+        self._run_key = None
         self._paused_on = self._held = None
         self.close_code, self.close_reason = code, reason
         self._events.append(LinkClosed(code, reason, by_peer))

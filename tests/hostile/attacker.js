@@ -36,7 +36,7 @@ const { encode, decode } = require('@msgpack/msgpack')
 
 // ---- the protocol, as docs/PROTOCOL.md describes it -----------------------------------
 
-const T = { HELLO: 0, TOPIC: 1, UNTOPIC: 2, PRESENCE: 3, UNPRESENCE: 4, JOIN: 5, LEAVE: 6, SESSION: 7, MESSAGE: 8, CLOSE: 9, GOODBYE: 10, CREDIT: 11 }
+const T = { HELLO: 0, TOPIC: 1, UNTOPIC: 2, PRESENCE: 3, UNPRESENCE: 4, JOIN: 5, LEAVE: 6, SESSION: 7, MESSAGE: 8, CLOSE: 9, GOODBYE: 10, CREDIT: 11, MESSAGES: 12 }
 const MAX_FRAME = 4 * 1024 * 1024 + 4 * 1024 // a receiver's bound (Limits); ours to read too
 const WRITE_BATCH = 64 * 1024 // frames are gathered into writes of about this size
 const KEY_POOL = 4096 // fresh presences cycle through this many keys
@@ -108,7 +108,7 @@ class Link {
   }
 
   hello () {
-    this.stream.write(frame([T.HELLO, 1, this.nonce]))
+    this.stream.write(frame([T.HELLO, [1, 2], this.nonce])) // versions 1 and 2, as Peerbrowser
   }
 
   // Queue a frame; the caller flushes (or send() does once a batch is full).
@@ -365,6 +365,9 @@ const MALFORMED = [
     return [frame(l.presenceFrame(p)), frame([T.JOIN, 1, p.pnum, null]), frame([T.MESSAGE, 1, p.pnum, 999, bin(8)])]
   }],
   ['CREDIT of zero bytes', () => [frame([T.CREDIT, 1, 1, 1, 0])]],
+  ['MESSAGES with one payload', () => [frame([T.MESSAGES, 1, 1, 1, [bin(8)]])]],
+  ['MESSAGES of 257 payloads', () => [frame([T.MESSAGES, 1, 1, 1, Array.from({ length: 257 }, () => bin(1))])]],
+  ['MESSAGES with a string payload', () => [frame([T.MESSAGES, 1, 1, 1, [bin(8), 'text']])]],
   ['negative number', () => [frame([T.UNTOPIC, -1])]],
   ['number of 2^32', () => [frame([T.UNTOPIC, 2 ** 32])]],
   ['a float where a number goes', () => [frame([T.UNTOPIC, 1.5])]],

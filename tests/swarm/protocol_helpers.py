@@ -42,17 +42,21 @@ def frame(*fields) -> bytes:
     return encode_frame(list(fields))
 
 
-def hello(nonce: bytes = b"\x01" * 32) -> bytes:
-    return frame(Frame.HELLO, 1, nonce)
+def hello(nonce: bytes = b"\x01" * 32, version: int = 1) -> bytes:
+    """A peer's HELLO: version 1 alone, or (``version=2``) offering 1 and 2."""
+    return frame(Frame.HELLO, 1 if version == 1 else list(range(1, version + 1)), nonce)
 
 
-def fresh(opened: bool, paced: bool = False, all_links: SharedPace | None = None) -> LinkProtocol:
-    """One side of a link with nothing pending: new, or after the peer's HELLO.
+def fresh(
+    opened: bool, paced: bool = False, all_links: SharedPace | None = None, version: int = 1
+) -> LinkProtocol:
+    """One side of a link with nothing pending: new, or after the peer's HELLO (which
+    offers protocol versions up to ``version``).
     ``paced``: it reads membership frames at ``limits.MEMBERSHIP_PACE`` at most (and
     within ``all_links``, the pace a core's links share)."""
     p = LinkProtocol(budget=LinkBudget(paced=paced, all_links=all_links))
     if opened:
-        p.receive_data(hello())
+        p.receive_data(hello(version=version))
         p.events_received()
     p.data_to_send()
     return p

@@ -90,7 +90,8 @@ async def test_loopback_writes_are_flow_controlled_by_the_other_tabs(net):
     await until(lambda: [e.inflight for e in t1.of(Drain)] == [0])
 
 
-async def test_a_device_that_ignores_flow_control_loses_its_link(net):
+@pytest.mark.parametrize("size", [limits.MAX_MESSAGE, 1000], ids=["MESSAGE frames", "MESSAGES frames"])
+async def test_a_device_that_ignores_flow_control_loses_its_link(net, size):
     d1, d2, d3 = await net(), await net(), await net()
     writer = d1.tab(ORIGINS[0], 0, "room")
     reader = d2.tab(ORIGINS[1], 0, "room", consume=False)
@@ -101,15 +102,16 @@ async def test_a_device_that_ignores_flow_control_loses_its_link(net):
     link = d1.core.links[d2.engine.key]
     topic = writer.handle.membership.topic
     me, them = bytes.fromhex(writer.id), bytes.fromhex(reader.id)
-    for _ in range(limits.MAX_HELD // limits.MAX_MESSAGE + 1):
-        link.protocol.send_message(topic, me, them, b"f" * limits.MAX_MESSAGE)
+    assert link.protocol.version == 2
+    for _ in range(limits.MAX_HELD // size + 1):
+        link.protocol.send_message(topic, me, them, b"f" * size)
     d1.core._links.pump(link)
     await until(lambda: any(e.code == CLOSE_PROTOCOL for e in reader.of(SocketClosed)))
     assert d1.engine.key not in d2.core.links
     assert third.id in reader.peers()  # other links untouched
-    # the page was handed what fits its window (one message here), never the rest: that
-    # waited in the core and went with the link
-    assert len(reader.of(Message)) == 1 and not d2.core._events
+    # the page was handed what fits its window (and the message that crosses it), never
+    # the rest: that waited in the core and went with the link
+    assert len(reader.of(Message)) == -(-limits.WINDOW // size) and not d2.core._events
 
 
 @pytest.mark.parametrize("where", ["same device", "two devices"])

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import itertools
 
-from swarm.framing import encode_frame
+from swarm import limits
+from swarm.framing import FrameDecoder, encode_frame
 from swarm.link import Link
-from swarm.protocol import Frame, LinkClosed, LinkOpened, LinkProtocol, PeerJoined, PeerMessage
+from swarm.protocol import Frame, LinkClosed, LinkOpened, LinkProtocol, PeerJoined, PeerMessage, PeerMessages
 from swarm.topics import SwarmKey, open_topic
 from tests.swarm.core_helpers import Message, Tab, until
 from tests.swarm.protocol_helpers import Key
@@ -50,9 +51,13 @@ class Rig:
     """One link, its slices run by hand (as the core's turns would), a remote device
     (a LinkProtocol) on the other end, and a presence on each side of topic T.
 
-    Like the core, its owner closes the transport when the protocol closes the link."""
+    Like the core, its owner closes the transport when the protocol closes the link.
+    The remote device speaks version 1 unless told otherwise: one frame per message,
+    the finest grain a slice has to cut (version 2's MESSAGES frames are tested below)."""
 
-    def __init__(self, transport: Transport | None = None, cost: float = 0.0) -> None:
+    def __init__(
+        self, transport: Transport | None = None, cost: float = 0.0, versions: tuple[int, ...] = (1,)
+    ) -> None:
         """``cost``: seconds the core's clock moves on for each event the owner acts on
         (the work a frame makes; none by default: the clock stands still)."""
         self.transport = transport if transport is not None else Transport()
@@ -64,7 +69,7 @@ class Rig:
         self.link = Link(self.transport, self._on_input, lambda link: None, lambda: self.clock, self._ready)  # type: ignore[arg-type]
         if isinstance(self.transport, Transport):
             self.transport.link = self.link
-        self.remote = LinkProtocol()
+        self.remote = LinkProtocol(versions=versions)
         self.here, self.there = Key(), Key()
         self.link.protocol.add_topic(T)
         self.link.protocol.join(T, self.here.id, self.here.sign, None)
@@ -122,7 +127,13 @@ class Rig:
         return self.remote.data_to_send()
 
     def messages(self) -> list[bytes]:
-        return [e.payload for e in self.events if isinstance(e, PeerMessage)]
+        out: list[bytes] = []
+        for e in self.events:
+            if isinstance(e, PeerMessage):
+                out.append(e.payload)
+            elif isinstance(e, PeerMessages):
+                out += e.payloads
+        return out
 
 
 def numbered(n: int, size: int = 100) -> list[bytes]:
@@ -149,6 +160,28 @@ def test_many_frames_at_once_are_read_a_slice_at_a_time_in_order() -> None:
     assert len(per_slice) == -(-len(data) // SLICE)
     assert all(per_slice)  # every slice moved the stream on
     assert rig.messages() == payloads
+
+
+def test_a_flood_of_messages_frames_is_read_a_frame_or_so_a_slice_in_order() -> None:
+    """Version 2: a device's small messages come as MESSAGES frames of about 32 KiB
+    (limits.MESSAGES_FRAME_BYTES). A slice reads SLICE_BYTES and the rest of the frame
+    it ended in, so at most two frames' worth; every message arrives once, in order."""
+    rig = Rig(versions=(1, 2))
+    assert rig.link.protocol.version == 2
+    payloads = numbered(5000)
+    data = rig.flood(payloads)
+    frames = len(FrameDecoder(limits.MAX_FRAME, max_array=limits.MAX_MESSAGES_PER_FRAME).feed(data))
+    assert frames < len(payloads) // 100  # a few hundred messages a frame
+    rig.link.data_received(data)
+    slices = 0
+    while True:
+        more, read = rig.slice()
+        slices += 1
+        assert read <= SLICE + limits.MESSAGES_FRAME_BYTES + 1024
+        if not more:
+            break
+    assert rig.messages() == payloads
+    assert slices >= len(data) // (SLICE + limits.MESSAGES_FRAME_BYTES + 1024)
 
 
 def test_a_slice_of_frames_that_cost_the_core_work_ends_when_its_time_is_up() -> None:

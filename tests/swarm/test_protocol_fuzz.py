@@ -33,9 +33,12 @@ def check_outcome(p: LinkProtocol) -> None:
         assert closes[0].by_peer or closes[0].reason  # our own closes always say why
 
 
-@given(opened=st.booleans(), chunks=st.lists(st.binary(max_size=300), max_size=8))
-def test_random_bytes_never_raise(opened, chunks):
-    p = fresh(opened)
+VERSION = st.sampled_from([1, 2])  # of the link the peer's HELLO opened
+
+
+@given(opened=st.booleans(), version=VERSION, chunks=st.lists(st.binary(max_size=300), max_size=8))
+def test_random_bytes_never_raise(opened, version, chunks):
+    p = fresh(opened, version=version)
     for chunk in chunks:
         p.receive_data(chunk)
     check_outcome(p)
@@ -52,13 +55,14 @@ field = st.one_of(
     st.booleans(),
     st.floats(allow_nan=True),
     st.lists(st.integers(min_value=-(2**63), max_value=2**64 - 1), max_size=3),
+    st.lists(st.one_of(st.binary(max_size=20), st.none(), st.integers(0, 2**32)), max_size=12),  # MESSAGES
 )
 frames = st.tuples(st.sampled_from([int(f) for f in Frame] + [11, 255]), st.lists(field, max_size=6))
 
 
-@given(opened=st.booleans(), seq=st.lists(frames, max_size=20))
-def test_random_well_formed_msgpack_frames_never_raise(opened, seq):
-    p = fresh(opened)
+@given(opened=st.booleans(), version=VERSION, seq=st.lists(frames, max_size=20))
+def test_random_well_formed_msgpack_frames_never_raise(opened, version, seq):
+    p = fresh(opened, version=version)
     for kind, fields in seq:
         p.receive_data(encode_frame([kind, *fields]))
     check_outcome(p)
@@ -104,10 +108,11 @@ def test_the_kept_corpus_never_raises(path):
 
 @given(
     opened=st.booleans(),
+    version=VERSION,
     cuts=st.lists(st.integers(min_value=0, max_value=4000), max_size=6),
     flips=st.lists(st.tuples(st.integers(min_value=0, max_value=4000), st.integers(1, 255)), max_size=6),
 )
-def test_mutated_corpus_streams_never_raise(opened, cuts, flips):
+def test_mutated_corpus_streams_never_raise(opened, version, cuts, flips):
     for path in corpus_files():
         data = bytearray(path.read_bytes())
         for pos, bit in flips:
@@ -116,6 +121,6 @@ def test_mutated_corpus_streams_never_raise(opened, cuts, flips):
         for cut in sorted(cuts, reverse=True):
             if data:
                 del data[cut % len(data) :]
-        p = fresh(opened)
+        p = fresh(opened, version=version)
         p.receive_data(bytes(data))
         check_outcome(p)

@@ -56,11 +56,16 @@ def proof(key: Key, p: LinkProtocol) -> bytes:
 
 
 def test_a_side_that_speaks_version_1_only_sends_exactly_0_1_nonce():
-    p = LinkProtocol(nonce=b"\x07" * 32)
+    p = LinkProtocol(nonce=b"\x07" * 32, versions=(1,))
     assert p.data_to_send() == encode_frame([0, 1, b"\x07" * 32])
 
 
-@pytest.mark.parametrize("versions", [1, [1], [1, 2], [1, 5, 9]])
+def test_peerbrowser_offers_versions_1_and_2():
+    p = LinkProtocol(nonce=b"\x07" * 32)
+    assert p.data_to_send() == encode_frame([0, [1, 2], b"\x07" * 32])
+
+
+@pytest.mark.parametrize("versions", [1, [1], [1, 5, 9]])
 def test_a_hello_that_lists_version_1_opens_a_version_1_link(versions):
     p = fresh(False)
     p.receive_data(frame(Frame.HELLO, versions, PEER_NONCE))
@@ -69,20 +74,35 @@ def test_a_hello_that_lists_version_1_opens_a_version_1_link(versions):
     assert p.peer_versions == ((versions,) if isinstance(versions, int) else tuple(versions))
 
 
+@pytest.mark.parametrize("versions", [2, [1, 2], [2, 3], [1, 2, 7]])
+def test_the_link_speaks_the_highest_version_both_sides_list(versions):
+    p = fresh(False)
+    p.receive_data(frame(Frame.HELLO, versions, PEER_NONCE))
+    assert p.events_received() == [LinkOpened()]
+    assert p.version == 2
+
+
 def test_fields_after_the_nonce_are_ignored_so_a_later_version_may_add_some():
     p = fresh(False)
     p.add_topic(T1)
-    p.receive_data(frame(Frame.HELLO, [1, 2], PEER_NONCE, "a field of version 2", 7))
+    p.receive_data(frame(Frame.HELLO, [1, 2, 3], PEER_NONCE, "a field of version 3", 7))
     assert p.events_received() == [LinkOpened()]
-    assert kinds(p.data_to_send()) == [Frame.TOPIC]  # and the link speaks version 1
+    assert kinds(p.data_to_send()) == [Frame.TOPIC]  # and the link speaks version 2
 
 
-@pytest.mark.parametrize(("versions", "theirs"), [(2, "2"), ([2, 3], "2, 3"), ([7], "7")])
-def test_a_hello_sharing_no_version_is_refused_with_err_version(versions, theirs):
-    p = fresh(False)
+@pytest.mark.parametrize(
+    ("mine", "versions", "theirs"),
+    [((1, 2), [3], "3"), ((1, 2), [3, 4], "3, 4"), ((1,), 2, "2"), ((1,), [2, 3], "2, 3"), ((2,), 1, "1")],
+)
+def test_a_hello_sharing_no_version_is_refused_with_err_version(mine, versions, theirs):
+    p = LinkProtocol(versions=mine)
+    p.data_to_send()
     p.receive_data(frame(Frame.HELLO, versions, PEER_NONCE))
-    event = closed(p, "ERR_VERSION", f"no protocol version in common: this side speaks 1, the peer {theirs}")
-    assert event.reason == f"no protocol version in common: this side speaks 1, the peer {theirs}"
+    spoken = ", ".join(map(str, mine))
+    event = closed(
+        p, "ERR_VERSION", f"no protocol version in common: this side speaks {spoken}, the peer {theirs}"
+    )
+    assert event.reason == f"no protocol version in common: this side speaks {spoken}, the peer {theirs}"
     assert p.link_key is None
 
 

@@ -31,6 +31,7 @@ from swarm.protocol import (
     PeerJoined,
     PeerLeft,
     PeerMessage,
+    PeerMessages,
     PeerSessionData,
 )
 from swarm.topics import open_topic, origin_topic
@@ -73,8 +74,9 @@ def make_vectors(v: dict[str, bytes | str]) -> dict[str, bytes | str]:
     key_a, key_b = SigningKey(seed), SigningKey(SEED_B)
     id_a, id_b = bytes(key_a.verify_key), bytes(key_b.verify_key)
 
-    # side A (nonce_a, presence from the seed) talks to side B (nonce_b), one step at a time
-    a, b = LinkProtocol(nonce=nonce_a), LinkProtocol(nonce=nonce_b)
+    # side A (nonce_a, presence from the seed) talks to side B (nonce_b), one step at a
+    # time, in version 1 (as every implementation speaks it)
+    a, b = LinkProtocol(nonce=nonce_a, versions=(1,)), LinkProtocol(nonce=nonce_b)
     a.add_topic(topic)
     a.join(topic, id_a, lambda m: key_a.sign(m).signature, msgpack.packb({"name": "bot"}))
     b.add_topic(topic)
@@ -115,16 +117,36 @@ def make_vectors(v: dict[str, bytes | str]) -> dict[str, bytes | str]:
     out["presence.id"] = id_a
     out["presence.signed"] = a._proof_message(id_a, nonce_a)
     out["presence.signature"] = key_a.sign(out["presence.signed"]).signature
-    assert sorted(FRAMES) == sorted(f.name for f in Frame)
+    assert sorted([*FRAMES, *FRAMES_V2]) == sorted(f.name for f in Frame)
     for name, data in zip(FRAMES, sent, strict=True):
         assert Frame(_decode(data)[0][0]).name == name
         out[f"frame.{name}"] = data
-    out["frame.HELLO-1-2"] = encode_frame([Frame.HELLO, [1, 2], nonce_a])
+
+    # the same in version 2, up to the presence joined: then two messages at once
+    a, b = LinkProtocol(nonce=nonce_a), LinkProtocol(nonce=nonce_b)
+    a.add_topic(topic)
+    a.join(topic, id_a, lambda m: key_a.sign(m).signature, msgpack.packb({"name": "bot"}))
+    b.add_topic(topic)
+    b.join(topic, id_b, lambda m: key_b.sign(m).signature, None)
+    hello = a.data_to_send()
+    b.receive_data(hello)
+    a.receive_data(b.data_to_send())
+    for _ in range(2):  # TOPIC; then PRESENCE and JOIN
+        b.receive_data(a.data_to_send())
+        a.receive_data(b.data_to_send())
+    a.send_message(topic, id_a, id_b, msgpack.packb("hi"))
+    a.send_message(topic, id_a, id_b, msgpack.packb("ho"))
+    out["frame.HELLO-1-2"] = hello
+    out["frame.MESSAGES"] = a.data_to_send()
     return out
 
 
 def _decode(data: bytes) -> list[list]:
     return FrameDecoder(limits.MAX_FRAME, max_array=8, max_str=limits.MAX_REASON_LEN).feed(data)
+
+
+#: Frames of version 2 only, with their own vectors.
+FRAMES_V2 = ["MESSAGES"]
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +155,8 @@ def doc() -> dict[str, bytes | str]:
 
 
 def test_the_document_gives_every_vector(doc):
-    names = {f"frame.{f}" for f in FRAMES} | {"frame.HELLO-1-2", "link.key", "link.tag", "presence.signature"}
+    names = {f"frame.{f}" for f in FRAMES + FRAMES_V2}
+    names |= {"frame.HELLO-1-2", "link.key", "link.tag", "presence.signature"}
     names |= {"open.topic", "open-nfc.topic", "open-nfd.topic", "origin.topic"}
     assert names <= set(doc)
 
@@ -184,9 +207,29 @@ def test_the_frame_vectors_read_as_the_frames_they_are(doc):
         PeerLeft(topic, id_a),
         LinkClosed("ERR_DEVICE_CLOSING", "the device is shutting down", by_peer=True),
     ]
-    other = LinkProtocol(nonce=doc["link.nonce_b"])
+    other = LinkProtocol(nonce=doc["link.nonce_b"], versions=(1,))
     other.receive_data(doc["frame.HELLO-1-2"])
     assert other.events_received() == [LinkOpened()] and other.version == 1
+
+
+def test_the_version_2_vectors_read_as_the_frames_they_are(doc):
+    """HELLO-1-2 opens a version-2 link with a side that speaks 2; the version-1 TOPIC,
+    PRESENCE and JOIN read the same in it; MESSAGES carries two messages in order."""
+    topic, key_b = doc["open.topic"], SigningKey(SEED_B)
+    id_a, id_b = doc["presence.id"], bytes(key_b.verify_key)
+    b = LinkProtocol(nonce=doc["link.nonce_b"])
+    b.add_topic(topic)
+    b.join(topic, id_b, lambda m: key_b.sign(m).signature, None)
+    events = []
+    for name in ("HELLO-1-2", "TOPIC", "PRESENCE", "JOIN", "MESSAGES"):
+        b.receive_data(doc[f"frame.{name}"])
+        events += b.events_received()
+    assert b.version == 2
+    assert events == [
+        LinkOpened(),
+        PeerJoined(topic, id_a, msgpack.packb({"name": "bot"})),
+        PeerMessages(topic, id_a, id_b, [msgpack.packb("hi"), msgpack.packb("ho")]),
+    ]
 
 
 def _show(value: bytes | str) -> str:
