@@ -6,8 +6,10 @@ leaves only while fewer than ``EVENT_BATCHES_IN_FLIGHT`` earlier ones are still
 unread by the page (its ``seen`` op says how many it read): a page that is behind
 is not sent more, and what waits for it waits here, where a drain that a newer one
 supersedes is replaced in place (events the core coalesces never pile up either).
-A batch holds at most ``MAX_ITEMS`` items and about ``MAX_CHARS`` characters of
-messages (one item always fits), so no single emission holds the GUI thread long.
+A batch holds at most about ``MAX_ITEMS`` messages and other items and about
+``MAX_CHARS`` characters of messages (one item always fits), so no single emission
+holds the GUI thread long. Messages of one socket that follow each other go as one
+``M`` item (at most ``wire.MAX_RUN``): the peer id once, not once per message.
 
 Each batch also tells the page how many of its own batches the bridge has run
 (``["p", n]``), which is what lets the page send more (``PAGE_BATCHES_IN_FLIGHT``).
@@ -71,6 +73,21 @@ class Outbox:
         self._items.append(item)
         self._want_flush()
 
+    def put_message(self, handle: int, peer: str, b64: str | None) -> None:
+        """An ``m`` item; joined to the item before it when that one is a message of the
+        same socket (an ``M`` item, the messages in order)."""
+        items = self._items
+        if items and not self.closed:
+            last = items[-1]
+            if last is not None and last[0] in ("m", "M") and last[1] == handle and last[2] == peer:
+                if last[0] == "m":
+                    items[-1] = ["M", handle, peer, [last[3], b64]]
+                    return  # (a flush is already asked for: the item waits)
+                if len(last[3]) < wire.MAX_RUN:
+                    last[3].append(b64)
+                    return
+        self.put(["m", handle, peer, b64])
+
     def _errors_waiting(self) -> int:
         return sum(1 for i in self._items if i is not None and i[0] == "E")
 
@@ -132,14 +149,22 @@ class Outbox:
             self._ran_told = self.ran
         chars = 0
         taken = 0
+        count = len(batch)
         for item in items:
-            if len(batch) >= MAX_ITEMS or (chars and chars >= MAX_CHARS):
+            if count >= MAX_ITEMS or (chars and chars >= MAX_CHARS):
                 break
             taken += 1
             if item is None:
                 continue
-            if item[0] == "m":
+            kind = item[0]
+            if kind == "m":
                 chars += len(item[3])
+                count += 1
+            elif kind == "M":
+                chars += sum(map(len, item[3]))
+                count += len(item[3])
+            else:
+                count += 1
             batch.append(item)
         if taken == len(items):
             items.clear()

@@ -211,11 +211,18 @@ class PageBridge(QObject):
                 if not ops:
                     self._batch_ran()
                     continue
-            op = ops.popleft()
+            op = ops[0]
+            if type(op) is wire.Op:
+                if op.name == "W":  # each write counts (parse_batch checked the list)
+                    messages = op.args[2]
+                    if len(messages) > budget and budget < SLICE_OPS:
+                        break  # it waits for a slice of its own: slices stay within SLICE_OPS
+                    budget -= len(messages) - 1
+                    chars -= sum(len(m) for m in messages if type(m) is str)
+                elif op.name == "w" and type(op.args[2]) is str:
+                    chars -= len(op.args[2])
+            ops.popleft()
             budget -= 1
-            if isinstance(op, wire.Op) and op.name == "w":
-                message = op.args[2]
-                chars -= len(message) if isinstance(message, str) else 0
             try:
                 self._run_op(op)
             except Exception:
@@ -367,7 +374,9 @@ class PageBridge(QObject):
             return
         name = op.name
         if name == "w":
-            self._write(op.args)
+            self._write(op.args[0], op.args[1], (op.args[2],))
+        elif name == "W":
+            self._write(*op.args)
         elif name == "ack":
             self._ack(op.args)
         elif name == "seen":
@@ -384,28 +393,43 @@ class PageBridge(QObject):
             else:
                 self._queue(["r", op.req, True, result])
 
-    def _write(self, args: tuple[Any, ...]) -> None:
-        """``socket.write()``: no reply. A refused write comes back as a ``w`` event on
-        its socket, with a drain that no longer counts it as on its way."""
+    def _write(self, handle_id: object, peer_id: object, messages: list[Any] | tuple[Any, ...]) -> None:
+        """``socket.write()``, once for each of ``messages`` (``w``: one, ``W``: several
+        on one socket): no reply. A refused write comes back as a ``w`` event on its
+        socket, with a drain that no longer counts it as on its way; the writes after it
+        are run as they would be alone."""
         doc = self._doc
         if doc is None:
             return  # from a document the page has left
         try:
-            handle = self._handle(doc, args[0])
-            peer = wire.peer_id(args[1])
+            handle = self._handle(doc, handle_id)
+            peer = wire.peer_id(peer_id)
         except PeerSocketError as err:
             self._queue(["E", err.to_dict()])
             return
         key = (handle.id, peer)
-        doc.writes[key] = count = doc.writes.get(key, 0) + 1
+        writes = doc.writes
         try:
             core = self._require_core()
             socket = handle.require_socket(peer)
-            core.write(handle, socket, wire.message_payload(args[2]))
         except PeerSocketError as err:
-            known = handle.get_socket(peer)
-            self._queue(["w", handle.id, peer, err.to_dict()])
-            self._queue(["d", handle.id, peer, known.inflight if known is not None else 0, count])
+            for _ in messages:
+                writes[key] = writes.get(key, 0) + 1
+                self._refused(handle, peer, err, writes[key])
+            return
+        for message in messages:
+            writes[key] = count = writes.get(key, 0) + 1
+            try:
+                if socket.state != "open" or handle.closed:  # closed by the write before
+                    socket = handle.require_socket(peer)
+                core.write(handle, socket, wire.message_payload(message))
+            except PeerSocketError as err:
+                self._refused(handle, peer, err, count)
+
+    def _refused(self, handle: SwarmHandle, peer: str, err: PeerSocketError, count: int) -> None:
+        known = handle.get_socket(peer)
+        self._queue(["w", handle.id, peer, err.to_dict()])
+        self._queue(["d", handle.id, peer, known.inflight if known is not None else 0, count])
 
     def _hello(self, token: str) -> None:
         if self._doc is not None and self._doc.token == token:
@@ -536,8 +560,8 @@ class PageBridge(QObject):
             if not doc.alive or self._detached:
                 return
             h = handle.id
-            if isinstance(event, Message):
-                self._queue(["m", h, event.socket.id_hex, wire.b64(event.payload)])
+            if type(event) is Message:
+                self._outbox.put_message(h, event.socket.id_hex, wire.b64(event.payload))
             elif isinstance(event, Drain):
                 # the counts now, not when the core emitted it: every write of this
                 # document run until now is in `inflight`, and no later one

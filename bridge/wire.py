@@ -13,6 +13,8 @@ Page -> bridge, each op an array:
     ["leave", req, handle]               swarm.close()
     ["w", handle, peerId, b64]           socket.write(msg) (msg already msgpack): no
                                          reply; a refusal comes back as a "w" event
+    ["W", handle, peerId, [b64, ...]]    several writes on one socket, in order: the same
+                                         as that many "w" ops (1 to MAX_WRITES_PER_OP)
     ["session", req, handle, b64|null]   loopback.setSessionData(data)
     ["close", req, handle, peerId, reason]  socket.close()
     ["ack", [[handle, peerId, bytes], ...]] messages the page consumed (flow control)
@@ -24,6 +26,8 @@ Bridge -> page, each event an array:
     ["p", n]                             the bridge has run the page's first n batches
     ["c", handle, socket]                connection ({id, host, port, loopback, session})
     ["m", handle, peerId, b64]           message
+    ["M", handle, peerId, [b64, ...]]    several messages of one socket, in order: the
+                                         same as that many "m" events (2 to MAX_RUN)
     ["s", handle, peerId, b64 | null]    session data
     ["x", handle, peerId, code, reason, wasClean]   socket closed
     ["d", handle, peerId, unread, writes]  the peer consumed data: `unread` bytes of the
@@ -58,11 +62,15 @@ MAX_OPS_PER_BATCH = 8192
 PAGE_BATCHES_IN_FLIGHT = 8
 #: Event batches the bridge sends before the page says it read them.
 EVENT_BATCHES_IN_FLIGHT = 2
+#: Writes in one "W" op at most (a page's slice of a turn runs a whole op: bridge/page.py).
+MAX_WRITES_PER_OP = 128
+#: Messages in one "M" event at most (bridge/outbox.py).
+MAX_RUN = 128
 MAX_IDENTITY = 2**31 - 1
 MAX_ACKS = 10_000
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Op:
     name: str
     req: int | None
@@ -116,7 +124,11 @@ def _parse_op(raw: object) -> Op | BadOp:
     if name == "w":
         if len(raw) != 4:
             return _bad(None, f"w takes a handle, a peer id and a message, got {len(raw) - 1} field(s)")
-        return Op(name, None, tuple(raw[1:]))
+        return Op(name, None, (raw[1], raw[2], raw[3]))
+    if name == "W":
+        if len(raw) != 4 or type(raw[3]) is not list or not 0 < len(raw[3]) <= MAX_WRITES_PER_OP:
+            return _bad(None, f"W takes a handle, a peer id and 1 to {MAX_WRITES_PER_OP} messages")
+        return Op(name, None, (raw[1], raw[2], raw[3]))
     if name == "seen":
         if len(raw) != 2 or type(raw[1]) is not int or not 0 <= raw[1] <= 2**53:
             return _bad(None, "seen takes one count of batches")

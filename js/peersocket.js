@@ -59,13 +59,18 @@
     };
   })();
   var MAX_BATCH_OPS = 1024;
+  var MAX_WRITES_PER_OP = 128;
   var MAX_BATCH_BYTES = 256 * 1024;
   var ACK_EAGER = 256 * 1024;
   var BATCHES_IN_FLIGHT = 8;
   var channel = {
     bridge: null,
     outbox: [],
+    outOps: 0,
+    // operations in the outbox, each write of a `W` counted
     outBytes: 0,
+    lastWrite: null,
+    // the outbox's last item, when it is a write (`w` or `W`)
     flushQueued: false,
     flushedInTask: false,
     tickQueued: false,
@@ -110,12 +115,37 @@
     },
     // Room in the next batch for a message of `bytes` (one always fits an empty batch).
     room(bytes) {
-      return this.outbox.length < MAX_BATCH_OPS && (this.outBytes === 0 || this.outBytes + bytes <= MAX_BATCH_BYTES);
+      return this.outOps < MAX_BATCH_OPS && (this.outBytes === 0 || this.outBytes + bytes <= MAX_BATCH_BYTES);
     },
     post(item, bytes) {
       this.outbox.push(item);
+      this.outOps++;
       this.outBytes += bytes || 0;
+      this.lastWrite = null;
       this.schedule();
+    },
+    // One write (base64) on a socket: joined to the write before it when that one was on
+    // the same socket (`["W", handle, peer, [b64, ...]]`), else `["w", handle, peer, b64]`.
+    write(handle, peer, b64) {
+      const last = this.lastWrite;
+      if (last !== null && last[1] === handle && last[2] === peer) {
+        if (last[0] === "w") {
+          last[0] = "W";
+          last[3] = [last[3], b64];
+        } else if (last[3].length < MAX_WRITES_PER_OP) {
+          last[3].push(b64);
+        } else {
+          this.post(["w", handle, peer, b64], b64.length);
+          this.lastWrite = this.outbox[this.outbox.length - 1];
+          return;
+        }
+        this.outOps++;
+        this.outBytes += b64.length;
+        this.schedule();
+        return;
+      }
+      this.post(["w", handle, peer, b64], b64.length);
+      this.lastWrite = this.outbox[this.outbox.length - 1];
     },
     schedule() {
       if (this.flushQueued) return;
@@ -149,6 +179,8 @@
       if (this.outbox.length === 0) return;
       const batch = this.outbox;
       this.outbox = [];
+      this.lastWrite = null;
+      this.outOps = 0;
       this.outBytes = 0;
       this.flushedInTask = true;
       this.later();
@@ -818,7 +850,7 @@
       this._posted.push(size);
       this._postedBytes += size;
       this._postedCount++;
-      channel.post(["w", this._swarm._handle, this._info.id, b64], b64.length);
+      channel.write(this._swarm._handle, this._info.id, b64);
     }
     // Send queued writes while the window and the next batch have room; each one's
     // write() resolves as it goes.
@@ -1066,7 +1098,9 @@
       const socket = item[2] === this._loopbackSocket.info.id ? this._loopbackSocket : this._sockets.get(item[2]);
       if (!socket) return;
       if (kind === "m") socket._message(item[3]);
-      else if (kind === "d") socket._drain(item[3], item[4]);
+      else if (kind === "M") {
+        for (const b64 of item[3]) socket._message(b64);
+      } else if (kind === "d") socket._drain(item[3], item[4]);
       else if (kind === "w") fire(socket, "error", { error: fromWire(item[3]) });
       else if (kind === "s") socket._sessionData(item[3]);
       else if (kind === "x") {

@@ -63,6 +63,9 @@ export const tick = (() => {
 // MAX_BATCH_BYTES of messages: writes past that wait (write() stays pending) for the
 // next one, so no page hands the browser more than that in one go.
 const MAX_BATCH_OPS = 1024;
+// Writes on one socket that follow each other in a batch go as one `W` op, at most this
+// many (bridge/wire.py MAX_WRITES_PER_OP): the handle and peer id once, not per write.
+const MAX_WRITES_PER_OP = 128;
 const MAX_BATCH_BYTES = 256 * 1024;
 // What the page consumed goes out with the next batch, or on its own once this much is
 // due (or at the next macrotask): credits need not cost a channel message each.
@@ -75,7 +78,9 @@ const BATCHES_IN_FLIGHT = 8;
 export const channel = {
   bridge: null,
   outbox: [],
+  outOps: 0, // operations in the outbox, each write of a `W` counted
   outBytes: 0,
+  lastWrite: null, // the outbox's last item, when it is a write (`w` or `W`)
   flushQueued: false,
   flushedInTask: false,
   tickQueued: false,
@@ -115,13 +120,39 @@ export const channel = {
 
   // Room in the next batch for a message of `bytes` (one always fits an empty batch).
   room (bytes) {
-    return this.outbox.length < MAX_BATCH_OPS && (this.outBytes === 0 || this.outBytes + bytes <= MAX_BATCH_BYTES);
+    return this.outOps < MAX_BATCH_OPS && (this.outBytes === 0 || this.outBytes + bytes <= MAX_BATCH_BYTES);
   },
 
   post (item, bytes) {
     this.outbox.push(item);
+    this.outOps++;
     this.outBytes += bytes || 0;
+    this.lastWrite = null;
     this.schedule();
+  },
+
+  // One write (base64) on a socket: joined to the write before it when that one was on
+  // the same socket (`["W", handle, peer, [b64, ...]]`), else `["w", handle, peer, b64]`.
+  write (handle, peer, b64) {
+    const last = this.lastWrite;
+    if (last !== null && last[1] === handle && last[2] === peer) {
+      if (last[0] === 'w') {
+        last[0] = 'W';
+        last[3] = [last[3], b64];
+      } else if (last[3].length < MAX_WRITES_PER_OP) {
+        last[3].push(b64);
+      } else {
+        this.post(['w', handle, peer, b64], b64.length);
+        this.lastWrite = this.outbox[this.outbox.length - 1];
+        return;
+      }
+      this.outOps++;
+      this.outBytes += b64.length;
+      this.schedule();
+      return;
+    }
+    this.post(['w', handle, peer, b64], b64.length);
+    this.lastWrite = this.outbox[this.outbox.length - 1];
   },
 
   schedule () {
@@ -157,6 +188,8 @@ export const channel = {
     if (this.outbox.length === 0) return;
     const batch = this.outbox;
     this.outbox = [];
+    this.lastWrite = null;
+    this.outOps = 0;
     this.outBytes = 0;
     this.flushedInTask = true;
     this.later();

@@ -119,7 +119,7 @@ export class PeerSocket extends EventTarget {
     this._posted.push(size);
     this._postedBytes += size;
     this._postedCount++;
-    channel.post(['w', this._swarm._handle, this._info.id, b64], b64.length);
+    channel.write(this._swarm._handle, this._info.id, b64);
   }
 
   // Send queued writes while the window and the next batch have room; each one's

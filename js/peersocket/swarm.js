@@ -82,6 +82,7 @@ export class PeerSocketSwarm extends EventTarget {
     const socket = item[2] === this._loopbackSocket.info.id ? this._loopbackSocket : this._sockets.get(item[2]);
     if (!socket) return;
     if (kind === 'm') socket._message(item[3]);
+    else if (kind === 'M') { for (const b64 of item[3]) socket._message(b64); }
     else if (kind === 'd') socket._drain(item[3], item[4]);
     else if (kind === 'w') fire(socket, 'error', { error: fromWire(item[3]) });
     else if (kind === 's') socket._sessionData(item[3]);

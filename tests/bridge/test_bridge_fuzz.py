@@ -16,7 +16,7 @@ from tests.browser.conftest import LOAD_TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
 
-OPS = ["identity", "join", "leave", "w", "session", "close", "hello", "ack", "seen", "write", "bogus", ""]
+OPS = ["identity", "join", "leave", "w", "W", "session", "close", "hello", "ack", "seen", "write", "bogus", ""]
 scalar = st.one_of(
     st.none(),
     st.booleans(),

@@ -36,6 +36,18 @@ pytestmark = pytest.mark.browser
 LEFT = [CLOSE_GOING_AWAY, "the peer left the swarm", True]  # docs/API.md: 1001, cleanly
 
 
+def wire_items(items: list[list[Any]]) -> list[list[Any]]:
+    """The bridge's items as a page reads them: an ``M`` (messages of one socket) is
+    that many ``m``."""
+    out: list[list[Any]] = []
+    for item in items:
+        if item[0] == "M":
+            out += [["m", item[1], item[2], b64] for b64 in item[3]]
+        else:
+            out.append(item)
+    return out
+
+
 class PyPage:
     """A page whose script is the test: a real page at ``peerapp://<name>/`` with
     its bridge, sending batches in the wire format and reading every event batch the
@@ -102,9 +114,15 @@ class PyPage:
         self.handle, self.id = reply[3]["handle"], reply[3]["self"]
         self._known = {s["id"] for s in reply[3]["sockets"]}
 
-    def writes(self, peer: PyPage, payloads: list[bytes]) -> list[list[Any]]:
-        """``socket.write()`` of each payload to ``peer``, as ops."""
-        return [["w", self.handle, peer.id, wire.b64(p)] for p in payloads]
+    def writes(self, peer: PyPage, payloads: list[bytes], runs: bool = False) -> list[list[Any]]:
+        """``socket.write()`` of each payload to ``peer``, as ops: one ``w`` each, or
+        (``runs``) as peersocket.js sends writes that follow each other, ``W`` ops of
+        up to ``wire.MAX_WRITES_PER_OP``."""
+        b64 = [wire.b64(p) for p in payloads]
+        if runs:
+            n = wire.MAX_WRITES_PER_OP
+            return [["W", self.handle, peer.id, b64[i : i + n]] for i in range(0, len(b64), n)]
+        return [["w", self.handle, peer.id, m] for m in b64]
 
     # --- what the page got ---------------------------------------------------------------
 
@@ -126,7 +144,7 @@ class PyPage:
 
     def _on_events(self, text: str) -> None:
         self.batches += 1
-        for item in json.loads(text):
+        for item in wire_items(json.loads(text)):
             self.items.append(item)
             if item[0] == "p":
                 self.ran = item[1]
@@ -233,9 +251,10 @@ def no_errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
 # --- several pages at once ---------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("runs", [False, True], ids=["w-ops", "W-ops"])
 @pytest.mark.parametrize("budget", [3600.0, -1.0], ids=["turns-within-budget", "every-turn-over-budget"])
 def test_a_page_flooding_the_core_does_not_hold_up_another_pages_messages(
-    pages: Pages, qtbot: Any, monkeypatch: pytest.MonkeyPatch, budget: float
+    pages: Pages, qtbot: Any, monkeypatch: pytest.MonkeyPatch, budget: float, runs: bool
 ) -> None:
     """Page A hands the bridge 8,000 writes at once (8 batches, what peersocket.js
     keeps in flight); page B writes one message at a time meanwhile. Each of B's
@@ -253,7 +272,7 @@ def test_a_page_flooding_the_core_does_not_hold_up_another_pages_messages(
     log_slices(flooder)
     flood = numbered("flood", 8000)
     for i in range(0, len(flood), 1000):
-        flooder.send(flooder.writes(sink, flood[i : i + 1000]))
+        flooder.send(flooder.writes(sink, flood[i : i + 1000], runs))
     pings: list[bytes] = []
     for k in range(5):
         ping = f"ping {k}".encode()
@@ -292,6 +311,46 @@ def test_pages_flooding_together_take_turns_slice_by_slice(pages: Pages, qtbot: 
     # 4000 // SLICE_OPS slices of work left, and they alternate
     both_busy = slices[1 : 1 + 2 * (4000 // SLICE_OPS)]
     assert all(x != y for x, y in itertools.pairwise(both_busy)), both_busy
+
+
+def test_a_w_op_is_run_as_that_many_writes_in_order_with_the_ops_around_it(pages: Pages, qtbot: Any) -> None:
+    """``W`` ops (several writes on one socket) and ``w`` ops in one batch: every
+    message arrives once, in the order written, and the drains count every write."""
+    writer, reader = pages.pair("runs", "writer", "reader")
+    payloads = numbered("m", 300)
+    ops = [
+        *writer.writes(reader, payloads[:1], runs=True),
+        *writer.writes(reader, payloads[1:4]),
+        *writer.writes(reader, payloads[4:], runs=True),  # 128, 128, 40
+    ]
+    assert [op[0] for op in ops] == ["W", "w", "w", "w", "W", "W", "W"]
+    writer.send(ops)
+    qtbot.waitUntil(lambda: len(reader.messages()) == len(payloads), timeout=LOAD_TIMEOUT_MS)
+    pages.settle()
+    assert reader.messages() == payloads
+    drains = [i for i in writer.items if i[0] == "d"]
+    qtbot.waitUntil(lambda: [i for i in writer.items if i[0] == "d"][-1][4] == 300, timeout=LOAD_TIMEOUT_MS)
+    assert all(d[4] <= 300 for d in drains)
+
+
+def test_a_w_op_to_a_socket_that_is_gone_is_refused_once_per_write(pages: Pages, qtbot: Any) -> None:
+    """Each write of a ``W`` op that cannot run is refused on its own (a ``w`` event
+    each, and a drain that no longer counts it), as that many ``w`` ops would be; a
+    ``W`` op over its bound is refused whole and runs nothing."""
+    writer, reader = pages.pair("refused", "writer", "reader")
+    stranger = "ef" * 32
+    writer.send([["W", writer.handle, stranger, [wire.b64(b"1"), wire.b64(b"2"), wire.b64(b"3")]]])
+    qtbot.waitUntil(lambda: len([i for i in writer.items if i[0] == "w"]) == 3, timeout=LOAD_TIMEOUT_MS)
+    refusals = [i for i in writer.items if i[0] == "w"]
+    assert {r[3]["code"] for r in refusals} == {"ERR_NO_SUCH_SOCKET"}
+    # (drains coalesce: the newest counts all three)
+    assert [i[4] for i in writer.items if i[0] == "d" and i[2] == stranger] == [3]
+    too_many = [wire.b64(b"x")] * (wire.MAX_WRITES_PER_OP + 1)
+    writer.send([["W", writer.handle, reader.id, too_many], ["W", writer.handle, reader.id, []]])
+    qtbot.waitUntil(lambda: len(writer.errors()) == 2, timeout=LOAD_TIMEOUT_MS)
+    assert all("W takes" in e["message"] for e in writer.errors())
+    pages.settle()
+    assert reader.messages() == []
 
 
 # --- a page that goes away in the middle of its work ---------------------------------------------

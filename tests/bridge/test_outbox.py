@@ -248,3 +248,46 @@ def test_refusals_for_a_page_that_never_reads_do_not_pile_up() -> None:
     page.outbox.page_saw(n)
     got = page.turn()
     assert got is not None and got[0] == message(n) and len(got) == 1 + MAX_ERRORS_WAITING
+
+
+def test_messages_of_one_socket_that_follow_each_other_leave_as_one_m_item() -> None:
+    """A socket's messages queued one after the other go as ``["M", handle, peer,
+    [b64, ...]]`` (the peer id once), at most ``wire.MAX_RUN`` each; another socket,
+    or any other item between them, starts a new one; the page reads them in order."""
+    page = Page()
+    a, b = "aa" * 32, "bb" * 32
+    for i in range(3):
+        page.outbox.put_message(1, a, f"a{i}")
+    page.outbox.put_message(1, b, "b0")
+    page.outbox.put_message(1, a, "a3")
+    page.outbox.put(drain("a", 10, 4))
+    page.outbox.put_message(1, a, "a4")
+    page.outbox.put_message(2, a, "other handle")
+    for i in range(wire.MAX_RUN + 2):
+        page.outbox.put_message(1, b, f"b{i + 1}")
+    got = page.read_all()
+    assert got[:6] == [
+        ["M", 1, a, ["a0", "a1", "a2"]],
+        ["m", 1, b, "b0"],
+        ["m", 1, a, "a3"],
+        drain("a", 10, 4),
+        ["m", 1, a, "a4"],
+        ["m", 2, a, "other handle"],
+    ]
+    assert got[6:] == [
+        ["M", 1, b, [f"b{i + 1}" for i in range(wire.MAX_RUN)]],
+        ["M", 1, b, [f"b{wire.MAX_RUN + 1}", f"b{wire.MAX_RUN + 2}"]],
+    ]
+
+
+def test_a_batch_counts_the_messages_of_its_m_items_against_max_items() -> None:
+    """However messages are grouped, a batch carries about MAX_ITEMS of them (a run
+    that crosses the line goes whole), and all of them arrive in order."""
+    page = Page()
+    n = 3 * MAX_ITEMS
+    for i in range(n):
+        page.outbox.put_message(1, "ab" * 32, str(i))
+    got = page.read_all()
+    assert [b64 for item in got for b64 in item[3]] == [str(i) for i in range(n)]
+    for batch in page.batches:
+        assert sum(len(item[3]) for item in batch) < MAX_ITEMS + wire.MAX_RUN

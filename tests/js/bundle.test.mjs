@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import vm from 'node:vm';
-import { encode } from '../../js/peersocket/codec.js';
+import { decode, encode } from '../../js/peersocket/codec.js';
 
 const SOURCE = readFileSync(new URL('../../js/peersocket.js', import.meta.url), 'utf8');
 const API = ['PeerSocket', 'PeerSocketInfo', 'PeerSocketSwarm'];
@@ -110,4 +110,54 @@ test('joinSwarm and a message go through the channel', async () => {
   await until(() => ops().some((item) => item[0] === 'ack'), 'the ack');
   assert.deepEqual(ops().filter((item) => item[0] === 'ack'), [['ack', [[1, self, bytes.length]]]]);
   await until(() => ops().some((item) => item[0] === 'seen' && item[1] === 2), 'both batches seen');
+});
+
+// A joined swarm with one peer socket besides the loopback, in page `p`.
+async function joinedWithPeer (p) {
+  const joined = p.context.PeerSocket.joinSwarm({ id: 'room' });
+  await until(() => p.sent.flat().some((item) => item[0] === 'join'), 'the join');
+  const req = p.sent.flat().find((item) => item[0] === 'join')[1];
+  const self = 'ab'.repeat(32);
+  const peer = 'cd'.repeat(32);
+  p.deliver([['r', req, true, {
+    handle: 1, type: 'open', id: 'room', loopback: { id: self, loopback: true },
+    sockets: [{ id: peer, loopback: false, host: null, port: null, session: null }]
+  }]]);
+  const swarm = await joined;
+  await until(() => swarm.getSockets().length === 1, 'the peer socket'); // (after a tick)
+  return { swarm, self, peer, socket: swarm.getSockets()[0] };
+}
+
+test('writes on one socket that follow each other go as one W op, in order; others break the run', async () => {
+  const p = page();
+  p.run();
+  const { swarm, peer } = await joinedWithPeer(p);
+  const socket = swarm.getSockets()[0];
+  const loopback = swarm.getLoopback();
+  p.sent.length = 0;
+  for (let i = 0; i < 3; i++) socket.write(i);
+  loopback.write('to myself');
+  socket.write(3);
+  socket.write(4);
+  for (let i = 5; i < 5 + 130; i++) socket.write(i); // past the 128 one op holds
+  await until(() => p.sent.length > 0, 'a batch');
+  const ops = p.sent.flat().filter((item) => item[0] === 'w' || item[0] === 'W');
+  const shape = ops.map((op) => [op[0], op[2] === peer ? 'peer' : 'loopback', op[0] === 'W' ? op[3].length : 1]);
+  assert.deepEqual(shape, [['W', 'peer', 3], ['w', 'loopback', 1], ['W', 'peer', 128], ['W', 'peer', 4]]);
+  // the values, in the order written
+  const values = ops.filter((op) => op[2] === peer).flatMap((op) => (op[0] === 'W' ? op[3] : [op[3]]));
+  const decoded = values.map((b64) => decode(Buffer.from(b64, 'base64')));
+  assert.deepEqual(decoded, Array.from({ length: 135 }, (_, i) => i));
+});
+
+test('an M event is read as that many messages of its socket, in order', async () => {
+  const p = page();
+  p.run();
+  const { peer, socket } = await joinedWithPeer(p);
+  const got = [];
+  socket.onmessage = (e) => got.push(e.message);
+  const b64 = (v) => Buffer.from(encode(v, 1 << 20, 'm')).toString('base64');
+  p.deliver([['M', 1, peer, [b64('one'), b64('two'), b64('three')]], ['m', 1, peer, b64('four')]]);
+  await until(() => got.length === 4, 'four messages');
+  assert.deepEqual(got, ['one', 'two', 'three', 'four']);
 });
