@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from swarm import limits
@@ -128,6 +128,16 @@ class EventQueue:
                 if socket is not None:
                     self._session_cells.pop((handle.id, id(socket)), None)
             self._queue.append([handle, event])
+        if not self._scheduled:
+            self._scheduled = True
+            self._soon(self.dispatch)
+
+    def emit_messages(self, handle: SwarmHandle, socket: Socket, payloads: Sequence[bytes]) -> None:
+        """A :class:`Message` for each of ``payloads`` (in order), as :meth:`emit` would
+        queue them one by one."""
+        if self._session_cells:  # only while a session value waits: not per message
+            self._session_cells.pop((handle.id, id(socket)), None)
+        self._queue.extend([handle, Message(socket, payload)] for payload in payloads)
         if not self._scheduled:
             self._scheduled = True
             self._soon(self.dispatch)

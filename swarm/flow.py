@@ -63,11 +63,10 @@ class Flow:
         socket.received += len(payloads)
         socket.bytes_received += size
         socket.held += size
-        owed, emit = socket.owed, self._events.emit
+        owed, emit = socket.owed, self._events.emit_messages
         for handle in socket.membership.handles:
             owed[handle.id] = owed.get(handle.id, 0) + size
-            for payload in payloads:
-                emit(handle, Message(socket, payload))
+            emit(handle, socket, payloads)
         self._credit_later(socket)
 
     def consumed(self, handle: SwarmHandle, socket: Socket, nbytes: int) -> None:
