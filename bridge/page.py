@@ -409,18 +409,12 @@ class PageBridge(QObject):
             return
         key = (handle.id, peer)
         writes = doc.writes
-        try:
-            core = self._require_core()
-            socket = handle.require_socket(peer)
-        except PeerSocketError as err:
-            for _ in messages:
-                writes[key] = writes.get(key, 0) + 1
-                self._refused(handle, peer, err, writes[key])
-            return
+        socket: Socket | None = None  # found once for the op, again only if it closed
         for message in messages:
             writes[key] = count = writes.get(key, 0) + 1
             try:
-                if socket.state != "open" or handle.closed:  # closed by the write before
+                core = self._require_core()
+                if socket is None or socket.state != "open" or handle.closed:
                     socket = handle.require_socket(peer)
                 core.write(handle, socket, wire.message_payload(message))
             except PeerSocketError as err:
