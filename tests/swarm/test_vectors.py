@@ -187,12 +187,19 @@ def test_link_key_tag_and_proof_vectors_follow_from_the_primitives(doc):
     VerifyKey(doc["presence.id"]).verify(doc["presence.signed"], doc["presence.signature"])
 
 
-def test_the_frame_vectors_read_as_the_frames_they_are(doc):
+def side_b(doc) -> LinkProtocol:
+    """Side B of the vectors' link: its nonce, and its presence (from SEED_B) joined in
+    the open topic."""
     topic, key_b = doc["open.topic"], SigningKey(SEED_B)
-    id_a, id_b = doc["presence.id"], bytes(key_b.verify_key)
     b = LinkProtocol(nonce=doc["link.nonce_b"])
     b.add_topic(topic)
-    b.join(topic, id_b, lambda m: key_b.sign(m).signature, None)
+    b.join(topic, bytes(key_b.verify_key), lambda m: key_b.sign(m).signature, None)
+    return b
+
+
+def test_the_frame_vectors_read_as_the_frames_they_are(doc):
+    topic, id_a, id_b = doc["open.topic"], doc["presence.id"], bytes(SigningKey(SEED_B).verify_key)
+    b = side_b(doc)
     events = []
     for name in FRAMES:
         b.receive_data(doc[f"frame.{name}"])
@@ -215,11 +222,8 @@ def test_the_frame_vectors_read_as_the_frames_they_are(doc):
 def test_the_version_2_vectors_read_as_the_frames_they_are(doc):
     """HELLO-1-2 opens a version-2 link with a side that speaks 2; the version-1 TOPIC,
     PRESENCE and JOIN read the same in it; MESSAGES carries two messages in order."""
-    topic, key_b = doc["open.topic"], SigningKey(SEED_B)
-    id_a, id_b = doc["presence.id"], bytes(key_b.verify_key)
-    b = LinkProtocol(nonce=doc["link.nonce_b"])
-    b.add_topic(topic)
-    b.join(topic, id_b, lambda m: key_b.sign(m).signature, None)
+    topic, id_a, id_b = doc["open.topic"], doc["presence.id"], bytes(SigningKey(SEED_B).verify_key)
+    b = side_b(doc)
     events = []
     for name in ("HELLO-1-2", "TOPIC", "PRESENCE", "JOIN", "MESSAGES"):
         b.receive_data(doc[f"frame.{name}"])
