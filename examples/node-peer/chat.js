@@ -67,7 +67,7 @@ function main () {
     link.on('peer', ({ id, session }) => {
       let name = null
       try { name = session ? decodeValue(session).name : null } catch (err) { name = null }
-      out({ event: 'peer', id: short(id), name, host }, `* ${short(id).slice(0, 8)} (${name || 'no name'}) joined`)
+      out({ event: 'peer', id: short(id), name, host, version: link.version }, `* ${short(id).slice(0, 8)} (${name || 'no name'}) joined`)
     })
     link.on('session', ({ id, session }) => {
       let data = null

@@ -1,5 +1,5 @@
 'use strict'
-// The PeerSocket link protocol (docs/PROTOCOL.md, version 1) for one presence,
+// The PeerSocket link protocol (docs/PROTOCOL.md, versions 1 and 2) for one presence,
 // written from the document alone: a program outside the browser joins swarms with it.
 //
 //   const link = new PeerLink(stream, presence, topics)   // topics: [topicBuffer, ...]
@@ -15,8 +15,8 @@ const { EventEmitter } = require('events')
 const sodium = require('sodium-universal')
 const { encode, decode } = require('@msgpack/msgpack')
 
-const VERSIONS = [1] // the protocol versions this peer speaks (HELLO carries them)
-const F = { HELLO: 0, TOPIC: 1, UNTOPIC: 2, PRESENCE: 3, UNPRESENCE: 4, JOIN: 5, LEAVE: 6, SESSION: 7, MESSAGE: 8, CLOSE: 9, GOODBYE: 10, CREDIT: 11 }
+const VERSIONS = [1, 2] // the protocol versions this peer speaks (HELLO carries them)
+const F = { HELLO: 0, TOPIC: 1, UNTOPIC: 2, PRESENCE: 3, UNPRESENCE: 4, JOIN: 5, LEAVE: 6, SESSION: 7, MESSAGE: 8, CLOSE: 9, GOODBYE: 10, CREDIT: 11, MESSAGES: 12 }
 const WINDOW = 1024 * 1024 // unread bytes a writer may have per socket (docs/PROTOCOL.md)
 const MAX_FRAME = 4 * 1024 * 1024 + 4 * 1024
 const MAX_PEER_TOPICS = 1024
@@ -27,6 +27,11 @@ const MAX_ELEMENTS = 8 // every array or map in a frame, the frame's own array i
 const MAX_SWARM_ID = 1024 // bytes of UTF-8
 const END_GRACE = 10000 // after ending the stream, destroy it if the peer has not ended its half
 const DECODE = { maxStrLength: MAX_STRING, maxBinLength: MAX_FRAME, maxArrayLength: MAX_ELEMENTS, maxMapLength: MAX_ELEMENTS, maxExtLength: 0 }
+// Version 2: MESSAGES carries 2 to 256 payloads of one socket; a sender gathers a run of
+// messages written one after the other while they fit 32 KiB of payload.
+const MAX_RUN = 256
+const RUN_BYTES = 32 * 1024
+const DECODE_V2 = { ...DECODE, maxArrayLength: MAX_RUN }
 
 function blake2b (data, key) {
   const out = Buffer.alloc(32)
@@ -76,7 +81,8 @@ class ProtocolError extends Error {
 }
 
 class PeerLink extends EventEmitter {
-  // opts.nonce: a fixed HELLO nonce (tests only: it must be random on a real link)
+  // opts.nonce: a fixed HELLO nonce (tests only: it must be random on a real link);
+  // opts.versions: the versions to offer (tests: [1] speaks as a version-1 peer does)
   constructor (stream, presence, topics, session = null, opts = {}) {
     super()
     this.stream = stream
@@ -87,8 +93,10 @@ class PeerLink extends EventEmitter {
     else sodium.randombytes_buf(this.nonce)
     this.key = null
     this.peerNonce = null
+    this.versions = opts.versions || VERSIONS
     this.version = null
     this.closed = false
+    this._run = null // version 2: { route, payloads, bytes } not sent yet (a MESSAGES frame)
     this._buf = Buffer.alloc(0)
     // numbers from 0, in the order the TOPIC / PRESENCE frames go out, never reused
     this._nextTnum = 0
@@ -111,7 +119,7 @@ class PeerLink extends EventEmitter {
     stream.on('close', () => this._closed('ERR_LINK_LOST', 'the connection closed', true))
     stream.on('error', () => {})
     // a peer that speaks version 1 only sends exactly [0, 1, nonce]
-    this._send([F.HELLO, VERSIONS.length === 1 ? VERSIONS[0] : VERSIONS, this.nonce])
+    this._send([F.HELLO, this.versions.length === 1 ? this.versions[0] : this.versions, this.nonce])
   }
 
   peers (topic) {
@@ -170,7 +178,33 @@ class PeerLink extends EventEmitter {
       return
     }
     this._unread.set(key, unread + size)
-    this._send(frame)
+    this._message(frame)
+  }
+
+  // One MESSAGE frame; in version 2, messages of one socket sent one after the other
+  // in this task join a run that goes as one MESSAGES frame (before any other frame,
+  // or at the end of the task).
+  _message (frame) {
+    if (this.version < 2) return this._send(frame)
+    const payload = frame[4]
+    const run = this._run
+    if (run && run.route.every((n, i) => n === frame[1 + i]) && run.payloads.length < MAX_RUN && run.bytes + payload.length <= RUN_BYTES) {
+      run.payloads.push(payload)
+      run.bytes += payload.length
+      return
+    }
+    this._endRun()
+    if (payload.length >= RUN_BYTES) return this._send(frame)
+    this._run = { route: frame.slice(1, 4), payloads: [payload], bytes: payload.length }
+    queueMicrotask(() => this._endRun())
+  }
+
+  _endRun () {
+    const run = this._run
+    if (!run) return
+    this._run = null
+    if (run.payloads.length === 1) this._write([F.MESSAGE, ...run.route, run.payloads[0]])
+    else this._write([F.MESSAGES, ...run.route, run.payloads])
   }
 
   _onCredit (f) {
@@ -222,6 +256,11 @@ class PeerLink extends EventEmitter {
   }
 
   _send (frame) {
+    this._endRun() // every frame after the messages written before it
+    this._write(frame)
+  }
+
+  _write (frame) {
     if (this.closed) return
     const body = encode(frame)
     const head = Buffer.alloc(4)
@@ -284,7 +323,7 @@ class PeerLink extends EventEmitter {
         const body = this._buf.subarray(4, 4 + size)
         this._buf = this._buf.subarray(4 + size)
         let frame
-        try { frame = decode(body, DECODE) } catch (err) { throw new ProtocolError(`frame is not valid msgpack: ${err.message}`) }
+        try { frame = decode(body, this.version >= 2 ? DECODE_V2 : DECODE) } catch (err) { throw new ProtocolError(`frame is not valid msgpack: ${err.message}`) }
         this._handle(frame)
         if (this.closed) return
       }
@@ -310,6 +349,9 @@ class PeerLink extends EventEmitter {
       case F.CLOSE: return this._onSocketFrame(f, 'socket-close')
       case F.CREDIT: return this._onCredit(f)
       case F.GOODBYE: return this._onGoodbye(f)
+      case F.MESSAGES:
+        if (this.version < 2) throw new ProtocolError(`unknown frame type ${f[0]} in version 1`)
+        return this._onMessages(f)
       default: throw new ProtocolError(`unknown frame type ${f[0]}`)
     }
   }
@@ -320,9 +362,9 @@ class PeerLink extends EventEmitter {
     // fields after the nonce are for later versions: version 1 ignores them
     const versions = parseVersions(f[1])
     const nonce = bytes(f[2], 32, 'HELLO nonce')
-    const common = versions.filter((v) => VERSIONS.includes(v))
+    const common = versions.filter((v) => this.versions.includes(v))
     if (common.length === 0) {
-      throw new ProtocolError(`no protocol version in common: this side speaks ${VERSIONS.join(', ')}, the peer ${versions.join(', ')}`, 'ERR_VERSION')
+      throw new ProtocolError(`no protocol version in common: this side speaks ${this.versions.join(', ')}, the peer ${versions.join(', ')}`, 'ERR_VERSION')
     }
     if (nonce.equals(this.nonce)) throw new ProtocolError('the peer echoed our nonce')
     this.version = Math.max(...common)
@@ -419,6 +461,25 @@ class PeerLink extends EventEmitter {
       if (!Number.isInteger(f[4]) || f[4] < 0 || f[4] > 4999) throw new ProtocolError('CLOSE code must be an integer from 0 to 4999')
       this.emit('socket-close', { topic: t.topic, from, code: f[4], reason: text(f[5], MAX_STRING, 'CLOSE reason') })
     }
+  }
+
+  // version 2: several messages of one socket, in order; consumed at once, one CREDIT
+  _onMessages (f) {
+    arity(f, 5, 'MESSAGES')
+    const tnum = this._peerTnum(f[1]); const pnum = this._peerPnum(f[2]); const to = num(f[3])
+    if (!Array.isArray(f[4]) || f[4].length < 2 || f[4].length > MAX_RUN) {
+      throw new ProtocolError(`MESSAGES payloads must be an array of 2 to ${MAX_RUN} messages`)
+    }
+    const payloads = f[4].map((p) => bytes(p, null, 'MESSAGES payload'))
+    const t = this._sharedByTnum.get(tnum)
+    if (!t || to !== this._pnum) return
+    const from = this._peerPresences.get(pnum)
+    let total = 0
+    for (const payload of payloads) {
+      total += payload.length
+      this.emit('message', { topic: t.topic, from, payload })
+    }
+    if (total) this._send([F.CREDIT, t.tnum, this._pnum, pnum, total])
   }
 
   // the peer's last frame: no answer; end our half of the stream at once

@@ -86,3 +86,38 @@ def test_the_reference_node_peer_chats_with_two_browser_tabs(testnet, procs):
     tabs.wait_for(
         lambda lines: {i for i, t in said(lines) if t == "Hello!"} == tab_ids, "tabs hear each other"
     )
+
+
+def test_the_node_peer_and_a_browser_speak_version_2_and_a_run_of_messages_arrives_in_order(testnet, procs):
+    """Two implementations of docs/PROTOCOL.md link in version 2: lines the node peer
+    reads in one go are sent in one task, as one MESSAGES frame to the one tab; the tab
+    shows them all, in order."""
+    node = Proc(
+        [
+            "node",
+            "-r",
+            str(REPO / "swarm/sidecar/loopback-guard.cjs"),
+            "chat.js",
+            "--bootstrap",
+            ",".join(testnet),
+            "--name",
+            "node-bot",
+            "--json",
+        ],
+        cwd=REPO / "examples/node-peer",
+        stdin=True,
+    )
+    procs.append(node)
+    node.wait_for(lambda _: any(e["event"] == "ready" for e in node.json_events()), "the node peer ready")
+    tab = browser(testnet, "peerapp://proposal/?identity=1")
+    procs.append(tab)
+    node.wait_for(lambda _: any(e["event"] == "peer" for e in node.json_events()), "the tab")
+    assert [e["version"] for e in node.json_events() if e["event"] == "peer"] == [2]
+    node_id = next(e["id"] for e in node.json_events() if e["event"] == "ready")
+    words = [f"run {i}" for i in range(20)]
+    node.send_line("\n".join(words))  # one write: readline's lines come in one task
+
+    def from_node(lines: list[str]) -> list[str]:
+        return [m.group(2) for line in lines if (m := SAYS.search(line)) and m.group(1) == node_id]
+
+    tab.wait_for(lambda lines: from_node(lines)[-len(words) :] == words, "the tab shows the run, in order")

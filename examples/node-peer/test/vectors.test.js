@@ -13,7 +13,7 @@ const { PeerLink, Presence, openTopic, originTopic, keepsNewerLink } = require('
 
 const DOC = path.join(__dirname, '..', '..', '..', 'docs', 'PROTOCOL.md')
 const SEED_B = Buffer.from('4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb', 'hex')
-const F = { HELLO: 0, TOPIC: 1, UNTOPIC: 2, PRESENCE: 3, UNPRESENCE: 4, JOIN: 5, LEAVE: 6, SESSION: 7, MESSAGE: 8, CLOSE: 9, GOODBYE: 10, CREDIT: 11 }
+const F = { HELLO: 0, TOPIC: 1, UNTOPIC: 2, PRESENCE: 3, UNPRESENCE: 4, JOIN: 5, LEAVE: 6, SESSION: 7, MESSAGE: 8, CLOSE: 9, GOODBYE: 10, CREDIT: 11, MESSAGES: 12 }
 const ORDER = ['HELLO', 'TOPIC', 'PRESENCE', 'JOIN', 'SESSION', 'MESSAGE', 'CREDIT', 'CLOSE', 'LEAVE', 'UNPRESENCE', 'UNTOPIC', 'GOODBYE']
 
 // every `name: value` line of the document's ```vectors blocks: hex as a Buffer, a
@@ -94,9 +94,9 @@ test('a swarm id that is not valid Unicode, or empty, is refused', () => {
   assert.throws(() => openTopic('x'.repeat(1025)), /1024 bytes/)
 })
 
-test('the node peer sends exactly the frame vectors (side A)', () => {
+test('the node peer sends exactly the frame vectors (side A, speaking version 1)', () => {
   const wire = new Wire()
-  const a = new PeerLink(wire, new Presence(V['presence.seed']), [V['open.topic']], Buffer.from(encode({ name: 'bot' })), { nonce: V['link.nonce_a'] })
+  const a = new PeerLink(wire, new Presence(V['presence.seed']), [V['open.topic']], Buffer.from(encode({ name: 'bot' })), { nonce: V['link.nonce_a'], versions: [1] })
   const b = new Presence(SEED_B)
   const sent = []
   const take = () => sent.push(...split(wire.take()))
@@ -161,16 +161,19 @@ test('the node peer reads the frame vectors as the frames they are (side B)', ()
   assert.equal(wire.chunks.length, 0)
 })
 
-test('versions: a HELLO offering 1 and 2 links in version 1; one sharing none is refused', () => {
+test('versions: a HELLO offering 1 and 2 links in 2, or in 1 with a version-1 side; one sharing none is refused', () => {
   const ok = new PeerLink(new Wire(), new Presence(), [], null, { nonce: V['link.nonce_b'] })
   ok.stream.emit('data', V['frame.HELLO-1-2'])
-  assert.equal(ok.version, 1)
+  assert.equal(ok.version, 2)
   assert.ok(!ok.closed)
+  const old = new PeerLink(new Wire(), new Presence(), [], null, { nonce: V['link.nonce_b'], versions: [1] })
+  old.stream.emit('data', V['frame.HELLO-1-2'])
+  assert.equal(old.version, 1)
   const wire = new Wire()
   const refused = new PeerLink(wire, new Presence(), [], null)
   wire.take()
-  refused.stream.emit('data', frame(F.HELLO, [2, 3], V['link.nonce_a']))
-  assert.deepEqual(frames(wire.take()), [[F.GOODBYE, 'ERR_VERSION', 'no protocol version in common: this side speaks 1, the peer 2, 3']])
+  refused.stream.emit('data', frame(F.HELLO, [3, 4], V['link.nonce_a']))
+  assert.deepEqual(frames(wire.take()), [[F.GOODBYE, 'ERR_VERSION', 'no protocol version in common: this side speaks 1, 2, the peer 3, 4']])
   assert.ok(wire.ended)
   for (const bad of [0, [], [2, 1], '1', [1, 1]]) {
     const w = new Wire()
@@ -227,4 +230,64 @@ test('strings: a reason is cut to 256 bytes between characters; a longer one is 
   w.take()
   p.stream.emit('data', frame(F.GOODBYE, 'X', 'é'.repeat(128) + 'x'))
   assert.equal(frames(w.take())[0][1], 'ERR_PROTOCOL')
+})
+
+test('version 2: the node peer sends HELLO-1-2, and two messages of one task as the MESSAGES vector (side A)', async () => {
+  const wire = new Wire()
+  const a = new PeerLink(wire, new Presence(V['presence.seed']), [V['open.topic']], Buffer.from(encode({ name: 'bot' })), { nonce: V['link.nonce_a'] })
+  assert.equal(wire.take().toString('hex'), V['frame.HELLO-1-2'].toString('hex'))
+  const b = new Presence(SEED_B)
+  a.stream.emit('data', frame(F.HELLO, [1, 2], V['link.nonce_b']))
+  a.stream.emit('data', frame(F.TOPIC, 0, V['link.tag']))
+  a.stream.emit('data', Buffer.concat([frame(F.PRESENCE, 0, b.id, proofB(b)), frame(F.JOIN, 0, 0, null)]))
+  assert.equal(a.version, 2)
+  wire.take()
+  assert.ok(a.send(V['open.topic'], b.id, Buffer.from(encode('hi'))))
+  assert.ok(a.send(V['open.topic'], b.id, Buffer.from(encode('ho'))))
+  await new Promise((resolve) => setImmediate(resolve)) // the run goes at the end of the task
+  assert.equal(wire.take().toString('hex'), V['frame.MESSAGES'].toString('hex'))
+  // a run ends before any other frame, so the order on the link is the order written
+  a.send(V['open.topic'], b.id, Buffer.from(encode(1)))
+  a.send(V['open.topic'], b.id, Buffer.from(encode(2)))
+  a.closeSocket(V['open.topic'], b.id, 'bye')
+  assert.deepEqual(frames(wire.take()).map((f) => f[0]), [F.MESSAGES, F.CLOSE])
+})
+
+test('version 2: the node peer reads the MESSAGES vector as two messages, in order, and credits them at once (side B)', () => {
+  const wire = new Wire()
+  const link = new PeerLink(wire, new Presence(SEED_B), [V['open.topic']], null, { nonce: V['link.nonce_b'] })
+  const seen = events(link)
+  for (const name of ['HELLO-1-2', 'TOPIC', 'PRESENCE', 'JOIN', 'MESSAGES']) link.stream.emit('data', V[`frame.${name}`])
+  assert.equal(link.version, 2)
+  assert.deepEqual(seen.filter(([name]) => name === 'message').map(([, e]) => decode(e.payload)), ['hi', 'ho'])
+  const credits = frames(wire.take()).filter((f) => f[0] === F.CREDIT)
+  assert.deepEqual(credits.map((f) => f[4]), [encode('hi').length + encode('ho').length])
+})
+
+test('version 2: a malformed MESSAGES closes the link; on a version-1 link MESSAGES is an unknown frame', () => {
+  const open = (versions) => {
+    const wire = new Wire()
+    const link = new PeerLink(wire, new Presence(SEED_B), [V['open.topic']], null, { nonce: V['link.nonce_b'], versions })
+    for (const name of ['HELLO-1-2', 'TOPIC', 'PRESENCE', 'JOIN']) link.stream.emit('data', V[`frame.${name}`])
+    wire.take()
+    return { wire, link }
+  }
+  const bad = [
+    frame(F.MESSAGES, 0, 0, 0, [Buffer.from('x')]),
+    frame(F.MESSAGES, 0, 0, 0, Array.from({ length: 257 }, () => Buffer.from('x'))),
+    frame(F.MESSAGES, 0, 0, 0, [Buffer.from('x'), 'text']),
+    frame(F.MESSAGES, 0, 0, 0, Buffer.from('xy'))
+  ]
+  for (const f of bad) {
+    const { wire, link } = open(undefined)
+    link.stream.emit('data', f)
+    const goodbye = frames(wire.take()).pop()
+    assert.equal(goodbye[0], F.GOODBYE)
+    assert.equal(goodbye[1], 'ERR_PROTOCOL')
+    assert.ok(link.closed)
+  }
+  const { wire, link } = open([1])
+  assert.equal(link.version, 1)
+  link.stream.emit('data', frame(F.MESSAGES, 0, 0, 0, [Buffer.from('x'), Buffer.from('y')]))
+  assert.deepEqual(frames(wire.take()).pop(), [F.GOODBYE, 'ERR_PROTOCOL', 'unknown frame type 12 in version 1'])
 })
