@@ -1,10 +1,12 @@
-"""The link protocol alone: small MESSAGE frames read and written per second.
+"""The link protocol alone: small messages read and written per second.
 
     .venv/bin/python -m bench.protocol_micro [N]
 
-No I/O: one LinkProtocol writes N frames, another reads them in 64 KiB chunks
-(as a transport delivers them). The number is this machine's, for comparing
-changes to swarm/protocol.py and swarm/framing.py on the same machine.
+No I/O: one LinkProtocol writes N messages on one socket, another reads them in
+64 KiB chunks (as a transport delivers them); once on a version-1 link (a MESSAGE
+frame each) and once on a version-2 link (runs of them in MESSAGES frames). The
+numbers are this machine's, for comparing changes to swarm/protocol.py and
+swarm/framing.py on the same machine.
 """
 
 from __future__ import annotations
@@ -14,17 +16,17 @@ import time
 
 from nacl.signing import SigningKey
 
-from swarm.protocol import LinkProtocol
+from swarm.protocol import LinkProtocol, PeerMessage, PeerMessages
 from swarm.topics import open_topic
 
 PAYLOAD = b"\x82\xa4type\xa4text\xa4text\xabhello world"  # {type: 'text', text: 'hello world'}
 
 
-def main(n: int) -> None:
+def run(n: int, versions: tuple[int, ...]) -> None:
     topic = open_topic("bench")
     ka, kb = SigningKey.generate(), SigningKey.generate()
     ida, idb = bytes(ka.verify_key), bytes(kb.verify_key)
-    a, b = LinkProtocol(), LinkProtocol()
+    a, b = LinkProtocol(versions=versions), LinkProtocol()
     for p in (a, b):
         p.add_topic(topic)
     a.join(topic, ida, lambda m: ka.sign(m).signature, None)
@@ -44,8 +46,21 @@ def main(n: int) -> None:
         b.receive_data(data[i : i + 65536])
     events = b.events_received()
     t2 = time.perf_counter()
-    assert len(events) == n
-    print(f"write {n / (t1 - t0):,.0f} frames/s   read {n / (t2 - t1):,.0f} frames/s")
+    got = sum(
+        1 if isinstance(e, PeerMessage) else len(e.payloads)
+        for e in events
+        if isinstance(e, PeerMessage | PeerMessages)
+    )
+    assert got == n and a.version == max(versions)
+    print(
+        f"version {a.version}: write {n / (t1 - t0):,.0f} msgs/s   read {n / (t2 - t1):,.0f} msgs/s"
+        f"   ({len(events):,} frames)"
+    )
+
+
+def main(n: int) -> None:
+    for versions in ((1,), (1, 2)):
+        run(n, versions)
 
 
 if __name__ == "__main__":
