@@ -730,6 +730,19 @@
     }
     target.dispatchEvent(evt);
   }
+  var PeerMessageEvent = class extends Event {
+    #message;
+    constructor(message) {
+      super("message");
+      this.#message = message;
+    }
+    get message() {
+      return this.#message;
+    }
+    get data() {
+      return this.#message;
+    }
+  };
 
   // peersocket/socket.js
   var PeerSocketInfo = class {
@@ -972,7 +985,7 @@
       } else {
         this._consumed(bytes.length);
       }
-      fire(this, "message", { message: msg, data: msg });
+      this.dispatchEvent(new PeerMessageEvent(msg));
     }
     _sessionData(b64) {
       this._session = b64;

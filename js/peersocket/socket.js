@@ -5,7 +5,7 @@
 import { channel, fromBase64, toBase64 } from './channel.js';
 import { decode, encode } from './codec.js';
 import { makeError } from './errors.js';
-import { defineHandlers, fire } from './events.js';
+import { defineHandlers, fire, PeerMessageEvent } from './events.js';
 import { MAX_MESSAGE, MAX_QUEUED, MAX_SESSION_DATA, WINDOW } from './limits.js';
 
 // socket.info: who the socket reaches (docs/API.md). Frozen.
@@ -242,7 +242,7 @@ export class PeerSocket extends EventTarget {
     } else {
       this._consumed(bytes.length);
     }
-    fire(this, 'message', { message: msg, data: msg });
+    this.dispatchEvent(new PeerMessageEvent(msg));
   }
 
   _sessionData (b64) {

@@ -155,9 +155,17 @@ test('an M event is read as that many messages of its socket, in order', async (
   p.run();
   const { peer, socket } = await joinedWithPeer(p);
   const got = [];
-  socket.onmessage = (e) => got.push(e.message);
+  const events = [];
+  socket.onmessage = (e) => { got.push(e.message); events.push(e); };
   const b64 = (v) => Buffer.from(encode(v, 1 << 20, 'm')).toString('base64');
   p.deliver([['M', 1, peer, [b64('one'), b64('two'), b64('three')]], ['m', 1, peer, b64('four')]]);
   await until(() => got.length === 4, 'four messages');
   assert.deepEqual(got, ['one', 'two', 'three', 'four']);
+  // each a `message` Event whose `message` and `data` are the value, read-only
+  const e = events[0];
+  assert.ok(e instanceof p.context.Event);
+  assert.equal(e.type, 'message');
+  assert.equal(e.data, 'one');
+  assert.throws(() => { 'use strict'; e.message = 'changed'; }, TypeError);
+  assert.equal(e.message, 'one');
 });
