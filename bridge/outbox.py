@@ -27,6 +27,9 @@ from bridge import wire
 #: Items in one batch to the page, and characters of message payload (base64).
 MAX_ITEMS = 512
 MAX_CHARS = 512 * 1024
+#: Only messages of at most this many characters (base64) join an ``M`` item: a run of
+#: ``wire.MAX_RUN`` of them stays within MAX_CHARS, so a batch never goes much past it.
+RUN_ITEM_CHARS = MAX_CHARS // wire.MAX_RUN
 #: Refusals (``E`` items) waiting for a page at most: only a page that calls the
 #: channel itself gets them, and one that never reads its events must not make them
 #: pile up here. Past it they are counted (``errors_dropped``), not kept.
@@ -75,16 +78,17 @@ class Outbox:
 
     def put_message(self, handle: int, peer: str, b64: str | None) -> None:
         """An ``m`` item; joined to the item before it when that one is a message of the
-        same socket (an ``M`` item, the messages in order)."""
+        same socket (an ``M`` item, the messages in order), both small (RUN_ITEM_CHARS)."""
         items = self._items
-        if items and not self.closed:
+        if items and not self.closed and b64 is not None and len(b64) <= RUN_ITEM_CHARS:
             last = items[-1]
             if last is not None and last[0] in ("m", "M") and last[1] == handle and last[2] == peer:
-                if last[0] == "m":
+                if last[0] == "M":
+                    if len(last[3]) < wire.MAX_RUN:
+                        last[3].append(b64)
+                        return  # (a flush is already asked for: the item waits)
+                elif last[3] is not None and len(last[3]) <= RUN_ITEM_CHARS:
                     items[-1] = ["M", handle, peer, [last[3], b64]]
-                    return  # (a flush is already asked for: the item waits)
-                if len(last[3]) < wire.MAX_RUN:
-                    last[3].append(b64)
                     return
         self.put(["m", handle, peer, b64])
 

@@ -291,3 +291,25 @@ def test_a_batch_counts_the_messages_of_its_m_items_against_max_items() -> None:
     assert [b64 for item in got for b64 in item[3]] == [str(i) for i in range(n)]
     for batch in page.batches:
         assert sum(len(item[3]) for item in batch) < MAX_ITEMS + wire.MAX_RUN
+
+
+def test_only_small_messages_join_a_run_so_a_batch_stays_near_max_chars() -> None:
+    """A large message goes as an ``m`` item of its own, before and after a run: a run
+    of wire.MAX_RUN small ones is at most about MAX_CHARS, so joining never makes a
+    batch to the page much larger than MAX_CHARS."""
+    from bridge.outbox import RUN_ITEM_CHARS
+
+    page = Page()
+    peer = "ab" * 32
+    small, large = "s" * RUN_ITEM_CHARS, "L" * (RUN_ITEM_CHARS + 1)
+    for b64 in [large, small, small, large, large, small]:
+        page.outbox.put_message(1, peer, b64)
+    got = page.read_all()
+    assert got == [
+        ["m", 1, peer, large],
+        ["M", 1, peer, [small, small]],
+        ["m", 1, peer, large],
+        ["m", 1, peer, large],
+        ["m", 1, peer, small],
+    ]
+    assert RUN_ITEM_CHARS * wire.MAX_RUN <= MAX_CHARS
