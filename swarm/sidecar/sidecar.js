@@ -319,8 +319,13 @@ let buffersAfterGc = process.memoryUsage().arrayBuffers
 let readSinceCheck = false
 
 function collectNow() {
-  gcCount++
   collect()
+  collected()
+}
+
+// A full collection ran (plain or reducing): count it, and measure growth from here.
+function collected() {
+  gcCount++
   buffersAfterGc = process.memoryUsage().arrayBuffers
 }
 
@@ -376,10 +381,9 @@ function reduceNow() {
       reduceInstead(err)
       return
     }
-    gcCount++
     reduceCount++
     youngAfterReduce = youngSize()
-    buffersAfterGc = process.memoryUsage().arrayBuffers
+    collected()
   })
 }
 
