@@ -10,8 +10,11 @@ Series, all in the same run:
 
 ``before``           the sidecar as it was before issue 11 (``BEFORE``: hyperdht 6.32.0, no
                      reachability probe), on a 3-node testnet in the lab (``--bootstrap``:
-                     there was no ``lan`` network then). Installed once into bench/.cache
-                     with ``npm ci``; skipped, saying why, when that cannot be done.
+                     there was no ``lan`` network then). Installed once with ``npm ci``
+                     into the user's cache (``$XDG_CACHE_HOME/peerbrowser/bench``, beside
+                     the installed sidecar), never into the checkout, where an old copy
+                     of the code would sit beside the current one; skipped, saying why,
+                     when that cannot be done.
 ``after_bootstrap``  this sidecar on the same kind of testnet.
 ``after_lan``        this sidecar on ``--network lan`` (multicast DNS, no bootstrap node).
 
@@ -41,9 +44,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import stats
+from swarm.sidecar_install import cache_root
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "bench" / ".cache"
+CACHE = cache_root().parent / "bench"
 #: main just before issue 11: hyperdht 6.32.0, devices on a small DHT stay firewalled
 BEFORE = "feffb2f38d5f70668faf1b5ae47740b91f73a701"
 #: seconds a link-up may take before the trial counts as failed (a hang guard: the
