@@ -39,7 +39,9 @@ def test_the_proposals_example_across_two_browser_processes(testnet, procs):
     assert a.stop() == 0 and b.stop() == 0
 
 
-def test_the_reference_node_peer_chats_with_two_browser_tabs(testnet, procs):
+def node_peer(testnet: list[str], procs: list[Proc]) -> Proc:
+    """examples/node-peer's chat (JSON events, the loopback guard preloaded) on the
+    testnet, once it has joined."""
     node = Proc(
         [
             "node",
@@ -57,6 +59,11 @@ def test_the_reference_node_peer_chats_with_two_browser_tabs(testnet, procs):
     )
     procs.append(node)
     node.wait_for(lambda _: any(e["event"] == "ready" for e in node.json_events()), "the node peer ready")
+    return node
+
+
+def test_the_reference_node_peer_chats_with_two_browser_tabs(testnet, procs):
+    node = node_peer(testnet, procs)
     tabs = browser(testnet, "peerapp://proposal/?identity=1", "peerapp://proposal/?identity=2")
     procs.append(tabs)
     # the node peer meets both tabs (two presences of one device) and hears each say Hello!
@@ -92,23 +99,7 @@ def test_the_node_peer_and_a_browser_speak_version_2_and_a_run_of_messages_arriv
     """Two implementations of docs/PROTOCOL.md link in version 2: lines the node peer
     reads in one go are sent in one task, as one MESSAGES frame to the one tab; the tab
     shows them all, in order."""
-    node = Proc(
-        [
-            "node",
-            "-r",
-            str(REPO / "swarm/sidecar/loopback-guard.cjs"),
-            "chat.js",
-            "--bootstrap",
-            ",".join(testnet),
-            "--name",
-            "node-bot",
-            "--json",
-        ],
-        cwd=REPO / "examples/node-peer",
-        stdin=True,
-    )
-    procs.append(node)
-    node.wait_for(lambda _: any(e["event"] == "ready" for e in node.json_events()), "the node peer ready")
+    node = node_peer(testnet, procs)
     tab = browser(testnet, "peerapp://proposal/?identity=1")
     procs.append(tab)
     node.wait_for(lambda _: any(e["event"] == "peer" for e in node.json_events()), "the tab")
