@@ -282,11 +282,11 @@ class SwarmCore:
         membership = socket.membership
         delivered = True
         if socket.loopback:
-            self._flow.deliver(socket, payload, exclude=handle)
+            self._flow.deliver(socket, (payload,), exclude=handle)
         elif socket.link is None:
             peer_socket = self._mesh.local_peer_socket(membership, socket.peer_id)
             if peer_socket is not None:
-                self._flow.deliver(peer_socket, payload)
+                self._flow.deliver(peer_socket, (payload,))
             else:
                 delivered = False
         else:

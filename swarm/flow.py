@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from swarm import limits
 from swarm.dispatch import EventQueue
 from swarm.errors import PeerSocketError
-from swarm.events import Drain, Message
+from swarm.events import Drain
 from swarm.mesh import Mesh
 from swarm.presence import Socket, SwarmHandle
 
@@ -44,29 +44,17 @@ class Flow:
         socket.bytes_sent += size
         socket.inflight += size
 
-    def deliver(self, socket: Socket, payload: bytes, exclude: SwarmHandle | None = None) -> None:
-        """Hand a message that arrived on ``socket`` to every tab (but ``exclude``)."""
-        size = len(payload)
-        socket.received += 1
-        socket.bytes_received += size
-        socket.held += size
-        owed, emit = socket.owed, self._events.emit
-        for handle in socket.membership.handles:
-            if handle is not exclude:
-                owed[handle.id] = owed.get(handle.id, 0) + size
-                emit(handle, Message(socket, payload))
-        self._credit_later(socket)
-
-    def deliver_all(self, socket: Socket, payloads: Sequence[bytes]) -> None:
-        """:meth:`deliver` for several messages that arrived on ``socket``, in order."""
+    def deliver(self, socket: Socket, payloads: Sequence[bytes], exclude: SwarmHandle | None = None) -> None:
+        """Hand messages that arrived on ``socket``, in order, to every tab (but ``exclude``)."""
         size = sum(map(len, payloads))
         socket.received += len(payloads)
         socket.bytes_received += size
         socket.held += size
         owed, emit = socket.owed, self._events.emit_messages
         for handle in socket.membership.handles:
-            owed[handle.id] = owed.get(handle.id, 0) + size
-            emit(handle, socket, payloads)
+            if handle is not exclude:
+                owed[handle.id] = owed.get(handle.id, 0) + size
+                emit(handle, socket, payloads)
         self._credit_later(socket)
 
     def consumed(self, handle: SwarmHandle, socket: Socket, nbytes: int) -> None:

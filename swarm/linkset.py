@@ -295,7 +295,7 @@ class LinkSet:
                         reason = f"the peer wrote over {limits.MAX_HELD} unread bytes to one socket"
                         link.protocol.close("ERR_PROTOCOL", reason)
                         return
-                    self._flow.deliver_all(socket, payloads)
+                    self._flow.deliver(socket, payloads)
                 return
 
     def _on_peer_credit(self, link: Link, event: PeerCredit) -> None:
