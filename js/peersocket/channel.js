@@ -135,16 +135,12 @@ export const channel = {
   // the same socket (`["W", handle, peer, [b64, ...]]`), else `["w", handle, peer, b64]`.
   write (handle, peer, b64) {
     const last = this.lastWrite;
-    if (last !== null && last[1] === handle && last[2] === peer) {
+    if (last !== null && last[1] === handle && last[2] === peer && (last[0] === 'w' || last[3].length < MAX_WRITES_PER_OP)) {
       if (last[0] === 'w') {
         last[0] = 'W';
         last[3] = [last[3], b64];
-      } else if (last[3].length < MAX_WRITES_PER_OP) {
-        last[3].push(b64);
       } else {
-        this.post(['w', handle, peer, b64], b64.length);
-        this.lastWrite = this.outbox[this.outbox.length - 1];
-        return;
+        last[3].push(b64);
       }
       this.outOps++;
       this.outBytes += b64.length;
