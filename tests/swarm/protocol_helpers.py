@@ -6,7 +6,7 @@ from nacl.signing import SigningKey
 
 from swarm.budget import LinkBudget, SharedPace
 from swarm.framing import encode_frame
-from swarm.protocol import Frame, LinkProtocol
+from swarm.protocol import Frame, LinkProtocol, PeerMessage, PeerMessages
 
 
 class Key:
@@ -60,3 +60,14 @@ def fresh(
         p.events_received()
     p.data_to_send()
     return p
+
+
+def message_payloads(events: list) -> list[bytes]:
+    """Every message the events carry, in order (a MESSAGE's one, a MESSAGES frame's run)."""
+    out: list[bytes] = []
+    for e in events:
+        if isinstance(e, PeerMessage):
+            out.append(e.payload)
+        elif isinstance(e, PeerMessages):
+            out += e.payloads
+    return out

@@ -9,10 +9,10 @@ import itertools
 from swarm import limits
 from swarm.framing import FrameDecoder, encode_frame
 from swarm.link import Link
-from swarm.protocol import Frame, LinkClosed, LinkOpened, LinkProtocol, PeerJoined, PeerMessage, PeerMessages
+from swarm.protocol import Frame, LinkClosed, LinkOpened, LinkProtocol, PeerJoined
 from swarm.topics import SwarmKey, open_topic
 from tests.swarm.core_helpers import Message, Tab, until
-from tests.swarm.protocol_helpers import Key
+from tests.swarm.protocol_helpers import Key, message_payloads
 from tests.swarm.test_link_rules import LARGE, SMALL, Dev, dial
 
 T = open_topic("room")
@@ -127,13 +127,7 @@ class Rig:
         return self.remote.data_to_send()
 
     def messages(self) -> list[bytes]:
-        out: list[bytes] = []
-        for e in self.events:
-            if isinstance(e, PeerMessage):
-                out.append(e.payload)
-            elif isinstance(e, PeerMessages):
-                out += e.payloads
-        return out
+        return message_payloads(self.events)
 
 
 def numbered(n: int, size: int = 100) -> list[bytes]:

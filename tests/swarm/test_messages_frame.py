@@ -20,7 +20,7 @@ from swarm.protocol import (
     PeerSessionData,
 )
 from swarm.topics import open_topic
-from tests.swarm.protocol_helpers import Key, exchange, frame
+from tests.swarm.protocol_helpers import Key, exchange, frame, message_payloads
 
 T1, T2 = open_topic("room-1"), open_topic("room-2")
 
@@ -39,17 +39,6 @@ def pair(a_versions: tuple[int, ...] = (1, 2), b_versions: tuple[int, ...] = (1,
 
 def frames(data: bytes) -> list[list]:
     return FrameDecoder(limits.MAX_FRAME, max_array=limits.MAX_MESSAGES_PER_FRAME).feed(data)
-
-
-def payloads(events: list) -> list[bytes]:
-    """Every message the events carry, in order."""
-    out: list[bytes] = []
-    for e in events:
-        if isinstance(e, PeerMessage):
-            out.append(e.payload)
-        elif isinstance(e, PeerMessages):
-            out += e.payloads
-    return out
 
 
 def test_two_version_2_sides_speak_version_2_and_one_of_version_1_makes_it_version_1():
@@ -146,7 +135,7 @@ def test_a_run_ends_at_256_messages_and_at_32_kib_and_a_large_message_goes_alone
         (Frame.MESSAGES, 2),
     ]
     b.receive_data(data)
-    assert payloads(b.events_received()) == [
+    assert message_payloads(b.events_received()) == [
         *big,
         b"x" * limits.MESSAGES_FRAME_BYTES,
         b"after",
@@ -164,10 +153,10 @@ def test_a_message_to_a_peer_that_left_meanwhile_is_refused_and_the_run_before_i
     a.receive_data(b.data_to_send())
     assert not a.send_message(T1, ka.id, kb.id, b"after the leave")
     b.receive_data(a.data_to_send())
-    assert payloads(b.events_received()) == []  # b's presence left T1: dropped silently
+    assert message_payloads(b.events_received()) == []  # b's presence left T1: dropped silently
     assert a.send_message(T2, ka.id, kb.id, b"the other topic still goes")
     b.receive_data(a.data_to_send())
-    assert payloads(b.events_received()) == [b"the other topic still goes"]
+    assert message_payloads(b.events_received()) == [b"the other topic still goes"]
 
 
 def test_a_goodbye_after_messages_comes_after_them():
@@ -232,7 +221,7 @@ def test_messages_for_a_topic_withdrawn_meanwhile_are_dropped_silently():
     in_flight = a.data_to_send()
     b.remove_topic(T1)
     b.receive_data(in_flight)
-    assert b.state is LinkState.OPEN and payloads(b.events_received()) == []
+    assert b.state is LinkState.OPEN and message_payloads(b.events_received()) == []
 
 
 def test_a_messages_frame_carries_as_much_as_the_frame_allows():
