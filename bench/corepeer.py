@@ -16,7 +16,7 @@ import msgpack
 
 from swarm import limits
 from swarm.core import SwarmCore
-from swarm.events import Connection, HandleEvent, Message, SocketClosed
+from swarm.events import Connection, HandleEvent, Messages, SocketClosed
 from swarm.presence import Socket, SwarmHandle
 from swarm.topics import SwarmKey
 
@@ -59,13 +59,14 @@ class CorePeer:
         return self.handle.presence.id
 
     def _on_event(self, _handle: SwarmHandle, event: HandleEvent) -> None:
-        if isinstance(event, Message):
-            self.received += 1
-            if self.on_message is not None:
-                self.on_message(event.socket, event.payload)
-            consumed = getattr(self.core, "consumed", None)  # flow control: credit the writer
-            if consumed is not None:
-                consumed(self.handle, event.socket, len(event.payload))
+        if isinstance(event, Messages):
+            self.received += len(event.payloads)
+            on_message = self.on_message
+            if on_message is not None:
+                for payload in event.payloads:
+                    on_message(event.socket, payload)
+            # flow control: credit the writer, once for the run (as a page, per batch it read)
+            self.core.consumed(self.handle, event.socket, event.size)
         elif isinstance(event, Connection):
             self.sockets[event.socket.peer_id] = event.socket
             self._changed.set()

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from swarm.core import SwarmCore
-from swarm.events import Connection, HandleEvent, Message, SocketClosed
+from swarm.events import Connection, HandleEvent, Messages, SocketClosed
 from swarm.hyperswarm import HyperswarmEngine
 from swarm.presence import SwarmHandle
 from swarm.sidecar_options import SIDECAR_DIR, HyperswarmOptions
@@ -47,8 +47,8 @@ class Watch:
         self.changed = asyncio.Event()
 
     def __call__(self, handle: SwarmHandle, event: HandleEvent) -> None:
-        if isinstance(event, Message):
-            self.core.consumed(handle, event.socket, len(event.payload))
+        if isinstance(event, Messages):
+            self.core.consumed(handle, event.socket, event.size)
         self.events.append((time.perf_counter(), event))
         self.changed.set()
 
@@ -111,7 +111,7 @@ async def one_round(bootstrap: list[str]) -> dict[str, float]:
         )
         t_back = await wb.until(lambda e: isinstance(e, Connection) and e.socket.id_hex == a_id, since=seen)
         b.write(hb, hb.require_socket(a_id), b"are you back?")
-        t_msg = await wa.until(lambda e: isinstance(e, Message) and e.payload == b"are you back?")
+        t_msg = await wa.until(lambda e: isinstance(e, Messages) and b"are you back?" in e.payloads)
         out["sidecar_killed_close_s"] = t_close - t0
         out["sidecar_killed_reconnect_s"] = t_back - t0
         out["sidecar_killed_message_s"] = t_msg - t0

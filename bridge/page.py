@@ -44,7 +44,7 @@ from swarm.events import (
     Connection,
     Drain,
     HandleEvent,
-    Message,
+    Messages,
     SessionData,
     SocketClosed,
     SwarmClosed,
@@ -554,8 +554,10 @@ class PageBridge(QObject):
             if not doc.alive or self._detached:
                 return
             h = handle.id
-            if type(event) is Message:
-                self._outbox.put_message(h, event.socket.id_hex, wire.b64(event.payload))
+            if type(event) is Messages:
+                peer, put, b64 = event.socket.id_hex, self._outbox.put_message, wire.b64
+                for payload in event.payloads:
+                    put(h, peer, b64(payload))
             elif isinstance(event, Drain):
                 # the counts now, not when the core emitted it: every write of this
                 # document run until now is in `inflight`, and no later one

@@ -15,9 +15,10 @@ was dispatched reaches no page, with nothing it carried; and each page hears
 ``Connection`` and ``SocketClosed`` at a bounded rate.
 
 A page holds at most ``limits.WINDOW`` bytes of one socket's messages that it has
-not consumed (and the message that crossed it): the rest wait here, in order with
-that socket's session data (of which only the newest value after the last message
-waits) and close, until the page consumes some. A tab writing alone never has more
+not consumed (and the run of messages that crossed it: one message, or what one
+``MESSAGES`` frame carried, within ``limits.MAX_FRAME`` as a message is): the rest
+wait here, in order with that socket's session data (of which only the newest value
+after the last message waits) and close, until the page consumes some. A tab writing alone never has more
 in flight than that and one message (tabs of one presence writing at once may run
 ahead to ``limits.MAX_INFLIGHT``); a writer that ignores its window is cut at
 ``limits.MAX_HELD``, or by the sidecar (1002 either way), and what it sent past the
@@ -38,7 +39,7 @@ from swarm.events import (
     CLOSE_PROTOCOL,
     Connection,
     HandleEvent,
-    Message,
+    Messages,
     SessionData,
     SocketClosed,
     SwarmClosed,
@@ -132,12 +133,14 @@ class EventQueue:
             self._scheduled = True
             self._soon(self.dispatch)
 
-    def emit_messages(self, handle: SwarmHandle, socket: Socket, payloads: Sequence[bytes]) -> None:
-        """A :class:`Message` for each of ``payloads`` (in order), as :meth:`emit` would
-        queue them one by one."""
-        if self._session_cells:  # only while a session value waits: not per message
+    def emit_messages(
+        self, handle: SwarmHandle, socket: Socket, payloads: Sequence[bytes], size: int
+    ) -> None:
+        """``payloads`` (``size`` bytes in all) arrived on ``socket``, in order: one
+        :class:`Messages` event (never changed here: it may be shared by several handles)."""
+        if self._session_cells:
             self._session_cells.pop((handle.id, id(socket)), None)
-        self._queue.extend([handle, Message(socket, payload)] for payload in payloads)
+        self._queue.append([handle, Messages(socket, payloads, size)])
         if not self._scheduled:
             self._scheduled = True
             self._soon(self.dispatch)
@@ -167,8 +170,8 @@ class EventQueue:
             elif kind is Connection:
                 del self._conn_cells[(handle.id, event.socket)]
             if self._vanished and (handle.id, getattr(event, "socket", None)) in self._vanished:
-                if kind is Message:
-                    self._dropped(handle, event.socket, len(event.payload))
+                if kind is Messages:
+                    self._dropped(handle, event.socket, event.size)
                 continue
             if handle.closed:
                 if kind is SwarmClosed:
@@ -184,7 +187,7 @@ class EventQueue:
         self._wake_later(now)
 
     def _deliver(self, handle: SwarmHandle, event: HandleEvent) -> None:
-        if (self._held or type(event) is Message) and not self._within_window(handle, event):
+        if (self._held or type(event) is Messages) and not self._within_window(handle, event):
             return  # it waits for the page's window
         self._hand_over(handle, event)
 
@@ -231,7 +234,7 @@ class EventQueue:
             if kind is SessionData and type(held[-1]) is SessionData:
                 held[-1] = event  # not handed over yet: only the newest goes
                 return False
-            if kind is Message or kind is SessionData:
+            if kind is Messages or kind is SessionData:
                 held.append(event)
                 return False
             if not isinstance(event, SocketClosed):
@@ -242,25 +245,25 @@ class EventQueue:
                 # its device broke the protocol (a writer past its window is cut so): what
                 # waits goes with it, and the page hears the close at once
                 for e in held:
-                    if type(e) is Message:
-                        self._dropped(handle, socket, len(e.payload))
+                    if type(e) is Messages:
+                        self._dropped(handle, socket, e.size)
                 return True
             for e in held:  # the socket closed: what it carried goes first, its close last
                 self._show(handle, e)
             return True
-        if kind is Message:
+        if kind is Messages:
             shown = socket.shown.get(handle.id, 0)
             if shown >= limits.WINDOW:
                 self._held[(handle.id, socket)] = (handle, deque((event,)))
                 return False
-            socket.shown[handle.id] = shown + len(event.payload)  # type: ignore[union-attr]
+            socket.shown[handle.id] = shown + event.size  # type: ignore[union-attr]
         return True
 
     def _show(self, handle: SwarmHandle, event: HandleEvent) -> None:
         """Hand over ``event``, which waited for the page's window."""
-        if type(event) is Message:
+        if type(event) is Messages:
             socket = event.socket
-            socket.shown[handle.id] = socket.shown.get(handle.id, 0) + len(event.payload)
+            socket.shown[handle.id] = socket.shown.get(handle.id, 0) + event.size
         self._hand_over(handle, event)
 
     def _release(self) -> None:
@@ -272,7 +275,7 @@ class EventQueue:
                 continue
             handle, held = entry
             shown = key[1].shown
-            while held and (type(held[0]) is not Message or shown.get(handle.id, 0) < limits.WINDOW):
+            while held and (type(held[0]) is not Messages or shown.get(handle.id, 0) < limits.WINDOW):
                 self._show(handle, held.popleft())
             if not held:
                 del self._held[key]

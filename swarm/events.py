@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,9 +23,14 @@ class Connection:
 
 
 @dataclass(slots=True)
-class Message:
+class Messages:
+    """Messages that arrived on ``socket``, in order: one, or a run of them that came
+    together (a peer's ``MESSAGES`` frame; a local tab's writes of one batch). ``size``
+    is their bytes in all."""
+
     socket: Socket
-    payload: bytes
+    payloads: Sequence[bytes]
+    size: int
 
 
 @dataclass(slots=True)
@@ -55,4 +61,4 @@ class SwarmClosed:
     reason: str
 
 
-HandleEvent = Connection | Message | SessionData | SocketClosed | Drain | SwarmClosed
+HandleEvent = Connection | Messages | SessionData | SocketClosed | Drain | SwarmClosed

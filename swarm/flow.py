@@ -54,7 +54,7 @@ class Flow:
         for handle in socket.membership.handles:
             if handle is not exclude:
                 owed[handle.id] = owed.get(handle.id, 0) + size
-                emit(handle, socket, payloads)
+                emit(handle, socket, payloads, size)
         self._credit_later(socket)
 
     def consumed(self, handle: SwarmHandle, socket: Socket, nbytes: int) -> None:

@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 from swarm import limits
 from swarm.budget import TokenBucket
-from swarm.events import Connection, Drain, HandleEvent, Message, SessionData, SocketClosed, SwarmClosed
+from swarm.events import Connection, Drain, HandleEvent, Messages, SessionData, SocketClosed, SwarmClosed
 from swarm.presence import Socket, SwarmHandle
 
 #: A page's events wait at least this long between two releases (batches them).
@@ -114,8 +114,8 @@ class Lane:
         kept: deque[HandleEvent] = deque()
         for e in self.events:
             if getattr(e, "socket", None) is socket:
-                if type(e) is Message:
-                    on_dropped(self.handle, socket, len(e.payload))
+                if type(e) is Messages:
+                    on_dropped(self.handle, socket, e.size)
             else:
                 kept.append(e)
         self.events = kept

@@ -32,7 +32,7 @@ MiB = 2**20
 
 async def run(seconds: float, slow_ms: float, idle: float) -> dict[str, Any]:
     import tests.network.device_proc as device_proc
-    from swarm.events import Message
+    from swarm.events import Messages
     from swarm.topics import SwarmKey
 
     device_proc.emit = lambda _obj: None  # its listener reports each event on stdout
@@ -50,8 +50,8 @@ async def run(seconds: float, slow_ms: float, idle: float) -> dict[str, Any]:
             takes = device.listener(0)
 
             def listener(handle: Any, event: Any) -> None:
-                if slow_ms and isinstance(event, Message):
-                    time.sleep(slow_ms / 1000)  # the core is behind
+                if slow_ms and isinstance(event, Messages):
+                    time.sleep(slow_ms * len(event.payloads) / 1000)  # the core is behind
                 takes(handle, event)
 
             handle = device.core.join("https://a.example", 1, SwarmKey.open(swarm), ("tab", 0), listener)

@@ -14,7 +14,7 @@ import pytest
 from browser.panel import UNAVAILABLE_TEXT, short_id
 from browser.window import BrowserWindow
 from swarm.core import SwarmCore
-from swarm.events import HandleEvent, Message
+from swarm.events import HandleEvent, Messages
 from swarm.memory import MemoryNetwork
 from swarm.presence import Socket, SwarmHandle
 from swarm.snapshot import Snapshot
@@ -76,8 +76,8 @@ class Devices:
         (if not, as a page that took a socket's stream and never reads it)."""
 
         def consume(handle: SwarmHandle, event: HandleEvent) -> None:
-            if reads and isinstance(event, Message):
-                core.consumed(handle, event.socket, len(event.payload))
+            if reads and isinstance(event, Messages):
+                core.consumed(handle, event.socket, event.size)
 
         return core.join(origin, identity, key, object(), consume)
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from swarm.core import SwarmCore
-from swarm.events import Connection, HandleEvent, Message, SessionData, SocketClosed
+from swarm.events import Connection, HandleEvent, Messages, SessionData, SocketClosed
 from swarm.hyperswarm import HyperswarmEngine
 from swarm.netguard import allowed_host
 from swarm.presence import SwarmHandle
@@ -85,17 +85,18 @@ class Device:
                         "session": _text(event.socket.session_data),
                     }
                 )
-            elif isinstance(event, Message):
-                self.core.consumed(handle, event.socket, len(event.payload))
-                emit(
-                    {
-                        "event": "message",
-                        "tab": tab,
-                        "peer": event.socket.id_hex,
-                        "data": _text(event.payload),
-                        "hex": event.payload.hex(),
-                    }
-                )
+            elif isinstance(event, Messages):
+                self.core.consumed(handle, event.socket, event.size)
+                for payload in event.payloads:
+                    emit(
+                        {
+                            "event": "message",
+                            "tab": tab,
+                            "peer": event.socket.id_hex,
+                            "data": _text(payload),
+                            "hex": payload.hex(),
+                        }
+                    )
             elif isinstance(event, SessionData):
                 emit({"event": "session", "tab": tab, "peer": event.socket.id_hex, "data": _text(event.data)})
             elif isinstance(event, SocketClosed):

@@ -75,11 +75,11 @@ async def test_two_cores_meet_over_hyperswarm(testnet, monkeypatch):
         cores[0].write(handles[0], a_to_b, b"\x01binary message")
 
         def got() -> bool:
-            return any(isinstance(e, events_module.Message) for e in events[1])
+            return any(isinstance(e, events_module.Messages) for e in events[1])
 
         await _until(cores[1], changed, got, "the message at device 1")
-        message = next(e for e in events[1] if isinstance(e, events_module.Message))
-        assert message.payload == b"\x01binary message"
+        message = next(e for e in events[1] if isinstance(e, events_module.Messages))
+        assert list(message.payloads) == [b"\x01binary message"]
         assert len(cores[0].links) == len(cores[1].links) == 1
     finally:
         for core in cores:

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 from swarm.core import SwarmCore
-from swarm.events import Connection, HandleEvent, Message, SessionData, SocketClosed, SwarmClosed
+from swarm.events import Connection, HandleEvent, Messages, SessionData, SocketClosed, SwarmClosed
 from swarm.memory import MemoryNetwork
 from swarm.presence import SwarmHandle
 from swarm.topics import SwarmKey
@@ -82,15 +82,15 @@ class Tab:
     def _on(self, handle: SwarmHandle, event: HandleEvent) -> None:
         self.events.append(event)
         self.heard.set()
-        if self.consume and isinstance(event, Message):
-            self.core.consumed(handle, event.socket, len(event.payload))
+        if self.consume and isinstance(event, Messages):
+            self.core.consumed(handle, event.socket, event.size)
 
     def consume_all(self) -> None:
         """Consume every message delivered and not consumed so far (for tabs made with
         consume=False)."""
         for e in self.events[self._consumed_upto :]:
-            if isinstance(e, Message):
-                self.core.consumed(self.handle, e.socket, len(e.payload))
+            if isinstance(e, Messages):
+                self.core.consumed(self.handle, e.socket, e.size)
         self._consumed_upto = len(self.events)
 
     @property
@@ -109,9 +109,10 @@ class Tab:
 
     def messages(self, peer: str | None = None) -> list[bytes]:
         return [
-            e.payload
+            payload
             for e in self.events
-            if isinstance(e, Message) and (peer is None or e.socket.id_hex == peer)
+            if isinstance(e, Messages) and (peer is None or e.socket.id_hex == peer)
+            for payload in e.payloads
         ]
 
     def of(self, kind: type) -> list:
@@ -131,4 +132,4 @@ class Device:
         return Tab(self, origin, identity, key, consume)
 
 
-__all__ = ["Connection", "Device", "Message", "SessionData", "SocketClosed", "SwarmClosed", "Tab"]
+__all__ = ["Connection", "Device", "Messages", "SessionData", "SocketClosed", "SwarmClosed", "Tab"]

@@ -11,7 +11,7 @@ from swarm.protocol import LinkState
 from swarm.topics import SwarmKey
 from tests.swarm.core_helpers import (
     Connection,
-    Message,
+    Messages,
     SessionData,
     SocketClosed,
     SwarmClosed,
@@ -463,10 +463,10 @@ async def test_session_updates_not_yet_dispatched_reach_a_page_as_the_newest_onl
     a.write(b.id, b"hello")
     a.core.set_session_data(a.handle, b"after")
     await until(lambda: len(b.of(SessionData)) == 3)
-    tail = [e for e in b.events if isinstance(e, (SessionData, Message))][-3:]
-    assert [(type(e).__name__, getattr(e, "data", None) or e.payload) for e in tail] == [
+    tail = [e for e in b.events if isinstance(e, (SessionData, Messages))][-3:]
+    assert [(type(e).__name__, getattr(e, "data", None) or list(e.payloads)) for e in tail] == [
         ("SessionData", b"before"),
-        ("Message", b"hello"),
+        ("Messages", [b"hello"]),
         ("SessionData", b"after"),
     ]
     assert d.core._events._session_cells == {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 
 from swarm import limits
-from swarm.events import Connection, Message, SessionData, SocketClosed
+from swarm.events import Connection, Messages, SessionData, SocketClosed
 from swarm.protocol import Frame
 from tests.swarm.core_helpers import turns, until
 from tests.swarm.hostile_helpers import Hostile, Key, tab
@@ -95,7 +95,11 @@ async def test_a_close_and_rejoins_not_yet_dispatched_reach_a_page_as_the_close_
     close, connection, msg = page.events[before:]
     assert isinstance(close, SocketClosed) and close.socket is first.socket and close.code == 1001
     assert isinstance(connection, Connection) and connection.socket.session_data == b"4"
-    assert isinstance(msg, Message) and msg.socket is connection.socket and msg.payload == b"to the newest"
+    assert (
+        isinstance(msg, Messages)
+        and msg.socket is connection.socket
+        and list(msg.payloads) == [b"to the newest"]
+    )
 
 
 async def test_a_sockets_events_keep_their_order_around_coalesced_session_data(core):
@@ -114,8 +118,7 @@ async def test_a_sockets_events_keep_their_order_around_coalesced_session_data(c
     await until(lambda: len(page.events) >= before + 5, "the new socket's events")
     peer.send(leave(range(1, 2)))
     await until(lambda: len(page.events) >= before + 6, "its close")
-    got = [(type(e).__name__, getattr(e, "payload", getattr(e, "data", None))) for e in page.events[before:]]
-    assert got == [
+    assert kinds(page.events[before:]) == [
         ("Connection", None),
         ("Message", b"one"),
         ("SessionData", b"y"),  # x was superseded before it went out, with nothing between
@@ -214,7 +217,7 @@ async def test_messages_on_a_socket_that_waits_wait_behind_its_connection_and_cr
     await until(lambda: len(about(page.events, last)) == 3, "its connection, then its messages")
     connection, one, two = about(page.events, last)
     assert isinstance(connection, Connection)
-    assert (one.payload, two.payload) == (b"first", b"second")
+    assert [list(one.payloads), list(two.payloads)] == [[b"first"], [b"second"]]
     await turns(20)
     peer.me.receive_data(bytes(peer.wire.written[written:]))
     credits = [f for f in peer.wire.frames() if f[0] == Frame.CREDIT and f[2] == 0 and f[3] == pnum]
@@ -235,7 +238,14 @@ async def one_presence(core) -> tuple:
 
 
 def kinds(events: list) -> list[tuple[str, bytes | None]]:
-    return [(type(e).__name__, getattr(e, "payload", getattr(e, "data", None))) for e in events]
+    """Each event's kind and data; a run of messages as one ("Message", payload) each."""
+    out: list[tuple[str, bytes | None]] = []
+    for e in events:
+        if isinstance(e, Messages):
+            out += [("Message", payload) for payload in e.payloads]
+        else:
+            out.append((type(e).__name__, getattr(e, "data", None)))
+    return out
 
 
 async def test_a_device_replacing_big_session_values_reaches_a_page_at_its_byte_rate_newest_first(core):
@@ -290,4 +300,4 @@ async def test_small_session_values_reach_a_page_at_once_in_order_with_messages(
     for i in range(count):
         expected += [("SessionData", b"s%d" % i), ("Message", b"m%d" % i)]
     assert kinds(page.events[before:]) == expected
-    assert all(isinstance(e, (SessionData, Message)) for e in page.events[before:])
+    assert all(isinstance(e, (SessionData, Messages)) for e in page.events[before:])

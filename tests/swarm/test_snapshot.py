@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints, is_typedd
 
 from swarm.core import SwarmCore
 from swarm.snapshot import Snapshot, socket_info
-from tests.swarm.core_helpers import Message, until
+from tests.swarm.core_helpers import until
 
 ORIGIN = "https://a.example"
 
@@ -63,7 +63,7 @@ async def test_a_real_snapshot_has_the_schema_and_the_device_key(net):
     await until(lambda: a.peers() == {b.id} and b.peers() == {a.id})
     a.write(b.id, b"one")
     b.write(a.id, b"two")
-    await until(lambda: a.messages() == [b"two"] and len(b.of(Message)) == 1)
+    await until(lambda: a.messages() == [b"two"] and len(b.messages()) == 1)
     await until(lambda: a.handle.require_socket(b.id).inflight == 0, "b's credit for a's message")
 
     snap = d1.core.snapshot()
