@@ -560,13 +560,14 @@ class HyperswarmEngine:
         self._deliver(transport, link, data)
 
     def _deliver(self, transport: SidecarTransport, link: LinkSink, data: bytes) -> None:
-        """The core takes ``data``; the sidecar hears so with the loop turn's other frames.
+        """The core takes ``data``; the sidecar hears so with the next frames written
+        (``FrameWriter.ack``).
 
         The acknowledgement is counted first, so that a turn the core runs for ``data``
         here and now (an idle core does) sends it with what it writes: one stdin write,
         not a second one for the acknowledgement alone."""
         if transport.generation == self._generation:
-            self._out.ack(transport.conn_id, len(data), flush=False)
+            self._out.ack(transport.conn_id, len(data))
         try:
             link.data_received(data)
         except Exception:

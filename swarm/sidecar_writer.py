@@ -7,7 +7,11 @@ qasync that trip is a Qt timer, behind whatever Qt has queued). Without ``defer`
 outside a turn, the flush is a ``call_soon``.
 
 Acknowledgements of the bytes the core has taken (``ack``, one per connection and
-turn) go first: they let the sidecar read on. Control frames (``join``, ``end``...)
+flush) go first: they let the sidecar read on. They ride with the next frames written
+and go on their own only once :data:`ACK_ALONE` bytes are owed: the sidecar stops
+reading a connection at 4 MiB unacknowledged (docs/SIDECAR.md), so a quarter MiB
+owed never holds it back, and a message that needs no answer costs no pipe write
+(on a VM, a write that wakes the sidecar takes the writer ~0.1 ms). Control frames (``join``, ``end``...)
 keep their order with the data. Writes to one connection that follow each other
 within a turn are coalesced into one ``write`` frame of at most
 :data:`WRITE_CHUNK` bytes: one frame becomes one Hyperswarm message, and those
@@ -26,6 +30,8 @@ from swarm.sidecar_frames import encode_frame
 
 WRITE_CHUNK = 4 * 1024 * 1024
 STDIN_HIGH_WATER = 8 * 1024 * 1024
+#: Acknowledgements owed, in bytes, past which they are written without other frames.
+ACK_ALONE = 256 * 1024
 
 
 class _Writes:
@@ -49,6 +55,7 @@ class FrameWriter:
         self._stdin: asyncio.StreamWriter | None = None
         self._queue: list[bytes | _Writes] = []
         self._acks: dict[int, int] = {}  # connection id -> bytes taken, to acknowledge
+        self._owed = 0  # their sum
         self._flush_scheduled = False
         self._draining = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -60,35 +67,43 @@ class FrameWriter:
     def attach(self, stdin: asyncio.StreamWriter) -> None:
         self._stdin = stdin
         self._queue.clear()
-        self._acks.clear()
+        self._drop_all_acks()
         self._draining = False
 
     def detach(self) -> None:
         self._stdin = None
         self._queue.clear()
-        self._acks.clear()
+        self._drop_all_acks()
 
-    def ack(self, conn_id: int, nbytes: int, *, flush: bool = True) -> None:
-        """The core took ``nbytes`` more of connection ``conn_id``: say so this turn.
-        ``flush=False``: with the next flush, which the caller has coming (a turn about
-        to run) or asks for with :meth:`flush_soon`."""
+    def ack(self, conn_id: int, nbytes: int) -> None:
+        """The core took ``nbytes`` more of connection ``conn_id``: say so with the next
+        frames written, or now once ``ACK_ALONE`` bytes are owed."""
         if self._stdin is None:
             return
         self._acks[conn_id] = self._acks.get(conn_id, 0) + nbytes
-        if flush:
+        self._owed += nbytes
+        if self._owed >= ACK_ALONE:
             self._schedule_flush()
 
     def flush_soon(self) -> None:
-        """Have what is queued written (at the end of the turn, or soon), if anything is."""
-        if self._stdin is not None and (self._queue or self._acks):
+        """Have what is queued written (at the end of the turn, or soon), if it is worth a
+        write (frames, or acknowledgements past ``ACK_ALONE``)."""
+        if self._stdin is not None and self._worth_writing():
             self._schedule_flush()
 
     def drop_acks(self, conn_id: int | None = None) -> None:
         """Acknowledge nothing more for ``conn_id`` (closed), or for any connection."""
         if conn_id is None:
-            self._acks.clear()
+            self._drop_all_acks()
         else:
-            self._acks.pop(conn_id, None)
+            self._owed -= self._acks.pop(conn_id, 0)
+
+    def _drop_all_acks(self) -> None:
+        self._acks.clear()
+        self._owed = 0
+
+    def _worth_writing(self) -> bool:
+        return bool(self._queue) or self._owed >= ACK_ALONE
 
     def control(self, *frame: Any) -> None:
         """Queue one frame, ``control('join', topic)``; dropped while detached."""
@@ -119,15 +134,15 @@ class FrameWriter:
         """Write what is queued now (unless the pipe is still draining)."""
         self._flush_scheduled = False
         stdin = self._stdin
-        if self._draining or not (self._queue or self._acks) or stdin is None:
+        if self._draining or not self._worth_writing() or stdin is None:
             return
         if stdin.is_closing():
             self._queue.clear()
-            self._acks.clear()
+            self._drop_all_acks()
             return
         # acknowledgements first: they let the sidecar read on
         chunks = [encode_frame("ack", conn_id, n) for conn_id, n in self._acks.items()]
-        self._acks.clear()
+        self._drop_all_acks()
         for item in self._queue:
             if isinstance(item, _Writes):
                 chunks.append(encode_frame("write", item.conn_id, b"".join(item.parts)))
@@ -161,5 +176,5 @@ class FrameWriter:
             pass
         finally:
             self._draining = False
-            if (self._queue or self._acks) and self._stdin is stdin:
+            if self._worth_writing() and self._stdin is stdin:
                 self._schedule_flush()

@@ -11,7 +11,7 @@ import pytest
 
 from swarm.hyperswarm import HyperswarmEngine, SidecarTransport, StdoutFrames
 from swarm.sidecar_frames import FrameDecoder, FrameError, encode_frame
-from swarm.sidecar_writer import FrameWriter
+from swarm.sidecar_writer import ACK_ALONE, FrameWriter
 from swarm.turns import Turns
 
 
@@ -170,11 +170,12 @@ async def test_a_failure_acting_on_a_frame_ends_the_run_with_it() -> None:
 
 class EchoLink:
     """The core's side of one connection: an idle core runs a turn for what arrives at
-    once, and its slice answers it."""
+    once, and its slice answers it (unless ``answers`` is off)."""
 
     def __init__(self, turns: Turns, engine: HyperswarmEngine, transport: SidecarTransport) -> None:
         self.turns, self.engine, self.transport = turns, engine, transport
         self.inbox: list[bytes] = []
+        self.answers = True
 
     def data_received(self, data: bytes) -> None:
         self.inbox.append(data)
@@ -185,7 +186,9 @@ class EchoLink:
 
     def run_slice(self) -> bool:
         while self.inbox:
-            self.transport.write(b"re:" + self.inbox.pop(0))
+            data = self.inbox.pop(0)
+            if self.answers:
+                self.transport.write(b"re:" + data)
         return False
 
 
@@ -224,3 +227,36 @@ async def test_bytes_held_while_the_core_pauses_are_acknowledged_when_it_takes_t
     transport.resume_reading()
     await settle(turns)
     assert stdin.frames() == [["ack", 7, 1], ["write", 7, b"re:a"], ["ack", 7, 1], ["write", 7, b"re:b"]]
+
+
+async def test_bytes_that_need_no_answer_are_acknowledged_with_the_next_frames() -> None:
+    loop = asyncio.get_running_loop()
+    turns = Turns(lambda: loop, inline=True)
+    engine, transport, link, stdin = engine_with_link(turns)
+    link.answers = False
+    engine._on_data(7, b"one")
+    engine._on_data(7, b"two")
+    await settle(turns)
+    assert stdin.writes == []  # the sidecar is not woken for an acknowledgement alone
+    transport.write(b"later")
+    await settle(turns)
+    assert len(stdin.writes) == 1
+    assert stdin.frames() == [["ack", 7, 6], ["write", 7, b"later"]]
+
+
+async def test_acknowledgements_owed_past_a_quarter_mib_go_on_their_own() -> None:
+    loop = asyncio.get_running_loop()
+    turns = Turns(lambda: loop, inline=True)
+    engine, _transport, link, stdin = engine_with_link(turns)
+    link.answers = False
+    chunk = b"x" * (64 * 1024)
+    for _ in range(ACK_ALONE // len(chunk) - 1):
+        engine._on_data(7, chunk)
+    await settle(turns)
+    assert stdin.writes == []
+    engine._on_data(7, chunk)  # now ACK_ALONE are owed: the sidecar hears at once
+    await settle(turns)
+    assert stdin.frames() == [["ack", 7, ACK_ALONE]]
+    engine._on_data(7, b"z")
+    await settle(turns)
+    assert stdin.frames() == [["ack", 7, ACK_ALONE]]  # and counting starts again
