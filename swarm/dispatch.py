@@ -137,10 +137,26 @@ class EventQueue:
         self, handle: SwarmHandle, socket: Socket, payloads: Sequence[bytes], size: int
     ) -> None:
         """``payloads`` (``size`` bytes in all) arrived on ``socket``, in order: one
-        :class:`Messages` event (never changed here: it may be shared by several handles)."""
+        :class:`Messages` event, or more of the one queued last when that is ``socket``'s
+        for ``handle`` too and the run stays within a ``MESSAGES`` frame's bounds
+        (``limits.MAX_MESSAGES_PER_FRAME``, ``limits.MESSAGES_FRAME_BYTES``): a tab's
+        writes that follow each other reach the other tab as one event, as a peer's do."""
         if self._session_cells:
             self._session_cells.pop((handle.id, id(socket)), None)
-        self._queue.append([handle, Messages(socket, payloads, size)])
+        queue = self._queue
+        last = queue[-1] if queue else None
+        if (
+            last is not None
+            and last[0] is handle
+            and type(run := last[1]) is Messages
+            and run.socket is socket
+            and run.size + size <= limits.MESSAGES_FRAME_BYTES
+            and len(run.payloads) + len(payloads) <= limits.MAX_MESSAGES_PER_FRAME
+        ):
+            run.payloads += payloads  # (each queued event has a list of its own)
+            run.size += size
+        else:
+            queue.append([handle, Messages(socket, list(payloads), size)])
         if not self._scheduled:
             self._scheduled = True
             self._soon(self.dispatch)

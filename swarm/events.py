@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,11 +24,11 @@ class Connection:
 @dataclass(slots=True)
 class Messages:
     """Messages that arrived on ``socket``, in order: one, or a run of them that came
-    together (a peer's ``MESSAGES`` frame; a local tab's writes of one batch). ``size``
-    is their bytes in all."""
+    together (a peer's ``MESSAGES`` frame; the writes of a local tab that followed each
+    other, ``swarm/dispatch.py``). ``size`` is their bytes in all."""
 
     socket: Socket
-    payloads: Sequence[bytes]
+    payloads: list[bytes]
     size: int
 
 

@@ -1,0 +1,69 @@
+"""A socket's messages that follow each other reach a tab as one ``Messages`` event (a
+run), from a tab of this device as from a peer's ``MESSAGES`` frame: in order, within a
+frame's bounds, and never across anything else the socket carried."""
+
+from swarm import limits
+from tests.swarm.core_helpers import Messages, SessionData, until
+
+ORIGINS = ["https://a.example", "https://b.example"]
+
+
+async def pair(net):
+    d = await net()
+    writer, reader = d.tab(ORIGINS[0], 0, "room"), d.tab(ORIGINS[1], 0, "room")
+    await until(lambda: writer.peers() == {reader.id} and reader.peers() == {writer.id})
+    return writer, reader
+
+
+async def test_writes_that_follow_each_other_reach_the_other_tab_as_one_run_in_order(net):
+    writer, reader = await pair(net)
+    payloads = [b"message %d" % i for i in range(100)]
+    for payload in payloads:  # as the bridge runs a page's W op: one write after another
+        writer.write(reader.id, payload)
+    await until(lambda: len(reader.messages()) == len(payloads), "every message")
+    runs = reader.of(Messages)
+    assert [p for run in runs for p in run.payloads] == payloads
+    assert len(runs) == 1 and runs[0].size == sum(map(len, payloads))
+
+
+async def test_a_run_stays_within_a_messages_frames_bounds(net):
+    writer, reader = await pair(net)
+    small = [b"%d" % i for i in range(limits.MAX_MESSAGES_PER_FRAME + 10)]
+    big = [bytes([i]) * (limits.MESSAGES_FRAME_BYTES // 3 + 1) for i in range(5)]
+    for payload in small + big:
+        writer.write(reader.id, payload)
+    await until(lambda: len(reader.messages()) == len(small) + len(big), "every message")
+    assert reader.messages() == small + big
+    for run in reader.of(Messages):
+        assert len(run.payloads) <= limits.MAX_MESSAGES_PER_FRAME
+        assert run.size == sum(map(len, run.payloads))
+        assert len(run.payloads) == 1 or run.size <= limits.MESSAGES_FRAME_BYTES
+
+
+async def test_a_run_never_spans_session_data_between_the_writes(net):
+    writer, reader = await pair(net)
+    writer.write(reader.id, b"one")
+    writer.write(reader.id, b"two")
+    writer.core.set_session_data(writer.handle, b"between")
+    writer.write(reader.id, b"three")
+    await until(lambda: len(reader.messages()) == 3, "the messages")
+    await until(lambda: bool(reader.of(SessionData)), "the session data")
+    about_writer = [e for e in reader.events if isinstance(e, (Messages, SessionData))]
+    assert [
+        (type(e).__name__, list(e.payloads) if isinstance(e, Messages) else e.data) for e in about_writer
+    ] == [
+        ("Messages", [b"one", b"two"]),
+        ("SessionData", b"between"),
+        ("Messages", [b"three"]),
+    ]
+
+
+async def test_each_tab_of_a_presence_gets_the_whole_run(net):
+    d = await net()
+    writer = d.tab(ORIGINS[0], 0, "room")
+    readers = [d.tab(ORIGINS[1], 0, "room"), d.tab(ORIGINS[1], 0, "room")]  # one presence, two tabs
+    await until(lambda: all(r.peers() == {writer.id} for r in readers) and len(writer.peers()) == 1)
+    payloads = [b"m%d" % i for i in range(20)]
+    for payload in payloads:
+        writer.write(readers[0].id, payload)
+    await until(lambda: all(r.messages() == payloads for r in readers), "both tabs' messages")
