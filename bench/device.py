@@ -220,6 +220,10 @@ def main() -> int:
     parser.add_argument("--total", type=int, default=2)
     parser.add_argument("--sidecar-dir", help="run this copy of swarm/sidecar (what-if experiments)")
     args = parser.parse_args()
+    if hops := os.environ.get("PEERBENCH_HOPS"):
+        from bench.profile.hops import install
+
+        install(hops)
     if args.mode == "page":
         from browser.qtstart import start_qt
 
