@@ -10,9 +10,11 @@ baseline (only inside ``bench.netns``). Turns are taken one at a time, interleav
 across repetitions, so drift hits every idiom alike.
 
 The browser's channel counters (batches each page sent to the bridge, event batches
-the bridge sent to each page) are read at the start and end of every timed phase:
-**channel messages per message** = both directions, both pages, over the messages
-(round trips count two).
+the bridge sent to each page) are read at the start and end of every timed phase, by
+a synchronous request from the page (``markNow`` in ``common.js``: no task runs while
+it waits, so the phase's counts are its own, not the credit a pause for the mark
+would send): **channel messages per message** = both directions, both pages, over
+the messages (round trips count two).
 
     python -m bench.idioms [--quick] [--webrtc] [--out FILE]
 """

@@ -7,6 +7,18 @@ async function post (path, body) {
   return res.json();
 }
 
+// The browser's channel counters, read now. A synchronous request on purpose: while it
+// waits no task runs, so a credit the page owes goes with its next write as it does
+// in steady state, not on its own because the page paused to take a mark. The counts
+// between two marks are then the phase's own (a pause's credit, at the end of a
+// phase, is not in them; docs/PERFORMANCE.md says what a pause costs).
+function markNow (what) {
+  const xhr = new XMLHttpRequest();
+  xhr.open('POST', '/mark', false);
+  xhr.send(JSON.stringify({ what }));
+  return JSON.parse(xhr.responseText);
+}
+
 // An open, ordered RTCDataChannel to the other page of `room`: the offerer creates it,
 // the other answers; the SDPs go through the server's /signal. No ICE servers: host
 // candidates only (the benchmark runs it in a network namespace of its own).

@@ -125,7 +125,7 @@ async function measurePeerSocket (socket, next) {
   // flood, one way, with the idiom's own backpressure
   await send({ ctl: 'count', n: FLOOD });
   if (!isCtl(await next(), 'ready')) throw new Error('echo did not get ready');
-  const start = await post('/mark', { what: 'flood-start' });
+  const start = markNow('flood-start');
   const t0 = performance.now();
   if (IDIOM === 'await-for-await') {
     for (let i = 0; i < FLOOD; i++) await socket.write(msg);
@@ -143,7 +143,7 @@ async function measurePeerSocket (socket, next) {
   }
   if (!isCtl(await next(), 'done')) throw new Error('echo did not count the flood');
   const ms = performance.now() - t0;
-  const marks = await post('/mark', { what: 'flood-end' });
+  const marks = markNow('flood-end');
   return { rtt, flood: { ms, n: FLOOD, msgs_per_s: FLOOD / (ms / 1000), start, marks } };
 }
 
@@ -154,7 +154,7 @@ async function roundTrips (send, next, msg) {
   let marks = null;
   let start = null;
   for (let i = 0; i < WARMUP + N; i++) {
-    if (i === WARMUP) start = await post('/mark', { what: 'rtt-start' });
+    if (i === WARMUP) start = markNow('rtt-start');
     const t0 = performance.now();
     if (i >= WARMUP && (i - WARMUP) % BLOCK === 0) blockStart = t0;
     const got = next();
@@ -164,7 +164,7 @@ async function roundTrips (send, next, msg) {
     if (i >= WARMUP) samples.push(t1 - t0);
     if (i >= WARMUP && (i - WARMUP) % BLOCK === BLOCK - 1) blocks.push((t1 - blockStart) / BLOCK);
   }
-  marks = await post('/mark', { what: 'rtt-end' });
+  marks = markNow('rtt-end');
   return { samples, blocks, n: N, start, marks };
 }
 
@@ -206,7 +206,7 @@ async function measureRtc (dc, next) {
   const rtt = await roundTrips(send, next, msg);
   send({ ctl: 'count', n: FLOOD });
   if (!isCtl(await next(), 'ready')) throw new Error('echo did not get ready');
-  const start = await post('/mark', { what: 'flood-start' });
+  const start = markNow('flood-start');
   const t0 = performance.now();
   let sent = 0;
   while (sent < FLOOD) {
@@ -215,7 +215,7 @@ async function measureRtc (dc, next) {
   }
   if (!isCtl(await next(), 'done')) throw new Error('echo did not count the flood');
   const ms = performance.now() - t0;
-  const marks = await post('/mark', { what: 'flood-end' });
+  const marks = markNow('flood-end');
   return { rtt, flood: { ms, n: FLOOD, msgs_per_s: FLOOD / (ms / 1000), start, marks } };
 }
 
