@@ -775,10 +775,19 @@
       this._streamBuffer = [];
       this._wantsData = false;
       this._writable = null;
+      this._hearsMessages = false;
       this.opened = Promise.resolve(this);
       this.closed = new Promise((resolve) => {
         this._resolveClosed = resolve;
       });
+    }
+    // `message` events are made once the page has listened for them (addEventListener or
+    // `onmessage`, ever, even if it removed the listener since): a page that only reads
+    // `readable` does not pay for an event per message that nobody hears
+    // (python -m bench.profile.js_read_costs).
+    addEventListener(type, listener, options) {
+      if (type === "message") this._hearsMessages = true;
+      super.addEventListener(type, listener, options);
     }
     get loopback() {
       return this._loopback;
@@ -981,7 +990,7 @@
       } else {
         this._consumed(bytes.length);
       }
-      this.dispatchEvent(new PeerMessageEvent(msg));
+      if (this._hearsMessages) this.dispatchEvent(new PeerMessageEvent(msg));
     }
     _sessionData(b64) {
       this._session = b64;

@@ -47,8 +47,18 @@ export class PeerSocket extends EventTarget {
     this._streamBuffer = []; // messages waiting for the stream's reader: {msg, size}
     this._wantsData = false; // the reader asked for a message and none was there
     this._writable = null;
+    this._hearsMessages = false; // a `message` listener was ever added (see addEventListener)
     this.opened = Promise.resolve(this);
     this.closed = new Promise((resolve) => { this._resolveClosed = resolve; });
+  }
+
+  // `message` events are made once the page has listened for them (addEventListener or
+  // `onmessage`, ever, even if it removed the listener since): a page that only reads
+  // `readable` does not pay for an event per message that nobody hears
+  // (python -m bench.profile.js_read_costs).
+  addEventListener (type, listener, options) {
+    if (type === 'message') this._hearsMessages = true;
+    super.addEventListener(type, listener, options);
   }
 
   get loopback () { return this._loopback; }
@@ -242,7 +252,7 @@ export class PeerSocket extends EventTarget {
     } else {
       this._consumed(bytes.length);
     }
-    this.dispatchEvent(new PeerMessageEvent(msg));
+    if (this._hearsMessages) this.dispatchEvent(new PeerMessageEvent(msg));
   }
 
   _sessionData (b64) {

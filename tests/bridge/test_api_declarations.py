@@ -54,7 +54,9 @@ WALK_JS = """(() => {
     for (const i of instances) if (!(i instanceof C)) throw new Error(`not a ${C.name}: ${i}`);
     const own = {};
     for (const i of instances) Object.assign(own, members(i, []));
-    const proto = members(C.prototype, ['constructor']);
+    // EventTarget's own methods, also where a class refines one (PeerSocket's
+    // addEventListener), are left out as the .d.ts side leaves them out
+    const proto = members(C.prototype, ['constructor', 'addEventListener', 'removeEventListener', 'dispatchEvent']);
     const shadowed = Object.keys(own).filter((n) => n in proto);
     let constructible = true;
     try { new C('id', null, null); } catch (e) { constructible = false; }

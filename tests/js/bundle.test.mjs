@@ -169,3 +169,25 @@ test('an M event is read as that many messages of its socket, in order', async (
   assert.throws(() => { 'use strict'; e.message = 'changed'; }, TypeError);
   assert.equal(e.message, 'one');
 });
+
+test('a page reading `readable` gets every message; a message listener added later hears the next ones', async () => {
+  const p = page();
+  p.run();
+  const { peer, socket } = await joinedWithPeer(p);
+  const b64 = (v) => Buffer.from(encode(v, 1 << 20, 'm')).toString('base64');
+  const reader = socket.readable.getReader();
+  p.deliver([['M', 1, peer, [b64('one'), b64('two')]]]);
+  assert.deepEqual([(await reader.read()).value, (await reader.read()).value], ['one', 'two']);
+  const heard = [];
+  const listener = (e) => heard.push(e.message);
+  socket.addEventListener('message', listener);
+  p.deliver([['m', 1, peer, b64('three')]]);
+  assert.equal((await reader.read()).value, 'three');
+  await until(() => heard.length === 1, 'the event');
+  assert.deepEqual(heard, ['three']);
+  // removed, it hears nothing more; the stream still reads on
+  socket.removeEventListener('message', listener);
+  p.deliver([['m', 1, peer, b64('four')]]);
+  assert.equal((await reader.read()).value, 'four');
+  assert.deepEqual(heard, ['three']);
+});
