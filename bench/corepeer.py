@@ -14,6 +14,7 @@ from typing import Any
 
 import msgpack
 
+from bridge.wire import MAX_WRITES_PER_OP
 from swarm import limits
 from swarm.core import SwarmCore
 from swarm.events import Connection, HandleEvent, Messages, SocketClosed
@@ -141,12 +142,22 @@ class CorePeer:
         window = getattr(limits, "WINDOW", FLOOD_TURN_BYTES)
         t0 = time.perf_counter()
         sent = 0
+        size = len(payload)
         while sent < n:
-            # as a page does: write while the socket's window has room, then wait for a drain
-            while sent < n and (sent == 0 or getattr(socket, "inflight", 0) + len(payload) <= window):
-                self.write(socket, payload)
-                sent += 1
-            if sent < n:
+            # as a page's writes reach the core: while the socket's window has room, in
+            # runs of at most a W op's (SwarmCore.write_many, as the bridge runs one);
+            # then wait for a drain
+            room = window - socket.inflight
+            run = 0
+            while sent + run < n and run < MAX_WRITES_PER_OP and (sent + run == 0 or room >= size):
+                room -= size
+                run += 1
+            if run:
+                refused = self.core.write_many(self.handle, socket, [payload] * run)
+                if refused:
+                    raise RuntimeError(f"the core refused a write of the flood: {refused[0].error}")
+                sent += run
+            else:
                 self._drained.clear()
                 await self._drained.wait()
         await done

@@ -408,22 +408,47 @@ class PageBridge(QObject):
             self._queue(["E", err.to_dict()])
             return
         key = (handle.id, peer)
-        writes = doc.writes
-        socket: Socket | None = None  # found once for the op, again only if it closed
-        for message in messages:
-            writes[key] = count = writes.get(key, 0) + 1
+        before = doc.writes.get(key, 0)  # this socket's writes the page made before the op
+        doc.writes[key] = before + len(messages)
+        # The op's messages go to the core together (SwarmCore.write_many); one it cannot
+        # decode is refused after those before it went, as if they were written alone.
+        payloads: list[bytes] = []
+        start = 0  # the place in `messages` of payloads[0]
+        for at, message in enumerate(messages):
             try:
-                core = self._require_core()
-                if socket is None or socket.state != "open" or handle.closed:
-                    socket = handle.require_socket(peer)
-                core.write(handle, socket, wire.message_payload(message))
+                payload = wire.message_payload(message)
             except PeerSocketError as err:
-                self._refused(handle, peer, err, count)
+                self._write_run(handle, peer, payloads, before + start)
+                self._refused(handle, peer, err, before + at + 1)
+                payloads, start = [], at + 1
+            else:
+                payloads.append(payload)
+        self._write_run(handle, peer, payloads, before + start)
 
-    def _refused(self, handle: SwarmHandle, peer: str, err: PeerSocketError, count: int) -> None:
-        known = handle.get_socket(peer)
+    def _write_run(self, handle: SwarmHandle, peer: str, payloads: list[bytes], before: int) -> None:
+        """Writes on one socket, the first of them the page's ``before + 1``-th there."""
+        if not payloads:
+            return
+        try:
+            core = self._require_core()
+            refused = core.write_many(handle, handle.require_socket(peer), payloads)
+        except PeerSocketError as err:  # the socket or the swarm closed: none went
+            for at in range(len(payloads)):
+                self._refused(handle, peer, err, before + at + 1)
+            return
+        for refusal in refused:
+            self._refused(handle, peer, refusal.error, before + refusal.at + 1, refusal.inflight)
+
+    def _refused(
+        self, handle: SwarmHandle, peer: str, err: PeerSocketError, count: int, inflight: int | None = None
+    ) -> None:
+        """Tell the page its ``count``-th write on the socket was refused, and what the
+        peer had unread then (``inflight``; by default, what the socket has now)."""
+        if inflight is None:
+            known = handle.get_socket(peer)
+            inflight = known.inflight if known is not None else 0
         self._queue(["w", handle.id, peer, err.to_dict()])
-        self._queue(["d", handle.id, peer, known.inflight if known is not None else 0, count])
+        self._queue(["d", handle.id, peer, inflight, count])
 
     def _hello(self, token: str) -> None:
         if self._doc is not None and self._doc.token == token:

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from swarm import limits
 from swarm.budget import Clock, OwnChanges, TokenBucket
@@ -45,6 +46,16 @@ log = logging.getLogger("peerbrowser.swarm")
 
 DEFAULT_GRACE = 3.0
 DEFAULT_HANDSHAKE_TIMEOUT = 10.0
+
+
+class Refusal(NamedTuple):
+    """A write :meth:`SwarmCore.write_many` refused: which one (``at``, its place in the
+    payloads), why, and what the socket then had unread by its peer (``Socket.inflight``,
+    for the page's drain)."""
+
+    at: int
+    error: PeerSocketError
+    inflight: int
 
 
 class SwarmCore:
@@ -298,6 +309,44 @@ class SwarmCore:
         if not delivered:
             socket.inflight -= size
         self._observers.changed()
+
+    def write_many(self, handle: SwarmHandle, socket: Socket, payloads: Sequence[bytes]) -> list[Refusal]:
+        """Send several messages on one socket, in order: what :meth:`write` does for
+        each, one after the other (a page's ``W`` op), with the socket checked and its
+        route found once. Returns the writes refused, in order, as :class:`Refusal`; the
+        others are on their way. Raises, for all of them, when the socket cannot be
+        written at all (the swarm or the socket closed)."""
+        self._check(handle, socket)
+        link = socket.link
+        refused: list[Refusal] = []
+        if link is None:  # the loopback, or a tab of this device: as write() does
+            for index, payload in enumerate(payloads):
+                try:
+                    self.write(handle, socket, payload)
+                except PeerSocketError as err:
+                    refused.append(Refusal(index, err, socket.inflight))
+            return refused
+        sending, send = self._flow.sending, link.protocol.send_message
+        membership = socket.membership
+        topic, me, peer = membership.topic, membership.presence.id, socket.peer_id
+        queued = False
+        for index, payload in enumerate(payloads):
+            size = len(payload)
+            try:
+                if size > limits.MAX_MESSAGE:
+                    raise PeerSocketError.too_large("the message", size, limits.MAX_MESSAGE)
+                sending(socket, size)
+            except PeerSocketError as err:
+                refused.append(Refusal(index, err, socket.inflight))
+                continue
+            if send(topic, me, peer, payload):
+                queued = True
+            else:
+                socket.inflight -= size
+        if queued:
+            self._links.mark_dirty(link)
+        self._observers.changed()
+        return refused
 
     def consumed(self, handle: SwarmHandle, socket: Socket, nbytes: int) -> None:
         """``handle``'s page has consumed ``nbytes`` of the messages ``socket`` delivered it."""

@@ -353,6 +353,23 @@ def test_a_w_op_to_a_socket_that_is_gone_is_refused_once_per_write(pages: Pages,
     assert reader.messages() == []
 
 
+def test_a_w_op_with_a_message_it_cannot_read_refuses_that_write_alone(pages: Pages, qtbot: Any) -> None:
+    """One write of a ``W`` op that is not base64 is refused on its own, after the writes
+    before it went and before those after it go: the peer gets the others once, in
+    order, and the drains count all five writes."""
+    writer, reader = pages.pair("unreadable", "writer", "reader")
+    good = numbered("g", 4)
+    b64 = [wire.b64(p) for p in good]
+    writer.send([["W", writer.handle, reader.id, [b64[0], b64[1], "not base64!", b64[2], b64[3]]]])
+    qtbot.waitUntil(lambda: len(reader.messages()) == len(good), timeout=LOAD_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: [i[4] for i in writer.items if i[0] == "d"][-1:] == [5], timeout=LOAD_TIMEOUT_MS)
+    pages.settle()
+    assert reader.messages() == good
+    refusals = [i for i in writer.items if i[0] == "w"]
+    assert len(refusals) == 1 and refusals[0][3]["code"] == "ERR_INVALID_ARGUMENT"
+    assert "not valid base64" in refusals[0][3]["message"]
+
+
 # --- a page that goes away in the middle of its work ---------------------------------------------
 
 
