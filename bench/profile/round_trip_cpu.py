@@ -28,7 +28,14 @@ from typing import Any
 
 from bench import stats
 
-ACC: dict[str, float] = {"turns": 0.0, "emit": 0.0, "batches_in": 0, "batches_out": 0}
+ACC: dict[str, float] = {
+    "turns": 0.0,
+    "emit": 0.0,
+    "turns_wall": 0.0,
+    "emit_wall": 0.0,
+    "batches_in": 0,
+    "batches_out": 0,
+}
 
 
 def _instrument() -> None:
@@ -41,18 +48,20 @@ def _instrument() -> None:
     emit = bridge.page.PageBridge._emit
 
     def timed_turn(self: Any) -> None:
-        start = time.thread_time()
+        start, wall = time.thread_time(), time.perf_counter()
         turn(self)
         ACC["turns"] += time.thread_time() - start
+        ACC["turns_wall"] += time.perf_counter() - wall
 
     def counted_ready(self: Any, source: Any) -> None:
         ACC["batches_in"] += 1  # a page's bridge says so once per batch it received
         ready(self, source)
 
     def timed_emit(self: Any, text: str) -> None:
-        start = time.thread_time()
+        start, wall = time.thread_time(), time.perf_counter()
         emit(self, text)
         ACC["emit"] += time.thread_time() - start
+        ACC["emit_wall"] += time.perf_counter() - wall
         ACC["batches_out"] += 1
 
     swarm.turns.Turns._turn = timed_turn  # type: ignore[method-assign]
@@ -72,6 +81,8 @@ async def _measure(evaluate: Callable[[], Any], count: int) -> dict[str, float]:
         "main_cpu_us": cpu * us,
         "turns_cpu_us": ACC["turns"] * us,
         "emit_cpu_us": ACC["emit"] * us,
+        "turns_wall_us": ACC["turns_wall"] * us,
+        "emit_wall_us": ACC["emit_wall"] * us,
         "batches_in": ACC["batches_in"] / count,
         "batches_out": ACC["batches_out"] / count,
     }
