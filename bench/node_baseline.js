@@ -66,7 +66,14 @@ function echo (conn) {
   }))
 }
 
-function median (xs) { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : null }
+// the middle value, or the mean of the two middle ones (as Python's statistics.median,
+// which the core's figures use: with two repetitions both sides take their mean)
+function median (xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  if (!s.length) return null
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
 function p99 (xs) { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.round(0.99 * (s.length - 1))] : null }
 
 const TURN_BYTES = 512 * 1024 // batched mode: payload bytes coalesced into one write
