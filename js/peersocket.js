@@ -63,6 +63,7 @@
   var MAX_BATCH_BYTES = 256 * 1024;
   var ACK_EAGER = 256 * 1024;
   var BATCHES_IN_FLIGHT = 8;
+  var EVENT_BATCHES_IN_FLIGHT = 2;
   var channel = {
     bridge: null,
     outbox: [],
@@ -190,7 +191,7 @@
     },
     receive(text) {
       this.seen++;
-      this.later();
+      if (this.seen - this.seenSent >= EVENT_BATCHES_IN_FLIGHT) this.later();
       let items;
       try {
         items = JSON.parse(text);

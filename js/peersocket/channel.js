@@ -2,8 +2,8 @@
 //
 // Calls go out as `send(batch)`, a JSON array of ops (at most one a task, bounded); the
 // browser answers with `events` signals, JSON arrays of results and events, and sends
-// the next only once the page said it read the one before (`seen`): a busy page gets
-// its events coalesced in the browser instead of piling up here. bridge/wire.py
+// more only while fewer than two are unread (`seen` says how many the page read): a
+// busy page gets its events coalesced in the browser instead of piling up here. bridge/wire.py
 // documents both. Results settle the promise of their call; events go to the swarm
 // whose handle they name. Writes get no reply (see socket.js).
 
@@ -74,6 +74,10 @@ const ACK_EAGER = 256 * 1024;
 // PAGE_BATCHES_IN_FLIGHT): past that, what the page does waits here (writes stay
 // pending), where it costs the page only.
 const BATCHES_IN_FLIGHT = 8;
+// Event batches the browser sends that the page has not said it read, at most
+// (bridge/wire.py EVENT_BATCHES_IN_FLIGHT): what the page read goes out with its next
+// batch, and on its own only once the browser may be waiting for it.
+const EVENT_BATCHES_IN_FLIGHT = 2;
 
 export const channel = {
   bridge: null,
@@ -200,7 +204,9 @@ export const channel = {
 
   receive (text) {
     this.seen++;
-    this.later(); // say so (with the next batch, or at the next macrotask)
+    // say so with the next batch; at the next macrotask only once the browser may be
+    // waiting (a batch of messages is acknowledged then anyway: see ack())
+    if (this.seen - this.seenSent >= EVENT_BATCHES_IN_FLIGHT) this.later();
     let items;
     try { items = JSON.parse(text); } catch (e) { console.error('PeerSocket: unreadable batch from the browser'); return; }
     for (const item of items) {

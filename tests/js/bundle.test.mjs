@@ -191,3 +191,26 @@ test('a page reading `readable` gets every message; a message listener added lat
   assert.equal((await reader.read()).value, 'four');
   assert.deepEqual(heard, ['three']);
 });
+
+test('a batch with nothing to acknowledge is said read with the next batch, or alone once two wait', async () => {
+  const p = page();
+  p.run();
+  const { socket, peer } = await joinedWithPeer(p);
+  const seenOps = () => p.sent.flat().filter((item) => item[0] === 'seen');
+  socket.write('first'); // what the page read so far rides with it
+  await until(() => p.sent.flat().some((item) => item[0] === 'w'), 'the first write');
+  await settle();
+  const before = seenOps().length;
+  const drain = () => p.deliver([['d', 1, peer, 0, 0]]);
+  drain(); // a drain alone: nothing consumed, nothing to ack
+  await settle();
+  assert.equal(seenOps().length, before, 'one unread-by-count batch waits for the next batch');
+  socket.write('rides');
+  await until(() => seenOps().length === before + 1, 'the seen riding with the write');
+  const batch = p.sent[p.sent.length - 1];
+  assert.deepEqual(batch.map((item) => item[0]).sort(), ['seen', 'w']);
+  drain();
+  drain(); // two the browser may be waiting on: said at once
+  await until(() => seenOps().length === before + 2, 'the seen on its own');
+  assert.deepEqual(p.sent[p.sent.length - 1], [['seen', seenOps()[seenOps().length - 1][1]]]);
+});
