@@ -285,30 +285,9 @@ class SwarmCore:
     def write(self, handle: SwarmHandle, socket: Socket, payload: bytes) -> None:
         """Send one message. The page keeps within the socket's window (see
         ``limits.WINDOW``); past ``limits.MAX_INFLIGHT`` unread bytes this refuses."""
-        self._check(handle, socket)
-        size = len(payload)
-        if size > limits.MAX_MESSAGE:
-            raise PeerSocketError.too_large("the message", size, limits.MAX_MESSAGE)
-        self._flow.sending(socket, size)
-        membership = socket.membership
-        delivered = True
-        if socket.loopback:
-            self._flow.deliver(socket, (payload,), exclude=handle)
-        elif socket.link is None:
-            peer_socket = self._mesh.local_peer_socket(membership, socket.peer_id)
-            if peer_socket is not None:
-                self._flow.deliver(peer_socket, (payload,))
-            else:
-                delivered = False
-        else:
-            link = socket.link
-            me = membership.presence.id
-            delivered = link.protocol.send_message(membership.topic, me, socket.peer_id, payload)
-            if delivered:
-                self._links.mark_dirty(link)
-        if not delivered:
-            socket.inflight -= size
-        self._observers.changed()
+        refused = self.write_many(handle, socket, (payload,))
+        if refused:
+            raise refused[0].error
 
     def write_many(self, handle: SwarmHandle, socket: Socket, payloads: Sequence[bytes]) -> list[Refusal]:
         """Send several messages on one socket, in order: what :meth:`write` does for
@@ -317,19 +296,10 @@ class SwarmCore:
         others are on their way. Raises, for all of them, when the socket cannot be
         written at all (the swarm or the socket closed)."""
         self._check(handle, socket)
-        link = socket.link
+        send, link = self._sender(handle, socket)
+        sending = self._flow.sending
         refused: list[Refusal] = []
-        if link is None:  # the loopback, or a tab of this device: as write() does
-            for index, payload in enumerate(payloads):
-                try:
-                    self.write(handle, socket, payload)
-                except PeerSocketError as err:
-                    refused.append(Refusal(index, err, socket.inflight))
-            return refused
-        sending, send = self._flow.sending, link.protocol.send_message
-        membership = socket.membership
-        topic, me, peer = membership.topic, membership.presence.id, socket.peer_id
-        queued = False
+        counted = queued = False
         for index, payload in enumerate(payloads):
             size = len(payload)
             try:
@@ -339,14 +309,43 @@ class SwarmCore:
             except PeerSocketError as err:
                 refused.append(Refusal(index, err, socket.inflight))
                 continue
-            if send(topic, me, peer, payload):
+            counted = True
+            if send(payload):
                 queued = True
-            else:
+            else:  # its peer is not reachable here: not in flight after all
                 socket.inflight -= size
-        if queued:
+        if queued and link is not None:
             self._links.mark_dirty(link)
-        self._observers.changed()
+        if counted:
+            self._observers.changed()
         return refused
+
+    def _sender(self, handle: SwarmHandle, socket: Socket) -> tuple[Callable[[bytes], bool], Link | None]:
+        """How a message written on ``socket`` by ``handle``'s page goes: a function that
+        sends one and says whether it went (to this device's tabs, or queued on the
+        link, which is returned beside it), or not (its peer is not reachable here)."""
+        flow, membership = self._flow, socket.membership
+        if socket.loopback:  # to the presence's other tabs
+
+            def to_other_tabs(payload: bytes) -> bool:
+                flow.deliver(socket, (payload,), exclude=handle)
+                return True
+
+            return to_other_tabs, None
+        link = socket.link
+        if link is None:  # to a presence of this device
+            peer_socket = self._mesh.local_peer_socket(membership, socket.peer_id)
+            if peer_socket is None:
+                return (lambda _payload: False), None
+
+            def to_this_device(payload: bytes) -> bool:
+                flow.deliver(peer_socket, (payload,))
+                return True
+
+            return to_this_device, None
+        send_message = link.protocol.send_message
+        topic, me, peer = membership.topic, membership.presence.id, socket.peer_id
+        return (lambda payload: send_message(topic, me, peer, payload)), link
 
     def consumed(self, handle: SwarmHandle, socket: Socket, nbytes: int) -> None:
         """``handle``'s page has consumed ``nbytes`` of the messages ``socket`` delivered it."""
