@@ -88,7 +88,7 @@ class SwarmCore:
         #: How the core shares its thread: pages and links in slices, deferred work in
         #: one loop callback per turn (``swarm/turns.py``).
         self.turns = Turns(self._get_loop, inline=True)
-        self._events = EventQueue(self.turns.soon, self._get_clock)
+        self._events = EventQueue(self.turns.late, self._get_clock)
         self._observers = Observers(self.turns.soon)
         self._mesh = Mesh(self._events, self._observers)
         self._flow = Flow(self._mesh, self._events, self._schedule_flush)

@@ -6,8 +6,10 @@ order, so a listener may call back into the core freely. :class:`Observers`
 hear, at most once per loop turn, that something a person may see has changed
 (the PeerSocket panel reads ``SwarmCore.snapshot()`` then).
 
-Both take ``soon``, the core's way to run work later in the loop turn
-(``swarm.turns.Turns.soon``).
+Both take ``soon``, the core's way to run work later in the loop turn: the core
+gives observers ``swarm.turns.Turns.soon`` and the event queue ``Turns.late``, so that
+events are dispatched after the turn's credits, and a message and the drain that a
+credit in the same turn caused are dispatched in one pass.
 
 Changes that have not reached the pages yet coalesce (the rest is in
 ``swarm/pace.py``): a socket that opened and closed before its ``Connection``

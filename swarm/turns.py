@@ -9,9 +9,12 @@ the work runs in *turns*, one loop callback each:
    round robin, so no page or device makes another wait behind more than one slice of
    its own work, however much it sent;
 2. then the work those slices deferred (:meth:`Turns.soon`): credits, link flushes,
-   event dispatch, in the order it was deferred; work deferred by that work runs in
-   the same turn, so one page's write reaches the other page in one turn;
-3. last, what must see all of that first (:meth:`Turns.at_end`): the pages' flushes,
+   in the order it was deferred; work deferred by that work runs in the same turn, so
+   one page's write reaches the other page in one turn;
+3. then what is best done once, after all of that (:meth:`Turns.late`): the event
+   dispatch, so that a turn's messages and the drains its credits caused are
+   dispatched together, not in two passes;
+4. last, what must see all of that first (:meth:`Turns.at_end`): the pages' flushes,
    so that everything one turn has for a page (a message and the drain of the page's
    own earlier write, say) leaves as one batch, one channel message.
 
@@ -19,7 +22,7 @@ Sources that were idle go first. A source that ran a slice in the turn before is
 *busy* (a flood: a page's stream of batches, a link's stream of bytes); one that did
 not is *fresh* (a ping, a chat message, the answer to one). When a turn has both, the
 fresh sources' slices, their deferred work and its flushes (steps 1-3) run first, then
-the busy sources' (1-3 again): a page's ping then leaves for the other page before
+the busy sources' (1-4 again): a page's ping then leaves for the other page before
 the flood's next slice and the flood reader's batch are made, not after them. Work
 that does not fit the budget pushes the busy slices to the next turn, as below.
 
@@ -68,6 +71,7 @@ class Turns:
         self._ready: deque[Source] = deque()
         self._queued: set[int] = set()  # id() of the sources in _ready, or due in this turn
         self._soon: deque[Callable[[], None]] = deque()
+        self._late: deque[Callable[[], None]] = deque()
         self._end: deque[Callable[[], None]] = deque()
         self._scheduled = False
         self.turns = 0  # turns run, for tests and benchmarks
@@ -98,6 +102,13 @@ class Turns:
     def soon(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` in this turn's deferred work (the next turn's, outside a turn)."""
         self._soon.append(fn)
+        self._schedule()
+
+    def late(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once this turn's deferred work (``soon``) is done, before its end;
+        what it defers with ``soon`` runs before the next ``late`` work (the next
+        turn's, outside one)."""
+        self._late.append(fn)
         self._schedule()
 
     def at_end(self, fn: Callable[[], None]) -> None:
@@ -150,9 +161,9 @@ class Turns:
             self._deferred()
         if due:
             self._busy = ran
-        self._behind = bool(self._soon or self._end)
+        self._behind = bool(self._soon or self._late or self._end)
         self._scheduled = False
-        if self._ready or self._soon or self._end:
+        if self._ready or self._soon or self._late or self._end:
             self._schedule()
 
     def _slices(self, sources: Iterable[Source], ran: set[int]) -> None:
@@ -174,16 +185,16 @@ class Turns:
                 self._ready.append(source)
 
     def _deferred(self) -> bool:
-        """Run deferred work, then end-of-turn work, until done (True) or
-        ``TURN_BUDGET_S`` passed."""
+        """Run deferred work, then late work, then end-of-turn work, until done (True)
+        or ``TURN_BUDGET_S`` passed."""
         deadline = time.perf_counter() + TURN_BUDGET_S
-        soon, end = self._soon, self._end
-        while soon or end:
-            fn = soon.popleft() if soon else end.popleft()
+        soon, late, end = self._soon, self._late, self._end
+        while soon or late or end:
+            fn = soon.popleft() if soon else late.popleft() if late else end.popleft()
             try:
                 fn()
             except Exception:
                 log.exception("deferred work failed")
             if time.perf_counter() > deadline:
-                return not (soon or end)
+                return not (soon or late or end)
         return True

@@ -21,6 +21,7 @@ PeerSocket round trip if the bridge and the core cost nothing.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -69,16 +70,50 @@ def _instrument() -> None:
     bridge.page.PageBridge._emit = timed_emit  # type: ignore[method-assign]
 
 
+def _parent(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return int(next(line for line in f if line.startswith("PPid:")).split()[1])
+    except (OSError, StopIteration, ValueError):
+        return 0
+
+
+def _renderers_cpu() -> float:
+    """CPU seconds used so far by this browser's renderer processes (the pages' JS),
+    from /proc: the processes its zygotes forked (Chromium's renderers keep the zygote's
+    command line; a utility process forked so would count too, and uses next to none)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        parent = _parent(pid)
+        if parent in (0, me) or _parent(parent) != me:
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
 async def _measure(evaluate: Callable[[], Any], count: int) -> dict[str, float]:
     for key in ACC:
         ACC[key] = 0
+    renderers = _renderers_cpu()
     cpu, wall = time.thread_time(), time.perf_counter()
     result = await evaluate()
     cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+    renderers = _renderers_cpu() - renderers
     us = 1e6 / count
     out = {
         "wall_us": wall * us,
         "main_cpu_us": cpu * us,
+        "renderers_cpu_us": renderers * us,
         "turns_cpu_us": ACC["turns"] * us,
         "emit_cpu_us": ACC["emit"] * us,
         "turns_wall_us": ACC["turns_wall"] * us,

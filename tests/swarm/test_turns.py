@@ -66,6 +66,28 @@ async def test_end_of_turn_work_sees_everything_the_turn_deferred() -> None:
     assert t.turns == 1
 
 
+async def test_late_work_runs_once_after_all_deferred_work_and_before_the_end() -> None:
+    """The event dispatch (late) runs after the credits the turn deferred, and after
+    what they deferred in turn: a message and the drain a credit caused go out in one
+    pass; what the dispatch defers runs before the next late work, in the same turn."""
+    loop = asyncio.get_running_loop()
+    t = Turns(lambda: loop)
+    seen: list[str] = []
+
+    def dispatch() -> None:
+        seen.append("dispatch")
+        t.soon(lambda: seen.append("credit for a dropped message"))
+        t.late(lambda: seen.append("dispatch again"))
+
+    t.late(dispatch)
+    t.at_end(lambda: seen.append("flush"))
+    t.soon(lambda: (seen.append("credit"), t.soon(lambda: seen.append("drain"))))
+    assert seen == []
+    await settle(t)
+    assert seen == ["credit", "drain", "dispatch", "credit for a dropped message", "dispatch again", "flush"]
+    assert t.turns == 1
+
+
 async def test_a_busy_source_does_not_make_a_quiet_one_wait_behind_all_its_work() -> None:
     loop = asyncio.get_running_loop()
     t = Turns(lambda: loop)
