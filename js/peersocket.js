@@ -62,6 +62,7 @@
   var MAX_WRITES_PER_OP = 128;
   var MAX_BATCH_BYTES = 256 * 1024;
   var ACK_EAGER = 256 * 1024;
+  var ACK_HOPS = 16;
   var BATCHES_IN_FLIGHT = 8;
   var EVENT_BATCHES_IN_FLIGHT = 2;
   var channel = {
@@ -74,6 +75,8 @@
     // the outbox's last item, when it is a write (`w` or `W`)
     flushQueued: false,
     flushedInTask: false,
+    receiving: false,
+    // the task is (or, lacking a tick since, was) one that receive() started
     tickQueued: false,
     nextReq: 1,
     pending: /* @__PURE__ */ new Map(),
@@ -83,6 +86,7 @@
     acks: /* @__PURE__ */ new Map(),
     // "handle|peer" -> [handle, peer, bytes] consumed since the last flush
     ackBytes: 0,
+    ackWatching: false,
     seen: 0,
     // event batches from the browser read so far (the browser waits for this)
     seenSent: 0,
@@ -100,7 +104,26 @@
       else this.acks.set(key, [handle, peer, bytes]);
       this.ackBytes += bytes;
       if (this.ackBytes >= ACK_EAGER) this.schedule();
-      else this.later();
+      else this.ackLater();
+    },
+    // What the page consumed goes with the batch its task sends anyway (the answer to a
+    // message, written a few microtasks after the read: `await reader.read()`, `for
+    // await`), or, when the task sends none, on its own at the next macrotask. The
+    // macrotask (a tick: a task for the renderer, every round trip) is asked for only
+    // once ACK_HOPS microtasks passed with no batch on its way.
+    ackLater() {
+      if (this.ackWatching) return;
+      this.ackWatching = true;
+      let hops = ACK_HOPS;
+      const watch = () => {
+        if (--hops > 0) {
+          queueMicrotask(watch);
+          return;
+        }
+        this.ackWatching = false;
+        if (this.acks.size && !this.flushQueued) this.later();
+      };
+      queueMicrotask(watch);
     },
     call(op, ...args) {
       return this.callThen(op, null, ...args);
@@ -157,6 +180,7 @@
       tick(() => {
         this.tickQueued = false;
         this.flushedInTask = false;
+        this.receiving = false;
         this.flush();
       });
     },
@@ -180,7 +204,7 @@
       this.outOps = 0;
       this.outBytes = 0;
       this.flushedInTask = true;
-      this.later();
+      if (!this.receiving) this.later();
       this.sentBatches++;
       this.bridge.inbox = JSON.stringify(batch);
       if (this.blocked.size) {
@@ -190,6 +214,8 @@
       }
     },
     receive(text) {
+      this.flushedInTask = false;
+      this.receiving = true;
       this.seen++;
       if (this.seen - this.seenSent >= EVENT_BATCHES_IN_FLIGHT) this.later();
       let items;

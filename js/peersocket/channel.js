@@ -70,6 +70,9 @@ const MAX_BATCH_BYTES = 256 * 1024;
 // What the page consumed goes out with the next batch, or on its own once this much is
 // due (or at the next macrotask): credits need not cost a channel message each.
 const ACK_EAGER = 256 * 1024;
+// Microtasks a read's acknowledgement waits for a batch of the same task to ride with
+// (see ackLater): a read's answer comes within a few (a `for await` loop's, about four).
+const ACK_HOPS = 16;
 // Batches sent that the browser has not run yet, at most (bridge/wire.py
 // PAGE_BATCHES_IN_FLIGHT): past that, what the page does waits here (writes stay
 // pending), where it costs the page only.
@@ -87,12 +90,14 @@ export const channel = {
   lastWrite: null, // the outbox's last item, when it is a write (`w` or `W`)
   flushQueued: false,
   flushedInTask: false,
+  receiving: false, // the task is (or, lacking a tick since, was) one that receive() started
   tickQueued: false,
   nextReq: 1,
   pending: new Map(), // req -> {resolve, reject, onResult}
   swarms: new Map(), // handle -> PeerSocketSwarm
   acks: new Map(), // "handle|peer" -> [handle, peer, bytes] consumed since the last flush
   ackBytes: 0,
+  ackWatching: false,
   seen: 0, // event batches from the browser read so far (the browser waits for this)
   seenSent: 0,
   sentBatches: 0, // batches sent to the browser
@@ -105,7 +110,24 @@ export const channel = {
     const entry = this.acks.get(key);
     if (entry) entry[2] += bytes; else this.acks.set(key, [handle, peer, bytes]);
     this.ackBytes += bytes;
-    if (this.ackBytes >= ACK_EAGER) this.schedule(); else this.later();
+    if (this.ackBytes >= ACK_EAGER) this.schedule(); else this.ackLater();
+  },
+
+  // What the page consumed goes with the batch its task sends anyway (the answer to a
+  // message, written a few microtasks after the read: `await reader.read()`, `for
+  // await`), or, when the task sends none, on its own at the next macrotask. The
+  // macrotask (a tick: a task for the renderer, every round trip) is asked for only
+  // once ACK_HOPS microtasks passed with no batch on its way.
+  ackLater () {
+    if (this.ackWatching) return;
+    this.ackWatching = true;
+    let hops = ACK_HOPS;
+    const watch = () => {
+      if (--hops > 0) { queueMicrotask(watch); return; }
+      this.ackWatching = false;
+      if (this.acks.size && !this.flushQueued) this.later();
+    };
+    queueMicrotask(watch);
   },
 
   call (op, ...args) {
@@ -168,6 +190,7 @@ export const channel = {
     tick(() => {
       this.tickQueued = false;
       this.flushedInTask = false;
+      this.receiving = false;
       this.flush();
     });
   },
@@ -191,8 +214,11 @@ export const channel = {
     this.lastWrite = null;
     this.outOps = 0;
     this.outBytes = 0;
+    // The rest of this task's writes wait for the next macrotask (schedule). A batch
+    // of events starts a task (receive), which ends that wait; in a task that did not
+    // start so (a timer, an input event), a tick is what ends it.
     this.flushedInTask = true;
-    this.later();
+    if (!this.receiving) this.later();
     this.sentBatches++;
     this.bridge.inbox = JSON.stringify(batch); // a property write: QWebChannel sends no answer back
     if (this.blocked.size) {
@@ -203,6 +229,9 @@ export const channel = {
   },
 
   receive (text) {
+    // a new task (QWebChannel delivers each batch in one): its first batch goes at once
+    this.flushedInTask = false;
+    this.receiving = true;
     this.seen++;
     // say so with the next batch; at the next macrotask only once the browser may be
     // waiting (a batch of messages is acknowledged then anyway: see ack())

@@ -11,13 +11,16 @@ import { decode, encode } from '../../js/peersocket/codec.js';
 const SOURCE = readFileSync(new URL('../../js/peersocket.js', import.meta.url), 'utf8');
 const API = ['PeerSocket', 'PeerSocketInfo', 'PeerSocketSwarm'];
 
-// A MessageChannel that does not keep Node running (the script keeps one for its ticks).
-function UnrefChannel () {
-  const channel = new MessageChannel();
-  const port1 = channel.port1;
-  return {
-    port1: { set onmessage (fn) { port1.onmessage = fn; port1.unref(); } },
-    port2: channel.port2
+// A MessageChannel that does not keep Node running (the script keeps one for its ticks),
+// counting the ticks posted (each costs a real renderer a task).
+function unrefChannel (ticks) {
+  return function UnrefChannel () {
+    const channel = new MessageChannel();
+    const port1 = channel.port1;
+    return {
+      port1: { set onmessage (fn) { port1.onmessage = fn; port1.unref(); } },
+      port2: { postMessage (m) { ticks.posted++; channel.port2.postMessage(m); } }
+    };
   };
 }
 
@@ -25,6 +28,7 @@ function UnrefChannel () {
 // that records every batch the script writes.
 function page () {
   const sent = [];
+  const ticks = { posted: 0 };
   let deliver = null;
   const bridge = {
     // qwebchannel.js turns a write of the bridge's `inbox` property into a message
@@ -33,7 +37,7 @@ function page () {
   };
   const context = vm.createContext({
     TextEncoder, TextDecoder, EventTarget, Event, DOMException, atob, btoa, queueMicrotask,
-    setTimeout, console, ReadableStream, WritableStream, MessageChannel: UnrefChannel,
+    setTimeout, console, ReadableStream, WritableStream, MessageChannel: unrefChannel(ticks),
     qt: { webChannelTransport: {} },
     QWebChannel: function QWebChannel (transport, ready) { ready({ objects: { peersocket: bridge } }); }
   });
@@ -41,7 +45,7 @@ function page () {
   const names = () => vm.runInContext('Object.getOwnPropertyNames(globalThis)', context);
   const before = names();
   const run = () => new vm.Script(SOURCE, { filename: 'peersocket.js' }).runInContext(context);
-  return { context, sent, before, names, run, deliver: (items) => deliver(JSON.stringify(items)) };
+  return { context, sent, ticks, before, names, run, deliver: (items) => deliver(JSON.stringify(items)) };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -213,4 +217,72 @@ test('a batch with nothing to acknowledge is said read with the next batch, or a
   drain(); // two the browser may be waiting on: said at once
   await until(() => seenOps().length === before + 2, 'the seen on its own');
   assert.deepEqual(p.sent[p.sent.length - 1], [['seen', seenOps()[seenOps().length - 1][1]]]);
+});
+
+// The three ways docs/API.md teaches to answer a message, each as an echo.
+const ECHOES = {
+  'message events': (socket) => { socket.onmessage = (e) => { socket.write(e.message); }; },
+  'reader.read()': (socket) => {
+    const reader = socket.readable.getReader();
+    (async () => { for (;;) { const { value, done } = await reader.read(); if (done) return; await socket.write(value); } })();
+  },
+  'for await': (socket) => {
+    (async () => { for await (const m of socket.readable) await socket.write(m); })();
+  }
+};
+
+for (const [idiom, echo] of Object.entries(ECHOES)) {
+  test(`${idiom}: the answer to a message carries its ack and what was read, one batch, no tick`, async () => {
+    const p = page();
+    p.run();
+    const { socket, peer } = await joinedWithPeer(p);
+    echo(socket);
+    const b64 = (v) => Buffer.from(encode(v, 1 << 20, 'm')).toString('base64');
+    await settle();
+    for (let i = 0; i < 3; i++) {
+      const batches = p.sent.length;
+      const ticks = p.ticks.posted;
+      // the message, and the drain for the answer before it, as the bridge sends them
+      p.deliver([...(i ? [['d', 1, peer, 0, i]] : []), ['m', 1, peer, b64(`ping ${i}`)]]);
+      await until(() => p.sent.length > batches, 'the answer');
+      await settle(); // (a tick, had one been posted, would have run by now)
+      assert.equal(p.sent.length, batches + 1, 'one batch per message');
+      const batch = p.sent[batches];
+      assert.deepEqual(batch.map((item) => item[0]), ['w', 'ack', 'seen']);
+      assert.equal(decode(Buffer.from(batch[0][3], 'base64')), `ping ${i}`);
+      assert.deepEqual(batch[1][1], [[1, peer, Buffer.from(batch[0][3], 'base64').length]]);
+      // (the first message finds the join's reply not said read yet either: with two
+      // batches waiting to be said read, that goes at once, on a tick)
+      if (i > 0) assert.equal(p.ticks.posted, ticks, `no tick posted for message ${i}`);
+    }
+  });
+}
+
+test('a message read and not answered is acknowledged on its own, at the next macrotask', async () => {
+  const p = page();
+  p.run();
+  const { socket, peer } = await joinedWithPeer(p);
+  const got = [];
+  socket.onmessage = (e) => got.push(e.message);
+  const batches = p.sent.length;
+  p.deliver([['m', 1, peer, Buffer.from(encode('hi', 1 << 20, 'm')).toString('base64')]]);
+  assert.deepEqual(got, ['hi']);
+  await until(() => p.sent.length > batches, 'the ack');
+  assert.deepEqual(p.sent[batches].map((item) => item[0]), ['ack', 'seen']);
+});
+
+test('writes in a task no batch started still go: the first at once, the rest at the next macrotask', async () => {
+  const p = page();
+  p.run();
+  const { socket, peer } = await joinedWithPeer(p);
+  socket.onmessage = () => { socket.write('answer'); };
+  p.deliver([['m', 1, peer, Buffer.from(encode('hi', 1 << 20, 'm')).toString('base64')]]);
+  await until(() => p.sent.flat().some((item) => item[0] === 'w'), 'the answer');
+  await settle();
+  const batches = p.sent.length;
+  setTimeout(() => { socket.write('a'); socket.write('b'); }, 0); // a timer's task
+  await until(() => p.sent.length > batches, 'the timer task\'s writes');
+  await settle();
+  const writes = p.sent.slice(batches).flat().filter((item) => item[0] === 'w' || item[0] === 'W');
+  assert.deepEqual(writes.map((op) => op[0] === 'W' ? op[3].length : 1).reduce((a, b) => a + b, 0), 2);
 });
