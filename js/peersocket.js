@@ -112,7 +112,7 @@
     // macrotask (a tick: a task for the renderer, every round trip) is asked for only
     // once ACK_HOPS microtasks passed with no batch on its way.
     ackLater() {
-      if (this.ackWatching) return;
+      if (this.ackWatching || this.flushQueued || this.tickQueued) return;
       this.ackWatching = true;
       let hops = ACK_HOPS;
       const watch = () => {
