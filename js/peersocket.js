@@ -116,12 +116,16 @@
       this.ackWatching = true;
       let hops = ACK_HOPS;
       const watch = () => {
+        if (this.flushQueued || this.tickQueued || !this.acks.size) {
+          this.ackWatching = false;
+          return;
+        }
         if (--hops > 0) {
           queueMicrotask(watch);
           return;
         }
         this.ackWatching = false;
-        if (this.acks.size && !this.flushQueued) this.later();
+        this.later();
       };
       queueMicrotask(watch);
     },
