@@ -191,7 +191,7 @@ def payload(value: object, what: str, limit: int) -> bytes:
     if len(value) > (limit + 2) // 3 * 4 + 4:
         raise PeerSocketError.too_large(what, len(value) * 3 // 4, limit)
     try:
-        data = base64.b64decode(value, validate=True)
+        data = binascii.a2b_base64(value, strict_mode=True)  # (the alphabet, the padding)
     except (binascii.Error, ValueError):
         raise PeerSocketError.invalid_argument(f"{what} is not valid base64") from None
     if len(data) > limit:

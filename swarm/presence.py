@@ -33,11 +33,8 @@ class Presence:
         self.identity = identity
         self._key = SigningKey.generate()
         self.id: bytes = bytes(self._key.verify_key)
+        self.id_hex = self.id.hex()  # (every event for a page names its socket so)
         self.memberships: dict[bytes, Membership] = {}  # topic -> membership
-
-    @property
-    def id_hex(self) -> str:
-        return self.id.hex()
 
     def sign(self, message: bytes) -> bytes:
         signature: bytes = self._key.sign(message).signature
@@ -59,6 +56,7 @@ class Socket:
     ) -> None:
         self.membership = membership
         self.peer_id = peer_id
+        self.id_hex = peer_id.hex()
         self.link = link
         self.loopback = peer_id == membership.presence.id
         self.session_data = session_data
@@ -72,10 +70,6 @@ class Socket:
         self.held = 0  # bytes the peer wrote that we have not credited back yet
         self.owed: dict[int, int] = {}  # handle id -> bytes delivered to it, not yet consumed
         self.shown: dict[int, int] = {}  # handle id -> of those, bytes handed to its page
-
-    @property
-    def id_hex(self) -> str:
-        return self.peer_id.hex()
 
     @property
     def address(self) -> tuple[str, int] | None:
