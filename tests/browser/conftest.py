@@ -135,7 +135,11 @@ def open_tab(qtbot: Any) -> Callable[..., Tab]:
 
     def open_(window: BrowserWindow, url: str, identity: int | None = None) -> Tab:
         tab = window.new_tab(url, identity)
-        qtbot.waitUntil(lambda: tab.progress >= 100, timeout=LOAD_TIMEOUT_MS)
+        # loadFinished, not the progress reaching 100: that comes first, and a test
+        # waiting for its own navigation's loadFinished would hear this one's
+        finished: list[bool] = []
+        tab.page.loadFinished.connect(finished.append)  # (the load starts on the loop)
+        qtbot.waitUntil(lambda: bool(finished), timeout=LOAD_TIMEOUT_MS)
         return tab
 
     return open_
