@@ -129,18 +129,23 @@ def window(window_factory: Callable[..., BrowserWindow]) -> BrowserWindow:
     return window_factory()
 
 
+def open_and_wait(qtbot: Any, window: BrowserWindow, url: str, identity: int | None = None) -> Tab:
+    """Open a tab at ``url`` and wait until its first load finished."""
+    tab = window.new_tab(url, identity)
+    # loadFinished, not the progress reaching 100: that comes first, and a test
+    # waiting for its own navigation's loadFinished would hear this one's
+    finished: list[bool] = []
+    tab.page.loadFinished.connect(finished.append)  # (the load starts on the loop)
+    qtbot.waitUntil(lambda: bool(finished), timeout=LOAD_TIMEOUT_MS)
+    return tab
+
+
 @pytest.fixture
 def open_tab(qtbot: Any) -> Callable[..., Tab]:
     """``open_tab(window, url, identity=None)``: open a tab and wait for its first load."""
 
     def open_(window: BrowserWindow, url: str, identity: int | None = None) -> Tab:
-        tab = window.new_tab(url, identity)
-        # loadFinished, not the progress reaching 100: that comes first, and a test
-        # waiting for its own navigation's loadFinished would hear this one's
-        finished: list[bool] = []
-        tab.page.loadFinished.connect(finished.append)  # (the load starts on the loop)
-        qtbot.waitUntil(lambda: bool(finished), timeout=LOAD_TIMEOUT_MS)
-        return tab
+        return open_and_wait(qtbot, window, url, identity)
 
     return open_
 

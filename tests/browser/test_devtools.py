@@ -14,7 +14,7 @@ from browser.devtools import DOCK_TEXT, UNDOCK_TEXT
 from browser.tab import Tab
 from browser.window import BrowserWindow
 
-from .conftest import LOAD_TIMEOUT_MS, OFFSCREEN_NOISE
+from .conftest import LOAD_TIMEOUT_MS, OFFSCREEN_NOISE, open_and_wait
 
 pytestmark = [
     pytest.mark.browser,
@@ -29,9 +29,7 @@ CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModi
 @pytest.fixture
 def open_tab(qtbot: Any) -> Callable[..., Tab]:
     def open_(window: BrowserWindow, url: str = "peerapp://chat/") -> Tab:
-        tab = window.new_tab(url)
-        qtbot.waitUntil(lambda: tab.progress >= 100, timeout=LOAD_TIMEOUT_MS)
-        return tab
+        return open_and_wait(qtbot, window, url)
 
     return open_
 
