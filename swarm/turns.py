@@ -21,7 +21,7 @@ the work runs in *turns*, one loop callback each:
 Sources that were idle go first. A source that ran a slice in the turn before is
 *busy* (a flood: a page's stream of batches, a link's stream of bytes); one that did
 not is *fresh* (a ping, a chat message, the answer to one). When a turn has both, the
-fresh sources' slices, their deferred work and its flushes (steps 1-3) run first, then
+fresh sources' slices, their deferred work and its flushes (steps 1-4) run first, then
 the busy sources' (1-4 again): a page's ping then leaves for the other page before
 the flood's next slice and the flood reader's batch are made, not after them. Work
 that does not fit the budget pushes the busy slices to the next turn, as below.
