@@ -16,34 +16,8 @@ import asyncio
 import collections
 import json
 import os
-import socket
 import sys
-import urllib.request
 from typing import Any
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Cdp:
-    """One DevTools target's WebSocket, commands in turn."""
-
-    def __init__(self, ws: Any) -> None:
-        self.ws = ws
-        self._id = 0
-
-    async def __call__(self, method: str, **params: Any) -> dict[str, Any]:
-        self._id += 1
-        await self.ws.send(json.dumps({"id": self._id, "method": method, "params": params}))
-        while True:
-            reply = json.loads(await self.ws.recv())
-            if reply.get("id") == self._id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return dict(reply.get("result", {}))
 
 
 def self_times(profile: dict[str, Any], per: int) -> list[tuple[float, str]]:
@@ -63,8 +37,7 @@ def self_times(profile: dict[str, Any], per: int) -> list[tuple[float, str]]:
 
 
 async def run(round_trips: int, top: int, port: int) -> dict[str, Any]:
-    import websockets
-
+    from bench.hostile import DevTools, targets
     from bench.qtpages import QtSession
     from bench.tab_to_tab import open_peersocket
     from swarm.core import SwarmCore
@@ -75,27 +48,23 @@ async def run(round_trips: int, top: int, port: int) -> dict[str, Any]:
     try:
         page = await open_peersocket(session)
         await session.evaluate(page, "B.rtt('small', 1000, 50)")  # warm-up
-        loop = asyncio.get_running_loop()
-        # (the endpoint answers from the browser's main thread: never block it)
-        listing = await loop.run_in_executor(
-            None, lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30).read()
-        )
-        targets = [t for t in json.loads(listing) if t.get("type") == "page"]
-        connections = []
-        for target in targets:
-            ws = await websockets.connect(target["webSocketDebuggerUrl"], max_size=None)
-            cdp = Cdp(ws)
-            await cdp("Profiler.enable")
-            await cdp("Profiler.setSamplingInterval", interval=50)
-            connections.append((target["title"] or target["url"], ws, cdp))
-        for _, _, cdp in connections:
-            await cdp("Profiler.start")
+        # (the endpoint answers from the browser's main thread, this one: never block it)
+        found = await asyncio.get_running_loop().run_in_executor(None, targets, port)
+        pages = []
+        for target in found:
+            if target.get("type") == "page":
+                tools = await DevTools.connect(target["webSocketDebuggerUrl"])
+                await tools.call("Profiler.enable")
+                await tools.call("Profiler.setSamplingInterval", interval=50)
+                pages.append((target["title"] or target["url"], tools))
+        for _, tools in pages:
+            await tools.call("Profiler.start")
         await session.evaluate(page, f"B.rtt('small', {round_trips}, 0)")
-        for title, ws, cdp in connections:
-            profile = (await cdp("Profiler.stop"))["profile"]
+        for title, tools in pages:
+            profile = (await tools.call("Profiler.stop"))["profile"]
             rows = self_times(profile, round_trips)
             out[title] = [{"us_per_round_trip": round(us, 2), "function": name} for us, name in rows[:top]]
-            await ws.close()
+            await tools.close()
     finally:
         await session.close()
         await core.close()
@@ -105,7 +74,9 @@ async def run(round_trips: int, top: int, port: int) -> dict[str, Any]:
 def main() -> int:
     round_trips = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
     top = int(sys.argv[2]) if len(sys.argv) > 2 else 25
-    port = _free_port()
+    from browser.remote_debugging import free_loopback_port
+
+    port = free_loopback_port()
     os.environ["QTWEBENGINE_REMOTE_DEBUGGING"] = f"127.0.0.1:{port}"
     from browser.qtstart import start_qt
 

@@ -21,7 +21,6 @@ PeerSocket round trip if the bridge and the core cost nothing.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -70,34 +69,20 @@ def _instrument() -> None:
     bridge.page.PageBridge._emit = timed_emit  # type: ignore[method-assign]
 
 
-def _parent(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return int(next(line for line in f if line.startswith("PPid:")).split()[1])
-    except (OSError, StopIteration, ValueError):
-        return 0
-
-
 def _renderers_cpu() -> float:
-    """CPU seconds used so far by this browser's renderer processes (the pages' JS),
-    from /proc: the processes its zygotes forked (Chromium's renderers keep the zygote's
-    command line; a utility process forked so would count too, and uses next to none)."""
+    """CPU seconds used so far by this browser's renderer processes (the pages' JS): the
+    processes its zygotes (its children) forked. Chromium's renderers keep the zygote's
+    command line; a utility process forked so would count too, and uses next to none."""
+    import psutil
+
     total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    me = os.getpid()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        pid = int(entry)
-        parent = _parent(pid)
-        if parent in (0, me) or _parent(parent) != me:
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rpartition(")")[2].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    for zygote in psutil.Process().children():
+        for process in zygote.children(recursive=True):
+            try:
+                times = process.cpu_times()
+            except psutil.Error:  # gone meanwhile
+                continue
+            total += times.user + times.system
     return total
 
 
