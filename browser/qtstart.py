@@ -27,6 +27,7 @@ import qasync
 from PyQt6.QtWidgets import QApplication
 
 from browser.env import prepare_environment
+from browser.qtloop import QtLoop
 from browser.scheme import register_scheme
 
 
@@ -39,8 +40,9 @@ def prepare_qt(*, offscreen: bool = False, extra_flags: Sequence[str] = ()) -> N
 
 
 def asyncio_on_qt(app: QApplication) -> qasync.QEventLoop:
-    """Step 4: an asyncio loop whose callbacks run whenever Qt processes events."""
-    return qasync.QEventLoop(app)
+    """Step 4: an asyncio loop whose callbacks run whenever Qt processes events
+    (qasync's, serving file descriptors at once: ``browser/qtloop.py``)."""
+    return QtLoop(app)
 
 
 def start_qt(
