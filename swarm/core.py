@@ -89,7 +89,7 @@ class SwarmCore:
         #: one loop callback per turn (``swarm/turns.py``).
         self.turns = Turns(self._get_loop, inline=True)
         self._events = EventQueue(self.turns.late, self._get_clock)
-        self._observers = Observers(self.turns.soon)
+        self._observers = Observers(self.turns.after)  # once the pages' batches left
         self._mesh = Mesh(self._events, self._observers)
         self._flow = Flow(self._mesh, self._events, self._schedule_flush)
         self._events.on_dropped = self._flow.consumed  # messages of a socket that vanished

@@ -14,15 +14,19 @@ the work runs in *turns*, one loop callback each:
 3. then what is best done once, after all of that (:meth:`Turns.late`): the event
    dispatch, so that a turn's messages and the drains its credits caused are
    dispatched together, not in two passes;
-4. last, what must see all of that first (:meth:`Turns.at_end`): the pages' flushes,
+4. then what must see all of that first (:meth:`Turns.at_end`): the pages' flushes,
    so that everything one turn has for a page (a message and the drain of the page's
-   own earlier write, say) leaves as one batch, one channel message.
+   own earlier write, say) leaves as one batch, one channel message;
+5. last, what no page or device waits for (:meth:`Turns.after`): telling the browser's
+   observers (the PeerSocket panel, the peers indicator of every window) that the
+   core changed, once the batches have left, so the pages' renderers are already at
+   work while the main thread does it.
 
 Sources that were idle go first. A source that ran a slice in the turn before is
 *busy* (a flood: a page's stream of batches, a link's stream of bytes); one that did
 not is *fresh* (a ping, a chat message, the answer to one). When a turn has both, the
-fresh sources' slices, their deferred work and its flushes (steps 1-4) run first, then
-the busy sources' (1-4 again): a page's ping then leaves for the other page before
+fresh sources' slices, their deferred work and its flushes (steps 1-5) run first, then
+the busy sources' (1-5 again): a page's ping then leaves for the other page before
 the flood's next slice and the flood reader's batch are made, not after them. Work
 that does not fit the budget pushes the busy slices to the next turn, as below.
 
@@ -73,6 +77,7 @@ class Turns:
         self._soon: deque[Callable[[], None]] = deque()
         self._late: deque[Callable[[], None]] = deque()
         self._end: deque[Callable[[], None]] = deque()
+        self._after: deque[Callable[[], None]] = deque()
         self._scheduled = False
         self.turns = 0  # turns run, for tests and benchmarks
         self._behind = False  # the last turn left deferred work undone
@@ -114,6 +119,12 @@ class Turns:
     def at_end(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` once this turn's deferred work is done (the next turn's, outside one)."""
         self._end.append(fn)
+        self._schedule()
+
+    def after(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once this turn's end work is done, last (the next turn's, outside
+        one): for what nobody waits for, after the pages' batches left."""
+        self._after.append(fn)
         self._schedule()
 
     # ``call_soon`` as on a loop, for what was written against one (``fn`` takes no args)
@@ -161,10 +172,13 @@ class Turns:
             self._deferred()
         if due:
             self._busy = ran
-        self._behind = bool(self._soon or self._late or self._end)
+        self._behind = self._pending()
         self._scheduled = False
-        if self._ready or self._soon or self._late or self._end:
+        if self._ready or self._behind:
             self._schedule()
+
+    def _pending(self) -> bool:
+        return bool(self._soon or self._late or self._end or self._after)
 
     def _slices(self, sources: Iterable[Source], ran: set[int]) -> None:
         """One slice each, in order, of sources already taken out of the queue; a source
@@ -185,16 +199,23 @@ class Turns:
                 self._ready.append(source)
 
     def _deferred(self) -> bool:
-        """Run deferred work, then late work, then end-of-turn work, until done (True)
-        or ``TURN_BUDGET_S`` passed."""
+        """Run deferred work, then late work, then end-of-turn work, then work for
+        after it, until done (True) or ``TURN_BUDGET_S`` passed."""
         deadline = time.perf_counter() + TURN_BUDGET_S
-        soon, late, end = self._soon, self._late, self._end
-        while soon or late or end:
-            fn = soon.popleft() if soon else late.popleft() if late else end.popleft()
+        soon, late, end, after = self._soon, self._late, self._end, self._after
+        while soon or late or end or after:
+            if soon:
+                fn = soon.popleft()
+            elif late:
+                fn = late.popleft()
+            elif end:
+                fn = end.popleft()
+            else:
+                fn = after.popleft()
             try:
                 fn()
             except Exception:
                 log.exception("deferred work failed")
             if time.perf_counter() > deadline:
-                return not (soon or late or end)
+                return not self._pending()
         return True

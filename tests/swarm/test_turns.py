@@ -88,6 +88,52 @@ async def test_late_work_runs_once_after_all_deferred_work_and_before_the_end() 
     assert t.turns == 1
 
 
+async def test_after_work_runs_last_once_the_pages_batches_left() -> None:
+    """The observers (after) run once the turn's flushes (at_end) are done, even flushes
+    asked for by work the observers' scheduling came before; what they defer still runs
+    in the same turn, in its phase."""
+    loop = asyncio.get_running_loop()
+    t = Turns(lambda: loop)
+    seen: list[str] = []
+    t.after(lambda: (seen.append("observers"), t.soon(lambda: seen.append("deferred by them"))))
+    t.soon(
+        lambda: (
+            seen.append("write"),
+            t.late(lambda: (seen.append("dispatch"), t.at_end(lambda: seen.append("flush")))),
+        )
+    )
+    await settle(t)
+    assert seen == ["write", "dispatch", "flush", "observers", "deferred by them"]
+    assert t.turns == 1
+
+
+async def test_a_page_s_batch_leaves_before_the_observers_hear_of_it() -> None:
+    """In the real core, a tab's write reaches the other tab's bridge (its flush) before
+    the browser's observers are told the core changed."""
+    from swarm.core import SwarmCore
+    from swarm.topics import SwarmKey
+
+    core = SwarmCore(grace=0.0)
+    seen: list[str] = []
+    try:
+        a = core.join("https://a.example", 1, SwarmKey.open("after"), object(), lambda h, e: None)
+        b = core.join(
+            "https://b.example",
+            2,
+            SwarmKey.open("after"),
+            object(),
+            lambda h, e: type(e).__name__ == "Messages" and core.turns.at_end(lambda: seen.append("flush")),
+        )
+        await settle(core.turns)
+        core.add_observer(lambda: seen.append("observers"))
+        socket = next(s for s in a.sockets() if s.peer_id == b.presence.id)
+        core.write(a, socket, b"hi")
+        await settle(core.turns)
+        assert seen == ["flush", "observers"]
+    finally:
+        await core.close()
+
+
 async def test_a_busy_source_does_not_make_a_quiet_one_wait_behind_all_its_work() -> None:
     loop = asyncio.get_running_loop()
     t = Turns(lambda: loop)
