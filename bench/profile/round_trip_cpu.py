@@ -8,7 +8,10 @@ part spent in the core's turns (``Turns._turn``, inline or from the loop: the pa
 batch parsed and run, the core's work, the other page's event batch encoded and
 emitted)
 and in the emission alone (``PageBridge._emit``: QWebChannel serialising the batch
-and handing it to Chromium). Then a one-way flood, CPU per message.
+and handing it to Chromium); of the turns' CPU, what came after a turn's last emission
+(off the round trip's path: the other page's renderer is at work meanwhile), and the
+browser's observers' (the panel and the peers indicator of every window, told the core
+changed). Then a one-way flood, CPU per message.
 
     python -m bench.profile.round_trip_cpu [ROUND_TRIPS] [REPETITIONS]
 
@@ -33,25 +36,35 @@ ACC: dict[str, float] = {
     "emit": 0.0,
     "turns_wall": 0.0,
     "emit_wall": 0.0,
+    "tail": 0.0,
+    "observers": 0.0,
     "batches_in": 0,
     "batches_out": 0,
 }
 
 
 def _instrument() -> None:
-    """Time the core's turns and the bridge's emissions (patched in this process)."""
+    """Time the core's turns, the bridge's emissions, the observers' notification, and
+    what a turn does after its last emission (patched in this process)."""
     import bridge.page
+    import swarm.dispatch
     import swarm.turns
 
     turn = swarm.turns.Turns._turn
     ready = swarm.turns.Turns.ready
     emit = bridge.page.PageBridge._emit
+    notify = swarm.dispatch.Observers._notify
+    last_emit: list[float | None] = [None]  # when the running turn's last emission ended
 
     def timed_turn(self: Any) -> None:
         start, wall = time.thread_time(), time.perf_counter()
+        last_emit[0] = None
         turn(self)
-        ACC["turns"] += time.thread_time() - start
+        end = time.thread_time()
+        ACC["turns"] += end - start
         ACC["turns_wall"] += time.perf_counter() - wall
+        if last_emit[0] is not None:
+            ACC["tail"] += end - last_emit[0]
 
     def counted_ready(self: Any, source: Any) -> None:
         ACC["batches_in"] += 1  # a page's bridge says so once per batch it received
@@ -63,10 +76,17 @@ def _instrument() -> None:
         ACC["emit"] += time.thread_time() - start
         ACC["emit_wall"] += time.perf_counter() - wall
         ACC["batches_out"] += 1
+        last_emit[0] = time.thread_time()
+
+    def timed_notify(self: Any) -> None:
+        start = time.thread_time()
+        notify(self)
+        ACC["observers"] += time.thread_time() - start
 
     swarm.turns.Turns._turn = timed_turn  # type: ignore[method-assign]
     swarm.turns.Turns.ready = counted_ready  # type: ignore[method-assign]
     bridge.page.PageBridge._emit = timed_emit  # type: ignore[method-assign]
+    swarm.dispatch.Observers._notify = timed_notify  # type: ignore[method-assign]
 
 
 def _renderers_cpu() -> float:
@@ -103,6 +123,8 @@ async def _measure(evaluate: Callable[[], Any], count: int) -> dict[str, float]:
         "emit_cpu_us": ACC["emit"] * us,
         "turns_wall_us": ACC["turns_wall"] * us,
         "emit_wall_us": ACC["emit_wall"] * us,
+        "turns_after_emit_cpu_us": ACC["tail"] * us,
+        "observers_cpu_us": ACC["observers"] * us,
         "batches_in": ACC["batches_in"] / count,
         "batches_out": ACC["batches_out"] / count,
     }
