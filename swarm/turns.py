@@ -54,6 +54,9 @@ log = logging.getLogger("peerbrowser.swarm")
 #: Deferred work in one turn stops after this many seconds and goes on next turn (a
 #: bound for the unexpected: slices are what keeps turns short).
 TURN_BUDGET_S = 0.005
+#: A source that had the last turn's slice and is ready again within this many seconds
+#: of that turn's end is busy: it takes its next turn through the loop, never inline.
+BUSY_GAP_S = 0.001
 
 
 class Source(Protocol):
@@ -82,6 +85,7 @@ class Turns:
         self.turns = 0  # turns run, for tests and benchmarks
         self._behind = False  # the last turn left deferred work undone
         self._busy: set[int] = set()  # id() of the sources that ran in the last turn with slices
+        self._ended = 0.0  # time.perf_counter() at the end of the last turn
 
     def ready(self, source: Source) -> None:
         """``source`` has work: it gets a slice next turn (once, however often it says so).
@@ -91,12 +95,24 @@ class Turns:
         loop (a Qt timer under qasync) is most of a message's latency. It is still one
         turn: one slice, then its deferred work; the rest waits for a scheduled turn,
         behind what the loop has meanwhile.
+
+        Not for a busy source: one that had the last turn and is ready again within
+        ``BUSY_GAP_S`` of its end (a page calling the channel back to back). Its turn
+        goes through the loop, so what Qt has queued meanwhile (other pages' calls, its
+        own next ones) is received first: a page that sends faster than its batches run
+        then shows it (its inbox fills, ``bridge/page.py`` cuts it off), where run inline
+        one by one as they arrive, its batches would make every other page's call wait
+        behind them in Chromium's queue, out of the turns' reach.
         """
         key = id(source)
         if key not in self._queued:
             self._queued.add(key)
             self._ready.append(source)
-        if not self._scheduled and self.inline:
+        if (
+            not self._scheduled
+            and self.inline
+            and (key not in self._busy or time.perf_counter() - self._ended > BUSY_GAP_S)
+        ):
             # idle: nothing else is queued for the core, so this turn is the one the loop
             # would run next anyway; running it now saves a trip through the loop
             self._scheduled = True
@@ -173,6 +189,7 @@ class Turns:
         if due:
             self._busy = ran
         self._behind = self._pending()
+        self._ended = time.perf_counter()
         self._scheduled = False
         if self._ready or self._behind:
             self._schedule()

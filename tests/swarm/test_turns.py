@@ -167,6 +167,30 @@ async def test_inline_an_idle_core_runs_a_turn_at_once_and_a_busy_one_takes_turn
     assert log[-2:] == ["late", "deferred"]
 
 
+async def test_a_source_ready_again_right_after_its_turn_takes_the_loop_not_an_inline_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A page calling back to back (ready again within BUSY_GAP_S of its own turn) goes
+    through the loop, so its calls pile up where the turns and the bridge see them; a
+    source that was not in the last turn, or is ready again later, still runs inline."""
+    loop = asyncio.get_running_loop()
+    t = Turns(lambda: loop, inline=True)
+    log: list[str] = []
+    spammer = Slices("spam", 1, log)  # one slice a call: no turn left scheduled
+    t.ready(spammer)
+    assert log == ["spam"]  # idle: inline
+    t.ready(spammer)  # at once again: busy, so through the loop
+    assert log == ["spam"]
+    await settle(t)
+    assert log == ["spam", "spam"]
+    other = Slices("other", 1, log)
+    t.ready(other)  # not in the last turn: inline
+    assert log[-1] == "other"
+    monkeypatch.setattr(turns_module, "BUSY_GAP_S", 0.0)  # as if long after its turn
+    t.ready(other)
+    assert log[-2:] == ["other", "other"]
+
+
 async def test_an_idle_source_and_what_it_defers_go_before_a_busy_source_s_next_slice() -> None:
     """A ping beside a flood: the ping's slice, the dispatch it defers and the page's
     flush run before the flood's next slice and its reader's flush, in the same turn."""
