@@ -338,8 +338,10 @@ class EventQueue:
 class Observers:
     """Callbacks told, once per loop turn at most, that the core's state changed."""
 
-    def __init__(self, soon: Soon) -> None:
-        self._soon = soon
+    def __init__(self, schedule: Soon) -> None:
+        """``schedule(fn)`` runs ``fn`` later in a core turn (the core passes
+        ``Turns.after``: once the turn's batches to the pages have left)."""
+        self._schedule = schedule
         self._callbacks: list[Callable[[], None]] = []
         self._scheduled = False
 
@@ -357,11 +359,11 @@ class Observers:
         self._callbacks.clear()
 
     def changed(self) -> None:
-        """Something changed: notify the observers on the next loop turn (once)."""
+        """Something changed: notify the observers later in this turn, or the next (once)."""
         if self._scheduled or not self._callbacks:
             return
         self._scheduled = True
-        self._soon(self._notify)
+        self._schedule(self._notify)
 
     def _notify(self) -> None:
         self._scheduled = False

@@ -226,6 +226,16 @@ def test_a_page_that_says_hello_again_itself_still_gets_its_answers(open_page, c
         assert call(page, f"T.join('room{i}', 'r{i}')")["self"]
 
 
+def flood_channel(js: Any, page: Any, calls: int) -> None:
+    """``page`` calls the bridge's ``send`` itself, ``calls`` times back to back (empty
+    batches), as qwebchannel.js makes the call: no flow control at all."""
+    js(
+        page,
+        "new QWebChannel(qt.webChannelTransport, (ch) => {"
+        f" for (let i = 0; i < {calls}; i++) ch.objects.peersocket.send('[]'); }}); true",
+    )
+
+
 def test_a_page_flooding_the_channel_itself_is_cut_off_until_it_loads_again(
     open_page, call, js, qtbot, monkeypatch
 ):
@@ -240,11 +250,7 @@ def test_a_page_flooding_the_channel_itself_is_cut_off_until_it_loads_again(
     flooder_id = call(flooder, "T.swarms.main.getLoopback().info.id")
     call(peer, "T.join('room')")
     qtbot.waitUntil(lambda: js(peer, "T.peers().length") == 1, timeout=LOAD_TIMEOUT_MS)
-    js(
-        flooder,
-        "new QWebChannel(qt.webChannelTransport, (ch) => {"
-        " for (let i = 0; i < 200; i++) ch.objects.peersocket.send('[]'); }); true",
-    )
+    flood_channel(js, flooder, 200)
     qtbot.waitUntil(lambda: flooder.page.webChannel() is None, timeout=LOAD_TIMEOUT_MS)
     qtbot.waitUntil(
         lambda: js(peer, f"T.of('close').filter(e => e[1] === '{flooder_id}').length") == 1,
@@ -273,11 +279,7 @@ def test_a_page_flooding_the_channel_is_cut_off_before_its_batches_run_one_by_on
     call(peer, "T.join('room')")
     qtbot.waitUntil(lambda: js(peer, "T.peers().length") == 1, timeout=LOAD_TIMEOUT_MS)
     before = flooder.bridge.batches_in
-    js(
-        flooder,
-        "new QWebChannel(qt.webChannelTransport, (ch) => {"
-        " for (let i = 0; i < 2000; i++) ch.objects.peersocket.send('[]'); }); true",
-    )
+    flood_channel(js, flooder, 2000)
     qtbot.waitUntil(lambda: flooder.page.webChannel() is None, timeout=LOAD_TIMEOUT_MS)
     assert flooder.bridge.batches_in - before <= 4 * wire.PAGE_BATCHES_IN_FLIGHT
 
