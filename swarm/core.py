@@ -33,7 +33,7 @@ from swarm.dispatch import EventQueue, Listener, Observers
 from swarm.engine import Engine, LinkSink, Transport
 from swarm.errors import PeerSocketError
 from swarm.events import CLOSE_GOING_AWAY, CLOSE_NORMAL, SessionData, SwarmClosed
-from swarm.flow import Flow
+from swarm.flow import Flow, runs_of
 from swarm.link import Link
 from swarm.linkset import LinkSet
 from swarm.mesh import Mesh
@@ -297,38 +297,55 @@ class SwarmCore:
         written at all (the swarm or the socket closed)."""
         self._check(handle, socket)
         send, link = self._sender(handle, socket)
-        sending = self._flow.sending
+        sizes = list(map(len, payloads))
+        total = sum(sizes)
         refused: list[Refusal] = []
-        counted = queued = False
-        for index, payload in enumerate(payloads):
-            size = len(payload)
-            try:
-                if size > limits.MAX_MESSAGE:
-                    raise PeerSocketError.too_large("the message", size, limits.MAX_MESSAGE)
-                sending(socket, size)
-            except PeerSocketError as err:
-                refused.append(Refusal(index, err, socket.inflight))
-                continue
+        if sizes and socket.inflight + total <= limits.MAX_INFLIGHT and max(sizes) <= limits.MAX_MESSAGE:
+            # none can be refused (each is within the bound the whole run keeps): counted
+            # and sent together
+            socket.sent += len(sizes)
+            socket.bytes_sent += total
+            socket.inflight += total
             counted = True
-            if send(payload):
-                queued = True
-            else:  # its peer is not reachable here: not in flight after all
-                socket.inflight -= size
+            queued = send(payloads)
+            if not queued:  # its peer is not reachable here: not in flight after all
+                socket.inflight -= total
+        else:  # one by one, as they are refused
+            sending = self._flow.sending
+            counted = queued = False
+            for index, payload in enumerate(payloads):
+                size = sizes[index]
+                try:
+                    if size > limits.MAX_MESSAGE:
+                        raise PeerSocketError.too_large("the message", size, limits.MAX_MESSAGE)
+                    sending(socket, size)
+                except PeerSocketError as err:
+                    refused.append(Refusal(index, err, socket.inflight))
+                    continue
+                counted = True
+                if send((payload,)):
+                    queued = True
+                else:  # its peer is not reachable here: not in flight after all
+                    socket.inflight -= size
         if queued and link is not None:
             self._links.mark_dirty(link)
         if counted:
             self._observers.changed()
         return refused
 
-    def _sender(self, handle: SwarmHandle, socket: Socket) -> tuple[Callable[[bytes], bool], Link | None]:
-        """How a message written on ``socket`` by ``handle``'s page goes: a function that
-        sends one and says whether it went (to this device's tabs, or queued on the
-        link, which is returned beside it), or not (its peer is not reachable here)."""
+    def _sender(
+        self, handle: SwarmHandle, socket: Socket
+    ) -> tuple[Callable[[Sequence[bytes]], bool], Link | None]:
+        """How messages written on ``socket`` by ``handle``'s page go: a function that
+        sends some, in order, and says whether they went (to this device's tabs, or
+        queued on the link, which is returned beside it), or not (their peer is not
+        reachable here)."""
         flow, membership = self._flow, socket.membership
         if socket.loopback:  # to the presence's other tabs
 
-            def to_other_tabs(payload: bytes) -> bool:
-                flow.deliver(socket, (payload,), exclude=handle)
+            def to_other_tabs(payloads: Sequence[bytes]) -> bool:
+                for run in runs_of(payloads):
+                    flow.deliver(socket, run, exclude=handle)
                 return True
 
             return to_other_tabs, None
@@ -336,16 +353,17 @@ class SwarmCore:
         if link is None:  # to a presence of this device
             peer_socket = self._mesh.local_peer_socket(membership, socket.peer_id)
             if peer_socket is None:
-                return (lambda _payload: False), None
+                return (lambda _payloads: False), None
 
-            def to_this_device(payload: bytes) -> bool:
-                flow.deliver(peer_socket, (payload,))
+            def to_this_device(payloads: Sequence[bytes]) -> bool:
+                for run in runs_of(payloads):
+                    flow.deliver(peer_socket, run)
                 return True
 
             return to_this_device, None
-        send_message = link.protocol.send_message
+        send_messages = link.protocol.send_messages
         topic, me, peer = membership.topic, membership.presence.id, socket.peer_id
-        return (lambda payload: send_message(topic, me, peer, payload)), link
+        return (lambda payloads: send_messages(topic, me, peer, payloads)), link
 
     def consumed(self, handle: SwarmHandle, socket: Socket, nbytes: int) -> None:
         """``handle``'s page has consumed ``nbytes`` of the messages ``socket`` delivered it."""

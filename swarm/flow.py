@@ -17,7 +17,7 @@ waits for the page's window in ``swarm/dispatch.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from swarm import limits
 from swarm.dispatch import EventQueue
@@ -25,6 +25,28 @@ from swarm.errors import PeerSocketError
 from swarm.events import Drain
 from swarm.mesh import Mesh
 from swarm.presence import Socket, SwarmHandle
+
+
+def runs_of(payloads: Sequence[bytes]) -> Iterator[Sequence[bytes]]:
+    """``payloads`` in order, cut into the runs a ``MESSAGES`` frame could carry (at most
+    ``limits.MAX_MESSAGES_PER_FRAME`` messages and ``limits.MESSAGES_FRAME_BYTES``
+    bytes, a larger message alone): what a tab's writes to another tab of this device
+    are delivered as, like a peer's."""
+    most, frame_bytes = limits.MAX_MESSAGES_PER_FRAME, limits.MESSAGES_FRAME_BYTES
+    if len(payloads) <= 1:
+        yield payloads
+        return
+    run: list[bytes] = []
+    size = 0
+    for payload in payloads:
+        n = len(payload)
+        if run and (len(run) >= most or size + n > frame_bytes):
+            yield run
+            run, size = [], 0
+        run.append(payload)
+        size += n
+    if run:
+        yield run
 
 
 class Flow:

@@ -29,7 +29,8 @@ from __future__ import annotations
 import enum
 import itertools
 import secrets
-from collections.abc import Callable
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -464,30 +465,48 @@ class LinkProtocol:
 
     def send_message(self, topic: bytes, from_id: bytes, to_id: bytes, payload: bytes) -> bool:
         """Queue a message; False when the peer presence is not reachable here."""
+        return self.send_messages(topic, from_id, to_id, (payload,))
+
+    def send_messages(self, topic: bytes, from_id: bytes, to_id: bytes, payloads: Sequence[bytes]) -> bool:
+        """Queue messages of one socket, in order, as :meth:`send_message` would one
+        after the other (one route lookup for all); False, and none queued, when the peer
+        presence is not reachable here."""
         key = self._run_key
         # the same socket as the message before, nothing read since: the same route
         cached = key is not None and key[0] is topic and key[1] is from_id and key[2] is to_id
         route = self._run_route if cached else self._route(topic, from_id, to_id)
         if route is None:
             return False
-        size = len(payload)
-        if (
-            route == self._run_route
-            and len(self._run) < limits.MAX_MESSAGES_PER_FRAME
-            and self._run_bytes + size <= limits.MESSAGES_FRAME_BYTES
-        ):
-            self._run.append(payload)
-            self._run_bytes += size
-            if not cached:
-                self._run_key = (topic, from_id, to_id)
+        most, frame_bytes = limits.MAX_MESSAGES_PER_FRAME, limits.MESSAGES_FRAME_BYTES
+        if self.version is None or self.version < 2:  # no MESSAGES frames
+            for payload in payloads:
+                self._send([Frame.MESSAGE, *route, payload])
             return True
-        if self._run_route is not None:
-            self._end_run()
-        if self.version is not None and self.version >= 2 and size < limits.MESSAGES_FRAME_BYTES:
-            self._run_route, self._run, self._run_bytes = route, [payload], size
+        # ends[k]: the bytes of payloads[:k + 1]; what fits in a run is found by bisection
+        ends = list(itertools.accumulate(map(len, payloads)))
+        start, count, done = 0, len(payloads), 0  # done: the bytes of payloads[:start]
+        while start < count:
+            if self._run_route != route:
+                if self._run_route is not None:
+                    self._end_run()  # another socket's
+                if ends[start] - done >= frame_bytes:  # too large for a run: alone
+                    self._send([Frame.MESSAGE, *route, payloads[start]])
+                    done = ends[start]
+                    start += 1
+                    continue
+                self._run_route, self._run, self._run_bytes = route, [], 0
+            run = self._run
+            stop = bisect_right(
+                ends, done + frame_bytes - self._run_bytes, start, min(count, start + most - len(run))
+            )
+            if stop == start:  # the next one does not fit: this run is full
+                self._end_run()
+                continue
+            run.extend(payloads[start:stop])
+            self._run_bytes += ends[stop - 1] - done
+            done, start = ends[stop - 1], stop
+        if self._run_route is not None:  # the last one's run is open: remember its socket
             self._run_key = (topic, from_id, to_id)
-        else:
-            self._send([Frame.MESSAGE, *route, payload])
         return True
 
     def close_socket(self, topic: bytes, from_id: bytes, to_id: bytes, code: int, reason: str) -> bool:

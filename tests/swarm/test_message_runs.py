@@ -40,6 +40,28 @@ async def test_a_run_stays_within_a_messages_frames_bounds(net):
         assert len(run.payloads) == 1 or run.size <= limits.MESSAGES_FRAME_BYTES
 
 
+async def test_a_w_op_reaches_the_other_tab_in_runs_within_a_frames_bounds(net):
+    """``write_many`` (a page's ``W`` op) to a tab of this device arrives in runs no
+    larger than a peer's ``MESSAGES`` frames, and in runs, not message by message."""
+    writer, reader = await pair(net)
+    socket = writer.handle.require_socket(reader.id)
+    first = [b"first"]
+    small = [b"%d" % i for i in range(2 * limits.MAX_MESSAGES_PER_FRAME + 10)]
+    big = [bytes([i]) * (limits.MESSAGES_FRAME_BYTES // 3 + 1) for i in range(5)]
+    huge = [b"h" * limits.MESSAGES_FRAME_BYTES]
+    writer.write(reader.id, first[0])
+    assert writer.core.write_many(writer.handle, socket, small + big + huge) == []
+    everything = first + small + big + huge
+    await until(lambda: len(reader.messages()) == len(everything), "every message")
+    assert reader.messages() == everything
+    runs = reader.of(Messages)
+    for run in runs:
+        assert len(run.payloads) <= limits.MAX_MESSAGES_PER_FRAME
+        assert run.size == sum(map(len, run.payloads))
+        assert len(run.payloads) == 1 or run.size <= limits.MESSAGES_FRAME_BYTES
+    assert len(runs) <= 7  # the first; 522 small in 3 runs (with 2 big); 3 big in 2; the huge
+
+
 async def test_a_run_never_spans_session_data_between_the_writes(net):
     writer, reader = await pair(net)
     writer.write(reader.id, b"one")

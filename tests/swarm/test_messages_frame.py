@@ -5,6 +5,8 @@ in order, once, and only on a link both sides opened in version 2."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from swarm import limits
 from swarm.framing import FrameDecoder
@@ -232,3 +234,77 @@ def test_a_messages_frame_carries_as_much_as_the_frame_allows():
     b.receive_data(frame(Frame.MESSAGES, 0, 0, 0, many))
     (event,) = b.events_received()
     assert isinstance(event, PeerMessages) and event.payloads == many and event.peer_id == ka.id
+
+
+# a socket's messages: many small ones (a run's 256), or sizes at a run's 32 KiB (two
+# halves fill one exactly, one byte more does not; a message of 32 KiB goes alone)
+_half = limits.MESSAGES_FRAME_BYTES // 2
+_bytes_bound = st.sampled_from([0, 1, _half - 1, _half, _half + 1, 2 * _half - 1, 2 * _half, 2 * _half + 1])
+_messages = st.one_of(
+    st.lists(st.integers(0, 3), min_size=1, max_size=700)
+    | st.lists(st.integers(0, 3), min_size=250, max_size=700),
+    st.lists(_bytes_bound, min_size=1, max_size=12),
+)
+
+
+def runs_as_specified(groups: list[tuple[bytes, list[bytes]]], version: int) -> list[tuple[int, list[bytes]]]:
+    """docs/PROTOCOL.md's rule, written plainly: a socket's messages that follow each
+    other share a MESSAGES frame while it stays within 256 messages and 32 KiB; a message
+    of 32 KiB or more goes alone, as every message does in version 1."""
+    out: list[tuple[int, list[bytes]]] = []
+    last, run, size = None, [], 0
+    for topic, payloads in groups:
+        for p in payloads:
+            fits = (
+                last == topic
+                and run
+                and len(run) < limits.MAX_MESSAGES_PER_FRAME
+                and size + len(p) <= limits.MESSAGES_FRAME_BYTES
+            )
+            if fits:
+                run.append(p)
+                size += len(p)
+                continue
+            if run:
+                out.append((Frame.MESSAGES if len(run) > 1 else Frame.MESSAGE, run))
+                run, last = [], None
+            if version >= 2 and len(p) < limits.MESSAGES_FRAME_BYTES:
+                last, run, size = topic, [p], len(p)
+            else:
+                out.append((Frame.MESSAGE, [p]))
+    if run:
+        out.append((Frame.MESSAGES if len(run) > 1 else Frame.MESSAGE, run))
+    return out
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from([T1, T2]), _messages), max_size=6),
+    st.sampled_from([(1, 2), (1,)]),
+    st.booleans(),
+)
+def test_messages_written_together_go_in_the_frames_the_protocol_says(groups, versions, together):
+    """A page's ``W`` op (``send_messages``: several messages of one socket at once) and
+    the same messages one by one (``send_message``) put the runs docs/PROTOCOL.md
+    describes on the link, and the peer reads every message once, in order."""
+    a, b, ka, kb = pair(b_versions=versions)
+    written = [
+        (topic, [bytes([n % 256]) * size for size in sizes]) for n, (topic, sizes) in enumerate(groups)
+    ]
+    for topic, payloads in written:
+        if together:
+            assert a.send_messages(topic, ka.id, kb.id, payloads)
+        else:
+            for p in payloads:
+                assert a.send_message(topic, ka.id, kb.id, p)
+    data = a.data_to_send()
+    got = [(f[0], f[4] if f[0] == Frame.MESSAGES else [f[4]]) for f in frames(data)]
+    assert got == runs_as_specified(written, max(versions))
+    b.receive_data(data)
+    assert message_payloads(b.events_received()) == [p for _, payloads in written for p in payloads]
+
+
+def test_messages_to_a_presence_not_reachable_are_not_queued():
+    a, _, ka, _ = pair()
+    assert not a.send_messages(T1, ka.id, Key().id, [b"x", b"y"])
+    assert a.data_to_send() == b""
