@@ -148,10 +148,9 @@ class CorePeer:
             # runs of at most a W op's (SwarmCore.write_many, as the bridge runs one);
             # then wait for a drain
             room = window - socket.inflight
-            run = 0
-            while sent + run < n and run < MAX_WRITES_PER_OP and (sent + run == 0 or room >= size):
-                room -= size
-                run += 1
+            # as many as fit in the window's room (the first one of the flood in any case)
+            fit = max(0, room) // size if sent else 1 + max(0, room - size) // size
+            run = min(n - sent, MAX_WRITES_PER_OP, fit)
             if run:
                 refused = self.core.write_many(self.handle, socket, [payload] * run)
                 if refused:

@@ -465,14 +465,39 @@ class LinkProtocol:
 
     def send_message(self, topic: bytes, from_id: bytes, to_id: bytes, payload: bytes) -> bool:
         """Queue a message; False when the peer presence is not reachable here."""
-        return self.send_messages(topic, from_id, to_id, (payload,))
+        key = self._run_key
+        # the same socket as the message before, nothing read since: the same route
+        cached = key is not None and key[0] is topic and key[1] is from_id and key[2] is to_id
+        route = self._run_route if cached else self._route(topic, from_id, to_id)
+        if route is None:
+            return False
+        size = len(payload)
+        if (
+            route == self._run_route
+            and len(self._run) < limits.MAX_MESSAGES_PER_FRAME
+            and self._run_bytes + size <= limits.MESSAGES_FRAME_BYTES
+        ):
+            self._run.append(payload)
+            self._run_bytes += size
+            if not cached:
+                self._run_key = (topic, from_id, to_id)
+            return True
+        if self._run_route is not None:
+            self._end_run()
+        if self.version is not None and self.version >= 2 and size < limits.MESSAGES_FRAME_BYTES:
+            self._run_route, self._run, self._run_bytes = route, [payload], size
+            self._run_key = (topic, from_id, to_id)
+        else:
+            self._send([Frame.MESSAGE, *route, payload])
+        return True
 
     def send_messages(self, topic: bytes, from_id: bytes, to_id: bytes, payloads: Sequence[bytes]) -> bool:
         """Queue messages of one socket, in order, as :meth:`send_message` would one
         after the other (one route lookup for all); False, and none queued, when the peer
         presence is not reachable here."""
+        if len(payloads) == 1:  # (a round trip's write: the shorter way)
+            return self.send_message(topic, from_id, to_id, payloads[0])
         key = self._run_key
-        # the same socket as the message before, nothing read since: the same route
         cached = key is not None and key[0] is topic and key[1] is from_id and key[2] is to_id
         route = self._run_route if cached else self._route(topic, from_id, to_id)
         if route is None:
