@@ -34,7 +34,7 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
 from PyQt6.QtWebChannel import QWebChannel
 from PyQt6.QtWebEngineCore import QWebEnginePage
 
-from bridge import wire
+from bridge import renderer, wire
 from bridge.consent import MAX_PENDING_JOINS, Gate, PeerRequest, RefuseAll, Ticket
 from bridge.origin import origin_of
 from bridge.outbox import Outbox
@@ -144,6 +144,7 @@ class PageBridge(QObject):
         self._withheld = 0  # batches run but not told ran: the budget ran out
         self.withheld_total = 0  # batches whose "ran" waited for the budget, ever
         self._cut: QWebChannel | None = None  # the channel taken off a page that flooded it
+        self._lowered: renderer.Lowered | None = None  # its renderer, while it is cut off
         self._ops: deque[wire.Op | wire.BadOp] = deque()  # the rest of the batch being run
         self._detached = False
         #: Channel messages: batches from the page, and batches of events sent to it.
@@ -253,8 +254,14 @@ class PageBridge(QObject):
         if self._core is not None:
             self._core.turns.drop(self)
         self._release_document()
+        self._restore_renderer()
         with contextlib.suppress(TypeError, RuntimeError):
             self._page.urlChanged.disconnect(self._on_url_changed)
+
+    def _restore_renderer(self) -> None:
+        lowered, self._lowered = self._lowered, None
+        if lowered is not None:
+            renderer.restore(lowered)
 
     @property
     def cut_off(self) -> bool:
@@ -306,8 +313,10 @@ class PageBridge(QObject):
         does, as fast as it can, and each message costs QWebChannel time on the GUI
         thread, every other page's time, before the bridge even sees it. So the page's
         channel is taken off it until it loads a new document: what it sends then is
-        dropped before QWebChannel reads it. Its swarms close for it (its peers see it
-        leave) and it is told why."""
+        dropped before QWebChannel reads it (in its renderer: the browser process never
+        hears of it). Its swarms close for it (its peers see it leave) and it is told why.
+        Its renderer runs at the lowest CPU priority until then (``bridge/renderer.py``):
+        the loop that flooded usually goes on, a core of its own otherwise."""
         page = self._page
         log.warning(
             "%s sent more channel messages than PeerSocket allows in flight (%d past the %d it "
@@ -330,10 +339,13 @@ class PageBridge(QObject):
         self._release_document()
         self._cut = page.webChannel()
         page.setWebChannel(None)
+        # what it sends now stays in its renderer, but the loop sending it goes on there
+        self._lowered = renderer.lower(page.renderProcessPid())
 
     def _on_load_started(self) -> None:
         """A new document: a page that was cut off gets its channel back."""
         channel, self._cut = self._cut, None
+        self._restore_renderer()
         if channel is not None and not self._detached:
             self._received = 0
             self._page.setWebChannel(channel)

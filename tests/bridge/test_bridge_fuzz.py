@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 from typing import Any
 
 import pytest
@@ -12,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bridge import page as bridge_page
-from bridge import wire
+from bridge import renderer, wire
 from tests.browser.conftest import LOAD_TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
@@ -242,7 +244,8 @@ def test_a_page_flooding_the_channel_itself_is_cut_off_until_it_loads_again(
     """A page that calls the bridge's channel itself, past what peersocket.js ever has
     in flight, is cut off (each message would cost QWebChannel time on the browser's
     main thread, every page's time): its peers see it leave, the page's console says
-    why, and once the page loads again PeerSocket works for it again."""
+    why, its renderer runs at the lowest CPU priority meanwhile (the other page's does
+    not), and once the page loads again PeerSocket works for it again."""
     monkeypatch.setattr(bridge_page, "PAGE_BATCH_RATE", 20.0)  # a small budget, spent fast
     monkeypatch.setattr(bridge_page, "PAGE_BATCH_BURST", 20.0)
     flooder, peer = open_page("alpha"), open_page("beta")
@@ -250,14 +253,21 @@ def test_a_page_flooding_the_channel_itself_is_cut_off_until_it_loads_again(
     flooder_id = call(flooder, "T.swarms.main.getLoopback().info.id")
     call(peer, "T.join('room')")
     qtbot.waitUntil(lambda: js(peer, "T.peers().length") == 1, timeout=LOAD_TIMEOUT_MS)
+    pid, peer_pid = flooder.page.renderProcessPid(), peer.page.renderProcessPid()
+    assert pid != peer_pid  # (two sites: two renderers)
+    nice, peer_nice = renderer.nice_of(pid), renderer.nice_of(peer_pid)
     flood_channel(js, flooder, 200)
     qtbot.waitUntil(lambda: flooder.page.webChannel() is None, timeout=LOAD_TIMEOUT_MS)
     qtbot.waitUntil(
         lambda: js(peer, f"T.of('close').filter(e => e[1] === '{flooder_id}').length") == 1,
         timeout=LOAD_TIMEOUT_MS,
     )
+    if sys.platform.startswith("linux"):
+        assert renderer.nice_of(pid) == renderer.LOWERED_NICE and renderer.nice_of(peer_pid) == peer_nice
     js(flooder, "window.__before_reload = true; location.reload(); true")
     qtbot.waitUntil(lambda: flooder.page.webChannel() is not None, timeout=LOAD_TIMEOUT_MS)
+    if sys.platform.startswith("linux") and os.geteuid() == 0:  # (see bridge/renderer.py)
+        assert renderer.nice_of(pid) == nice
     qtbot.waitUntil(  # the new document: the old one answers until the reload commits
         lambda: (
             js(flooder, "!window.__before_reload && document.readyState === 'complete' && !!window.T") is True
