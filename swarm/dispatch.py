@@ -73,14 +73,16 @@ class EventQueue:
 
     def __init__(
         self,
-        soon: Soon,
+        schedule: Soon,
         clock: Callable[[], Clock],
         on_dropped: Callable[[SwarmHandle, Socket, int], None] | None = None,
     ) -> None:
-        """``soon``: run work later in this turn; ``clock()``: time and timers for the
-        pages' rates; ``on_dropped(handle, socket, nbytes)``: a message delivered to
-        ``handle`` was dropped before it reached the page (its socket vanished)."""
-        self._soon = soon
+        """``schedule(fn)``: run ``fn`` later in this turn (the core passes
+        ``Turns.late``: once the turn's credits are in, so one pass delivers a message
+        and the drain it caused); ``clock()``: time and timers for the pages' rates;
+        ``on_dropped(handle, socket, nbytes)``: a message delivered to ``handle`` was
+        dropped before it reached the page (its socket vanished)."""
+        self._schedule = schedule
         self._clock = clock
         self.on_dropped = on_dropped
         self._listeners: dict[int, Listener] = {}  # handle id -> listener
@@ -133,7 +135,7 @@ class EventQueue:
             self._queue.append([handle, event])
         if not self._scheduled:
             self._scheduled = True
-            self._soon(self.dispatch)
+            self._schedule(self.dispatch)
 
     def emit_messages(
         self, handle: SwarmHandle, socket: Socket, payloads: Sequence[bytes], size: int
@@ -161,7 +163,7 @@ class EventQueue:
             queue.append([handle, Messages(socket, list(payloads), size)])
         if not self._scheduled:
             self._scheduled = True
-            self._soon(self.dispatch)
+            self._schedule(self.dispatch)
 
     def emit_all(self, membership: Membership, event: HandleEvent) -> None:
         """``event`` for every tab of ``membership``."""
@@ -238,7 +240,7 @@ class EventQueue:
             self._released.add(key)
             if not self._scheduled:
                 self._scheduled = True
-                self._soon(self.dispatch)
+                self._schedule(self.dispatch)
 
     def _within_window(self, handle: SwarmHandle, event: HandleEvent) -> bool:
         """Whether ``event`` goes to the page now; if not, it waits for the page's window."""
@@ -332,7 +334,7 @@ class EventQueue:
         self._wake = None
         if not self._scheduled:  # in a turn, like every dispatch
             self._scheduled = True
-            self._soon(self.dispatch)
+            self._schedule(self.dispatch)
 
 
 class Observers:
