@@ -196,12 +196,12 @@ async def page_role(args: argparse.Namespace) -> None:
         page = await session.peer_tab(1 if args.role == "echo" else 2)
         me = await session.evaluate(page, f"B.peersocket({json.dumps(args.room)}, 0)")
         emit({"ready": True, "id": me})
-        peer_id = await session.evaluate(page, "B.firstPeer()", timeout=60)
-        await session.evaluate(page, f"B.usePeer({json.dumps(peer_id)})")
         if args.role == "echo":
-            await session.evaluate(page, "B.echo()")
+            await session.evaluate(page, "B.echoFirstPeer()", timeout=60)
             await stdin_closed()
             return
+        peer_id = await session.evaluate(page, "B.firstPeer()", timeout=60)
+        await session.evaluate(page, f"B.usePeer({json.dumps(peer_id)})")
         emit({"result": await measure_pages(session, page, args.quick)})
     finally:
         if session is not None:

@@ -37,6 +37,20 @@ const B = {
     return swarm.getLoopback().info.id;
   },
 
+  // The echo of a device pair: echoes the first peer socket from its connection
+  // event's listener, so that the messages that follow the event, even in the same
+  // batch from the browser, have their listener (as firstPeer, usePeer and echo in
+  // three calls did not: a measuring page on the other device that started at once
+  // could send before it, and the bench waited for the lost answer).
+  echoFirstPeer () {
+    return new Promise((resolve) => {
+      const use = (socket) => { B.usePeer(socket.info.id); B.echo(); resolve(socket.info.id); };
+      const first = B.swarm.getSockets()[0];
+      if (first) use(first);
+      else B.swarm.addEventListener('connection', (e) => use(e.socket), { once: true });
+    });
+  },
+
   // The first peer socket of the swarm, waiting for one (peers on other devices come later).
   async firstPeer () {
     while (B.swarm.getSockets().length < 1) await new Promise((resolve) => B.swarm.addEventListener('connection', resolve, { once: true }));
