@@ -497,6 +497,8 @@ class LinkProtocol:
         presence is not reachable here."""
         if len(payloads) == 1:  # (a round trip's write: the shorter way)
             return self.send_message(topic, from_id, to_id, payloads[0])
+        if not payloads:  # (nothing to remember: the open run may be another socket's)
+            return self._route(topic, from_id, to_id) is not None
         key = self._run_key
         cached = key is not None and key[0] is topic and key[1] is from_id and key[2] is to_id
         route = self._run_route if cached else self._route(topic, from_id, to_id)

@@ -308,3 +308,15 @@ def test_messages_to_a_presence_not_reachable_are_not_queued():
     a, _, ka, _ = pair()
     assert not a.send_messages(T1, ka.id, Key().id, [b"x", b"y"])
     assert a.data_to_send() == b""
+
+
+def test_no_messages_written_together_leave_the_open_run_to_its_own_socket():
+    a, b, ka, kb = pair()
+    assert a.send_message(T1, ka.id, kb.id, b"m1")  # a run of T1's socket is open
+    assert a.send_messages(T2, ka.id, kb.id, [])
+    assert a.send_message(T2, ka.id, kb.id, b"other socket")
+    b.receive_data(a.data_to_send())
+    assert b.events_received() == [
+        PeerMessage(T1, ka.id, kb.id, b"m1"),
+        PeerMessage(T2, ka.id, kb.id, b"other socket"),
+    ]
