@@ -92,6 +92,28 @@ class Outbox:
                     return
         self.put(["m", handle, peer, b64])
 
+    def put_messages(self, handle: int, peer: str, texts: list[str]) -> None:
+        """:meth:`put_message` for each of ``texts`` (a run of one socket), in order, with
+        the same items as a result: the run's messages fill the ``M`` item before them,
+        then ``M`` items of ``wire.MAX_RUN``, without a call per message when all are small."""
+        if self.closed or len(texts) < 2 or max(map(len, texts)) > RUN_ITEM_CHARS:
+            for text in texts:
+                self.put_message(handle, peer, text)
+            return
+        items, most = self._items, wire.MAX_RUN
+        start = 0
+        last = items[-1] if items else None
+        if last is not None and last[0] in ("m", "M") and last[1] == handle and last[2] == peer:
+            if last[0] == "M":
+                start = most - len(last[3])
+                last[3].extend(texts[:start])
+            elif last[3] is not None and len(last[3]) <= RUN_ITEM_CHARS:
+                start = most - 1
+                items[-1] = ["M", handle, peer, [last[3], *texts[:start]]]
+        for at in range(start, len(texts), most):
+            run = texts[at : at + most]
+            self.put(["m", handle, peer, run[0]] if len(run) == 1 else ["M", handle, peer, run])
+
     def _errors_waiting(self) -> int:
         return sum(1 for i in self._items if i is not None and i[0] == "E")
 

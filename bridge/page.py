@@ -22,6 +22,7 @@ null (``_socket_json``, the one place a socket is described to the page).
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import logging
 import time
@@ -424,6 +425,10 @@ class PageBridge(QObject):
         doc.writes[key] = before + len(messages)
         # The op's messages go to the core together (SwarmCore.write_many); one it cannot
         # decode is refused after those before it went, as if they were written alone.
+        decoded = wire.message_payloads(messages)
+        if decoded is not None:  # (all of them are messages: the usual op)
+            self._write_run(handle, peer, decoded, before)
+            return
         payloads: list[bytes] = []
         start = 0  # the place in `messages` of payloads[0]
         for at, message in enumerate(messages):
@@ -592,9 +597,9 @@ class PageBridge(QObject):
                 return
             h = handle.id
             if type(event) is Messages:
-                peer, put, b64 = event.socket.id_hex, self._outbox.put_message, wire.b64
-                for payload in event.payloads:
-                    put(h, peer, b64(payload))
+                b64 = binascii.b2a_base64
+                texts = [b64(payload, newline=False).decode("ascii") for payload in event.payloads]
+                self._outbox.put_messages(h, event.socket.id_hex, texts)
             elif isinstance(event, Drain):
                 # the counts now, not when the core emitted it: every write of this
                 # document run until now is in `inflight`, and no later one

@@ -203,6 +203,18 @@ def message_payload(value: object) -> bytes:
     return payload(value, "the message", limits.MAX_MESSAGE)
 
 
+def message_payloads(values: list[Any] | tuple[Any, ...]) -> list[bytes] | None:
+    """Every one of ``values`` as :func:`message_payload` reads it, in one pass; None when
+    one of them is not a message it takes (then read them one by one, for its error)."""
+    try:
+        if max(map(len, values), default=0) > (limits.MAX_MESSAGE + 2) // 3 * 4 + 4:
+            return None  # (a text this long is refused before it is decoded)
+        data = [binascii.a2b_base64(value, strict_mode=True) for value in values]
+    except (binascii.Error, ValueError, TypeError):  # not text, or not base64
+        return None
+    return data if max(map(len, data), default=0) <= limits.MAX_MESSAGE else None
+
+
 def session_payload(value: object) -> bytes | None:
     if value is None:
         return None

@@ -8,9 +8,11 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from bridge import wire
-from bridge.outbox import MAX_CHARS, MAX_ERRORS_WAITING, MAX_ITEMS, Outbox
+from bridge.outbox import MAX_CHARS, MAX_ERRORS_WAITING, MAX_ITEMS, RUN_ITEM_CHARS, Outbox
 
 
 class Page:
@@ -313,3 +315,41 @@ def test_only_small_messages_join_a_run_so_a_batch_stays_near_max_chars() -> Non
         ["m", 1, peer, small],
     ]
     assert RUN_ITEM_CHARS * wire.MAX_RUN <= MAX_CHARS
+
+
+# a socket's messages as the bridge hands them over: runs of base64 texts, most small,
+# some past RUN_ITEM_CHARS (they never join an M item), between drains and other sockets
+_text = st.one_of(st.just("AAAA"), st.just("x" * (RUN_ITEM_CHARS + 1)))
+_step = st.one_of(
+    st.tuples(
+        st.just("run"),
+        st.sampled_from([(1, "aa"), (1, "bb"), (2, "aa")]),
+        st.lists(st.just("AAAA"), max_size=300)
+        | st.lists(st.just("AAAA"), min_size=100, max_size=300)  # (past an M item's 128)
+        | st.lists(_text, max_size=300),  # all small, or not
+    ),
+    st.tuples(st.just("one"), st.sampled_from([(1, "aa"), (1, "bb")]), _text),
+    st.tuples(st.just("drain"), st.sampled_from([(1, "aa"), (2, "aa")]), st.integers(0, 9)),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_step, max_size=12))
+@example([("one", (1, "aa"), "AAAA"), ("run", (1, "aa"), ["AAAA"] * 200)])  # an m item, then past 128
+@example([("run", (1, "aa"), ["AAAA"] * 3), ("run", (1, "aa"), ["AAAA"] * 300)])  # an M item, then past it
+def test_a_run_of_messages_put_together_makes_the_items_put_one_by_one_make(steps):
+    """``put_messages`` (a ``Messages`` event's run) leaves the outbox as that many
+    ``put_message`` calls would: the same ``m`` and ``M`` items, in the same order."""
+    together, one_by_one = Page(), Page()
+    for kind, (handle, peer), value in steps:
+        for page in (together, one_by_one):
+            if kind == "drain":
+                page.outbox.put(["d", handle, peer, value, value])
+            elif kind == "one":
+                page.outbox.put_message(handle, peer, value)
+        if kind == "run":
+            together.outbox.put_messages(handle, peer, list(value))
+            for text in value:
+                one_by_one.outbox.put_message(handle, peer, text)
+    assert together.outbox._items == one_by_one.outbox._items
+    assert together.turn() == one_by_one.turn()

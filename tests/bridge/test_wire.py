@@ -7,11 +7,13 @@ page must not lose a batch (the other sockets' writes in it) to that difference.
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
 
 from bridge import wire
+from swarm import limits
 from swarm.errors import PeerSocketError
 
 PEER = "ab" * 32
@@ -68,3 +70,24 @@ def test_batches_for_the_page_are_compact_json_the_page_reads_back() -> None:
 def test_a_lone_surrogate_in_a_batch_for_the_page_is_written_all_the_same() -> None:
     batch = [["x", 1, PEER, 1000, "bye \ud800", True], ["m", 1, PEER, "AAE="]]
     assert json.loads(wire.dumps(batch)) == batch
+
+
+_too_long = "A" * ((limits.MAX_MESSAGE + 2) // 3 * 4 + 8)  # refused before it is decoded
+_decodes_too_large = base64.b64encode(bytes(limits.MAX_MESSAGE + 1)).decode()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [None, 7, ["AAAA"], {"a": 1}, "not base64!", "AAA", "AA==AA", "é", _too_long, _decodes_too_large],
+)
+def test_an_op_s_messages_read_together_are_read_as_one_by_one_or_left_to_them(bad) -> None:
+    """``message_payloads`` (a ``W`` op's messages in one pass) gives what
+    ``message_payload`` gives each, or nothing when one of them is refused: then the
+    bridge reads them one by one, and each refusal has its place and its own error."""
+    good = [base64.b64encode(bytes([i]) * i).decode() for i in range(20)]
+    assert wire.message_payloads(good) == [wire.message_payload(m) for m in good]
+    assert wire.message_payloads([]) == []
+    messages = [*good[:5], bad, *good[5:]]
+    assert wire.message_payloads(messages) is None
+    with pytest.raises(PeerSocketError):
+        wire.message_payload(bad)
