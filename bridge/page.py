@@ -425,8 +425,8 @@ class PageBridge(QObject):
         doc.writes[key] = before + len(messages)
         # The op's messages go to the core together (SwarmCore.write_many); one it cannot
         # decode is refused after those before it went, as if they were written alone.
-        decoded = wire.message_payloads(messages)
-        if decoded is not None:  # (all of them are messages: the usual op)
+        decoded = wire.message_payloads(messages) if len(messages) > 1 else None
+        if decoded is not None:  # (all of them are messages: the usual op of several)
             self._write_run(handle, peer, decoded, before)
             return
         payloads: list[bytes] = []
@@ -597,9 +597,12 @@ class PageBridge(QObject):
                 return
             h = handle.id
             if type(event) is Messages:
-                b64 = binascii.b2a_base64
-                texts = [b64(payload, newline=False).decode("ascii") for payload in event.payloads]
-                self._outbox.put_messages(h, event.socket.id_hex, texts)
+                payloads, b64 = event.payloads, binascii.b2a_base64
+                if len(payloads) == 1:  # (a round trip's message: the shorter way)
+                    self._outbox.put_message(h, event.socket.id_hex, b64(payloads[0], newline=False).decode())
+                else:
+                    texts = [b64(payload, newline=False).decode() for payload in payloads]
+                    self._outbox.put_messages(h, event.socket.id_hex, texts)
             elif isinstance(event, Drain):
                 # the counts now, not when the core emitted it: every write of this
                 # document run until now is in `inflight`, and no later one
