@@ -33,8 +33,8 @@ def runs_of(payloads: Sequence[bytes]) -> Iterator[Sequence[bytes]]:
     bytes, a larger message alone): what a tab's writes to another tab of this device
     are delivered as, like a peer's."""
     most, frame_bytes = limits.MAX_MESSAGES_PER_FRAME, limits.MESSAGES_FRAME_BYTES
-    if len(payloads) <= 1:
-        yield payloads
+    if len(payloads) <= 1 or (len(payloads) <= most and sum(map(len, payloads)) <= frame_bytes):
+        yield payloads  # (one run: a W op of small messages)
         return
     run: list[bytes] = []
     size = 0

@@ -2,7 +2,13 @@
 run), from a tab of this device as from a peer's ``MESSAGES`` frame: in order, within a
 frame's bounds, and never across anything else the socket carried."""
 
+import itertools
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
 from swarm import limits
+from swarm.flow import runs_of
 from tests.swarm.core_helpers import Messages, SessionData, until
 
 ORIGINS = ["https://a.example", "https://b.example"]
@@ -89,3 +95,24 @@ async def test_each_tab_of_a_presence_gets_the_whole_run(net):
     for payload in payloads:
         writer.write(readers[0].id, payload)
     await until(lambda: all(r.messages() == payloads for r in readers), "both tabs' messages")
+
+
+_sizes = st.sampled_from([0, 1, 3, limits.MESSAGES_FRAME_BYTES // 2, limits.MESSAGES_FRAME_BYTES + 1])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 600).flatmap(lambda n: st.lists(_sizes, min_size=n, max_size=n)))
+@example([1] * (limits.MAX_MESSAGES_PER_FRAME + 1))  # one past a run's count
+@example([limits.MESSAGES_FRAME_BYTES // 2] * 2 + [1])  # one byte past a run's bytes
+@example([1] * 600)
+def test_runs_of_a_w_op_keep_its_order_and_a_frame_s_bounds_and_are_as_few_as_those_allow(sizes):
+    payloads = [bytes([i % 256]) * n for i, n in enumerate(sizes)]
+    runs = [list(run) for run in runs_of(payloads)]
+    assert [p for run in runs for p in run] == payloads
+    for run in runs:
+        assert len(run) <= limits.MAX_MESSAGES_PER_FRAME
+        assert len(run) == 1 or sum(map(len, run)) <= limits.MESSAGES_FRAME_BYTES
+    for run, after in itertools.pairwise(runs):  # each run ends only where the next would not fit
+        assert len(run) == limits.MAX_MESSAGES_PER_FRAME or sum(map(len, run)) + len(after[0]) > (
+            limits.MESSAGES_FRAME_BYTES
+        )
