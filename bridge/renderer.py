@@ -79,11 +79,6 @@ def restore(lowered: Lowered) -> bool:
     return restored
 
 
-def nice_of(pid: int) -> int:
-    """The niceness of ``pid``'s main thread (tests)."""
-    return os.getpriority(os.PRIO_PROCESS, pid)
-
-
 def _linux() -> bool:
     return sys.platform.startswith("linux")
 

@@ -300,12 +300,8 @@ class SwarmCore:
         sizes = list(map(len, payloads))
         total = sum(sizes)
         refused: list[Refusal] = []
-        if sizes and socket.inflight + total <= limits.MAX_INFLIGHT and max(sizes) <= limits.MAX_MESSAGE:
-            # none can be refused (each is within the bound the whole run keeps): counted
-            # and sent together
-            socket.sent += len(sizes)
-            socket.bytes_sent += total
-            socket.inflight += total
+        if sizes and max(sizes) <= limits.MAX_MESSAGE and self._flow.sending_all(socket, len(sizes), total):
+            # none could be refused: counted and sent together
             counted = True
             queued = send(payloads)
             if not queued:  # its peer is not reachable here: not in flight after all

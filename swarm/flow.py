@@ -66,6 +66,17 @@ class Flow:
         socket.bytes_sent += size
         socket.inflight += size
 
+    def sending_all(self, socket: Socket, count: int, nbytes: int) -> bool:
+        """Count ``count`` writes of ``nbytes`` in all to ``socket``, as :meth:`sending`
+        would one by one, when none of them can be refused (together they stay within
+        ``limits.MAX_INFLIGHT``); False, counting nothing, otherwise."""
+        if socket.inflight + nbytes > limits.MAX_INFLIGHT:
+            return False
+        socket.sent += count
+        socket.bytes_sent += nbytes
+        socket.inflight += nbytes
+        return True
+
     def deliver(self, socket: Socket, payloads: Sequence[bytes], exclude: SwarmHandle | None = None) -> None:
         """Hand messages that arrived on ``socket``, in order, to every tab (but ``exclude``)."""
         size = sum(map(len, payloads))

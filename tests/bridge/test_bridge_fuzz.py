@@ -228,6 +228,11 @@ def test_a_page_that_says_hello_again_itself_still_gets_its_answers(open_page, c
         assert call(page, f"T.join('room{i}', 'r{i}')")["self"]
 
 
+def nice_of(pid: int) -> int:
+    """The niceness of ``pid``'s main thread."""
+    return os.getpriority(os.PRIO_PROCESS, pid)
+
+
 def flood_channel(js: Any, page: Any, calls: int) -> None:
     """``page`` calls the bridge's ``send`` itself, ``calls`` times back to back (empty
     batches), as qwebchannel.js makes the call: no flow control at all."""
@@ -255,7 +260,7 @@ def test_a_page_flooding_the_channel_itself_is_cut_off_until_it_loads_again(
     qtbot.waitUntil(lambda: js(peer, "T.peers().length") == 1, timeout=LOAD_TIMEOUT_MS)
     pid, peer_pid = flooder.page.renderProcessPid(), peer.page.renderProcessPid()
     assert pid != peer_pid  # (two sites: two renderers)
-    nice, peer_nice = renderer.nice_of(pid), renderer.nice_of(peer_pid)
+    nice, peer_nice = nice_of(pid), nice_of(peer_pid)
     flood_channel(js, flooder, 200)
     qtbot.waitUntil(lambda: flooder.page.webChannel() is None, timeout=LOAD_TIMEOUT_MS)
     qtbot.waitUntil(
@@ -263,11 +268,11 @@ def test_a_page_flooding_the_channel_itself_is_cut_off_until_it_loads_again(
         timeout=LOAD_TIMEOUT_MS,
     )
     if sys.platform.startswith("linux"):
-        assert renderer.nice_of(pid) == renderer.LOWERED_NICE and renderer.nice_of(peer_pid) == peer_nice
+        assert nice_of(pid) == renderer.LOWERED_NICE and nice_of(peer_pid) == peer_nice
     js(flooder, "window.__before_reload = true; location.reload(); true")
     qtbot.waitUntil(lambda: flooder.page.webChannel() is not None, timeout=LOAD_TIMEOUT_MS)
     if sys.platform.startswith("linux") and os.geteuid() == 0:  # (see bridge/renderer.py)
-        assert renderer.nice_of(pid) == nice
+        assert nice_of(pid) == nice
     qtbot.waitUntil(  # the new document: the old one answers until the reload commits
         lambda: (
             js(flooder, "!window.__before_reload && document.readyState === 'complete' && !!window.T") is True

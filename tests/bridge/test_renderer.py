@@ -13,24 +13,27 @@ from bridge import renderer
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness: Linux")
 
-# a process with a second thread, both sleeping, which says when both are there
+# a process with a second thread, both blocked until its stdin closes (the fixture
+# kills it first), which says when both are there
 TWO_THREADS = (
-    "import threading, time\n"
-    "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+    "import sys, threading\n"
+    "threading.Thread(target=threading.Event().wait, daemon=True).start()\n"
     "print('ready', flush=True)\n"
-    "time.sleep(60)\n"
+    "sys.stdin.read()\n"
 )
 
 
 @pytest.fixture
 def process():
-    child = subprocess.Popen([sys.executable, "-c", TWO_THREADS], stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", TWO_THREADS], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
         yield child
     finally:
         child.kill()
-        child.wait()
+        child.communicate()  # (and closes its pipes)
 
 
 def niceness(pid: int) -> list[int]:
