@@ -41,7 +41,7 @@ HANG_S = 600.0
 
 def plan(quick: bool) -> dict[str, Any]:
     if quick:
-        return {"reps": 2, "n": 300, "flood": 5000, "warmup": 30}
+        return {"reps": 3, "n": 300, "flood": 20000, "warmup": 30}
     return {"reps": 5, "n": 1000, "flood": 30000, "warmup": 50}
 
 
@@ -195,6 +195,7 @@ def summarize(reports: list[dict[str, Any]], p: dict[str, Any]) -> dict[str, Any
         ]
         out[name] = {
             "rtt_median_ms": stats.median(blocks),
+            "rtt_median_ms_reps": [stats.median(r["rtt"]["blocks"]) for r in reps],
             "rtt_p99_ms": lat["p99_ms"],
             "msgs_per_s": stats.median([r["flood"]["msgs_per_s"] for r in reps]),
             "msgs_per_s_reps": [r["flood"]["msgs_per_s"] for r in reps],
