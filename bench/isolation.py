@@ -22,6 +22,13 @@ against that pair's own 'quiet' phase of the same repetition and run:
   floods the victim tab's swarm with JOIN/LEAVE frames. The browser then runs on a
   local HyperDHT testnet (``swarm/sidecar/testnet.js``, 127.0.0.1 only, an explicit
   bootstrap list, the loopback guard in every Node process); never the public DHT.
+- ``flood-apart``: ``flood`` where a core is free for the quiet pair: the neighbour
+  pair's two renderer processes run on one CPU, everything else of the browser (its
+  main thread, where the bridge and the core run; the quiet pair's renderers; the GPU
+  process) on the others (``procs.cores_apart``: every thread's affinity). Its slow-down
+  is against a ``quiet-apart`` phase run just before it, pinned the same way, so it
+  measures what the neighbour's flood costs the quiet pair through what they share,
+  not the core taken away. It needs two CPUs or more.
 
 After each phase, a drain phase (the pinger still pings) lasts until the disturbance is
 over: the reader got the writer's last message, the spammer got an answer to every
@@ -63,7 +70,11 @@ from bench import pagesite, procs, stats
 from bench.netns import in_private_netns
 
 PAGES = Path(__file__).resolve().parent / "pages" / "idioms"
-SCENARIOS = ("flood", "spam", "join")
+SCENARIOS = ("flood", "spam", "join", "flood-apart")
+#: a scenario's slow-down is against this phase of the same run (default: 'quiet')
+BASELINE = {"flood-apart": "quiet-apart"}
+#: phases with the neighbour pair's renderers on a CPU of their own
+APART = ("quiet-apart", "flood-apart")
 #: roles with one tab in the run (the others have one per transport)
 SINGLE = ("spammer", "sink", "victim")
 ATTACKS = ("join-one", "join-fresh")
@@ -277,7 +288,12 @@ def run(
         f"{server.origin(site)}/isolation.html?role={role}&transport={t}&room={room}&spam={spam_s}"
         for role, t, site, room in tabs
     )
-    schedule = [(rep, t, name) for rep in range(reps) for t in transports for name in ("quiet", *scenarios)]
+    phases = ["quiet", *(s for s in scenarios if s not in BASELINE)]
+    for s in scenarios:
+        if s in BASELINE:
+            phases += [BASELINE[s], s]  # its own quiet phase just before it
+    schedule = [(rep, t, name) for rep in range(reps) for t in transports for name in phases]
+    all_cpus = os.sched_getaffinity(0)
     runs: list[dict[str, Any]] = []  # one per scenario phase run: its windows and what it cost
     probes: list[tuple[float, str, float]] = []  # (wall time sent, tab, seconds to answer)
     lags: list[tuple[float, float]] = []  # (wall time, ms late)
@@ -344,6 +360,17 @@ def run(
         )
         print("isolation: the spammer (cut off) loaded again", file=sys.stderr)
 
+    def renderers(t: str) -> set[int]:
+        """The renderer processes of transport ``t``'s neighbour pair (writer, reader)."""
+        pages = [tab.page for (role, tt, *_), tab in zip(tabs, holder["opened"], strict=True)
+                 if tt == t and role in ("writer", "reader")]  # fmt: skip
+
+        async def pids() -> set[int]:
+            return {page.renderProcessPid() for page in pages}
+
+        found: set[int] = on_qt(pids, PROBE_BOUND)
+        return found
+
     def page_states() -> list[Any]:
         """What every tab says it is doing (window.__iso), or that it did not answer."""
 
@@ -364,6 +391,8 @@ def run(
             run_phases(attacker)
         except Exception as exc:
             raise RuntimeError(f"{exc}; the tabs: {page_states()}") from exc
+        finally:
+            procs.cores_shared(all_cpus)  # a phase that failed while cores were apart
 
     def run_phases(attacker: Attacker | None) -> None:
         try:
@@ -383,6 +412,11 @@ def run(
                 reload_spammer()
             before = rss()
             calls_before = bridge_calls("spammer") if "spam" in scenarios else 0
+            if name in APART:
+                pinned = procs.cores_apart(renderers(t))
+                run_info: dict[str, Any] = {"apart_cpus": sorted(pinned)}
+            else:
+                run_info = {}
             seq = server.set_phase(name, t, rep)
             t0 = time.time()
             window = None
@@ -397,14 +431,13 @@ def run(
                 done = attacker.attack(attack, phase_s)
                 window = (done["t"] / 1000, done["t"] / 1000 + done["seconds"])
                 done.pop("t")
-                run_info: dict[str, Any] = {"attacker": done}
+                run_info["attacker"] = done
             else:
                 time.sleep(phase_s)  # the phase's length: what is measured, not a wait for a condition
-                run_info = {}
             t1 = time.time()
             server.set_phase(f"drain:{name}", t, rep)
             finished = True
-            if name == "flood":
+            if name in ("flood", "flood-apart"):
                 server.wait(lambda seq=seq, t=t: (t, seq) in server.flooded, "the reader to catch up")
                 server.wait(lambda seq=seq: seq in server.windows, "the writer's account of its flood")
             elif name == "spam":
@@ -413,6 +446,8 @@ def run(
             elif name == "join":
                 finished = victim_settled()
             t2 = time.time()
+            if name in APART:
+                procs.cores_shared(all_cpus)
             window = server.windows.get(seq, window) or (t0, t1)
             if seq in server.flood_messages:  # the flood's own rate, for its cost to compare
                 run_info["flood_msgs_per_s"] = server.flood_messages[seq] / max(window[1] - window[0], 1e-9)
@@ -508,7 +543,11 @@ def summarize(
         for r in runs:
             if r["transport"] == t:
                 by.setdefault(r["scenario"], []).append(r)
-        quiet = stats.latency([x for r in by["quiet"] for x in _between(rtts, *r["window"])])
+        quiets = {
+            name: stats.latency([x for r in by[name] for x in _between(rtts, *r["window"])])
+            for name in ("quiet", *BASELINE.values())
+            if name in by
+        }
         res: dict[str, Any] = {"visibility": posted.get("visibility")}
         for r in runs:  # each run's own figures, and its slowest round trips: when, how long
             if r["transport"] == t:
@@ -526,6 +565,7 @@ def summarize(
             lagged = [x for r in rs for x in _between(lags, *r["window"])]
             window_s = sum(r["window"][1] - r["window"][0] for r in rs)
             lat = stats.latency(during)
+            quiet = quiets[BASELINE.get(name, "quiet")]
             worst = max([*during, *drained], default=float("nan"))
             res[name] = {
                 **lat,

@@ -112,6 +112,38 @@ def tree(pid: int | None = None) -> list[psutil.Process]:
     return [root, *root.children(recursive=True)]
 
 
+def _threads_of(pid: int) -> list[int]:
+    try:
+        return [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
+    except OSError:  # gone meanwhile
+        return []
+
+
+def cores_apart(apart: set[int], root: int | None = None) -> set[int]:
+    """Give the processes ``apart`` (every thread of each) a CPU of their own and the rest
+    of ``root``'s tree (this process's by default) the other CPUs; return the CPUs
+    ``apart`` got. Threads started later inherit their creator's CPUs. ``cores_shared``
+    undoes it. Needs two CPUs or more (RuntimeError otherwise)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        raise RuntimeError(f"a core of their own needs two CPUs or more; this process may use {len(cpus)}")
+    alone, rest = {cpus[0]}, set(cpus[1:])
+    for _ in range(2):  # twice: a thread an unpinned one started during the first pass
+        for p in tree(root):
+            for tid in _threads_of(p.pid):
+                with contextlib.suppress(OSError):  # a thread that ended meanwhile
+                    os.sched_setaffinity(tid, alone if p.pid in apart else rest)
+    return alone
+
+
+def cores_shared(cpus: set[int], root: int | None = None) -> None:
+    """Every thread of ``root``'s tree on ``cpus`` again (after ``cores_apart``)."""
+    for p in tree(root):
+        for tid in _threads_of(p.pid):
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(tid, cpus)
+
+
 def cpu_seconds(procs: list[psutil.Process]) -> float:
     total = 0.0
     for p in procs:

@@ -442,11 +442,14 @@ ISOLATION_LABELS = {
     "flood": "the neighbour pair floods",
     "spam": "a page spams the bridge's `send`",
     "join": "a remote device floods JOIN/LEAVE",
+    "flood-apart": "the neighbour pair floods, its renderers on a CPU of their own (vs quiet, pinned alike)",
 }
 
 
 def isolation_report(iso: dict[str, Any]) -> str:
     """``bench.isolation``: the quiet pair's slow-down per scenario and transport."""
+    from bench.isolation import BASELINE  # a scenario's own quiet phase
+
     out = [
         "| scenario | transport | quiet pair RTT median / p99 ms (quiet) | \u00d7 quiet (median, p99) "
         "| round trips/s (quiet) | slowest RTT ms (in the drain) | longest drain s "
@@ -456,7 +459,7 @@ def isolation_report(iso: dict[str, Any]) -> str:
     names = {"peersocket": "PeerSocket", "rtc": "RTCDataChannel"}
     for scenario in iso.get("plan", {}).get("scenarios", []):
         for t, res in iso.get("transports", {}).items():
-            q, r = res.get("quiet"), res.get(scenario)
+            q, r = res.get(BASELINE.get(scenario, "quiet")), res.get(scenario)
             if not q or not r:
                 continue
             drain = r["drain"]

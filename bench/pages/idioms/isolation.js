@@ -9,7 +9,8 @@
 //                   trip with the wall-clock time it started, and posts them all at the
 //                   end (the benchmark sorts them into phases by those times).
 //                   RTCDataChannel pages: dc.send and 'message' events.
-//   writer, reader  the neighbour pair of `transport`, in 'flood' phases of it: the
+//   writer, reader  the neighbour pair of `transport`, in 'flood' phases of it (and
+//                   'flood-apart', the same with their renderers on a core of their own): the
 //                   writer `const p = socket.write(m); if (socket.bufferedAmount > 1 << 20)
 //                   await p` (200-byte messages), the reader `for await (const m of
 //                   socket.readable)`; RTCDataChannel: dc.send under the same
@@ -123,7 +124,7 @@ async function writer () {
   await ready();
   for (;;) {
     if (phase.name === 'end') return;
-    if (phase.name !== 'flood') { await nextPhase(); continue; }
+    if (phase.name !== 'flood' && phase.name !== 'flood-apart') { await nextPhase(); continue; }
     const seq = phase.seq;
     const t0 = performance.now();
     written = 0;
