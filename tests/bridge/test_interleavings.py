@@ -419,16 +419,21 @@ def test_a_page_that_goes_away_mid_batch_ends_cleanly_for_everyone(
     assert no_errors_logged(caplog) == []
 
 
-def test_a_documents_queued_work_never_acts_for_the_site_the_page_went_to(pages: Pages, qtbot: Any) -> None:
+def test_a_documents_queued_work_never_acts_for_the_site_the_page_went_to(
+    pages: Pages, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Batches a document sent run for that document or not at all: if the page goes
-    to another site while they wait (the core busy with another page), they do not
-    join, write or answer as the new site."""
+    to another site while they wait (the core busy with another page, and this page
+    sending back to back), they do not join, write or answer as the new site."""
+    monkeypatch.setattr(turns_module, "BUSY_GAP_S", 3600.0)  # back to back, however slow the test
     busy, sink = pages.pair("busy", "busy", "sink")
     victim_peer = pages("room-peer")
     victim_peer.join(qtbot, "room")
     page = pages("mallory")
     busy.send(busy.writes(sink, numbered("busy", 4000)))  # the core is busy for a while
-    page.send([["hello", "another document"], ["join", 7, "room"]])
+    page.send([["hello", "another document"]])  # its turn goes ahead of busy's...
+    page.send([["join", 7, "room"]])  # ...so this one, right after, waits for the loop
+    assert pages.core.turns._scheduled
     emitted = len(page.items)
     page.page.setUrl(QUrl("peerapp://victim/"))
     pages.settle()
@@ -535,10 +540,11 @@ def test_an_idle_core_runs_a_batch_before_send_returns_and_a_busy_one_takes_its_
     pages: Pages, qtbot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What keeps a lone message fast: with nothing else to do, the core runs a
-    page's batch, and delivers its message, inside ``send()``. With other work
-    waiting it does not run inside ``send()``: it runs in the next turn, and there,
-    a page that was idle goes before the busy page's next slice (docs/ARCHITECTURE.md,
-    swarm/turns.py), so a ping beside a flood does not wait behind it."""
+    page's batch, and delivers its message, inside ``send()``. With a turn scheduled
+    for a busy page, an idle page's batch still runs inside ``send()``, ahead of the
+    busy page's next slice (docs/ARCHITECTURE.md, swarm/turns.py), so a ping beside a
+    flood waits neither behind it nor for the loop; the busy page's slices go on in
+    their turns."""
     # a turn that overran its time budget would leave its flush to the next turn:
     # not what this test is about
     monkeypatch.setattr(turns_module, "TURN_BUDGET_S", 3600.0)
@@ -550,12 +556,12 @@ def test_an_idle_core_runs_a_batch_before_send_returns_and_a_busy_one_takes_its_
     assert b.messages() == [b"now"] and pages.core.turns.turns == turns + 1
     log_slices(busy)
     busy.send(busy.writes(sink, numbered("busy", 1000)))  # one slice inline, more to come
+    assert pages.core.turns._scheduled and pages.log.count("busy slice") == 1
     a.send(a.writes(b, [b"later"]))
-    assert b.messages() == [b"now"]
-    pages.log.append("a sent")
-    qtbot.waitUntil(lambda: b.messages() == [b"now", b"later"], timeout=LOAD_TIMEOUT_MS)
-    i = pages.log.index("a sent")
-    assert pages.log[i:].index(("b", b"later")) < pages.log[i:].index("busy slice")
+    assert b.messages() == [b"now", b"later"]  # inside send(), ahead of the scheduled turn
+    assert pages.log.count("busy slice") == 1
+    qtbot.waitUntil(lambda: len(sink.messages()) == 1000, timeout=LOAD_TIMEOUT_MS)
+    assert pages.log.count("busy slice") > 1
 
 
 # --- real tabs ---------------------------------------------------------------------------------

@@ -149,22 +149,87 @@ async def test_a_busy_source_does_not_make_a_quiet_one_wait_behind_all_its_work(
 
 async def test_inline_an_idle_core_runs_a_turn_at_once_and_a_busy_one_takes_turns() -> None:
     """What the core does with a page's batch (inline): at once when idle, one slice
-    only; what is left, and what arrives meanwhile, takes turns round robin."""
+    only; what is left takes turns round robin, and an idle source that says it is
+    ready meanwhile has its turn at once, ahead of the turn scheduled for the busy one."""
     loop = asyncio.get_running_loop()
     t = Turns(lambda: loop, inline=True)
     log: list[str] = []
     busy, quiet = Slices("busy", 4, log), Slices("quiet", 1, log)
     t.ready(busy)
     assert log == ["busy"] and t.turns == 1  # inside ready(): one slice, no more
-    t.ready(quiet)  # a turn is scheduled now: quiet waits for it, busy's next slice too
-    assert log == ["busy"]
+    t.ready(quiet)  # a turn is scheduled for busy: quiet goes ahead of it, at once
+    assert log == ["busy", "quiet"] and t.turns == 2
     await settle(t)
-    assert log == ["busy", "quiet", "busy", "busy", "busy"]  # the idle one first
+    assert log == ["busy", "quiet", "busy", "busy", "busy"]
     t.soon(lambda: log.append("deferred"))
-    t.ready(Slices("late", 1, log))  # a turn scheduled for deferred work: no inline turn
-    assert log[-1] == "busy"
-    await settle(t)
+    t.ready(Slices("late", 1, log))  # deferred work already due runs in its turn, after it
     assert log[-2:] == ["late", "deferred"]
+
+
+async def test_a_source_ahead_of_a_scheduled_turn_gets_its_deferred_work_done_with_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A ping beside a flood whose next turn is scheduled: the ping's slice, the work it
+    defers and its page's flush run at once; the flood's slice waits for its turn. Ready
+    again right after, the ping is busy: it waits for the loop like any caller back to back."""
+    monkeypatch.setattr(turns_module, "BUSY_GAP_S", 3600.0)  # "right after", however slow the test
+    loop = asyncio.get_running_loop()
+    t = Turns(lambda: loop, inline=True)
+    log: list[str] = []
+    flood = Slices("flood", 3, log, then=lambda: t.at_end(lambda: log.append("flood's flush")))
+    ping = Slices("ping", 1, log, then=lambda: t.soon(lambda: t.at_end(lambda: log.append("ping's flush"))))
+    t.ready(flood)
+    assert log == ["flood", "flood's flush"]
+    t.ready(ping)
+    assert log[2:] == ["ping", "ping's flush"]  # not the flood's next slice
+    ping.left = 1
+    t.ready(ping)  # at once again: through the loop, with the flood's turn
+    assert log[4:] == []
+    await settle(t)
+    # both busy now: round robin, in the order they were queued, then their flushes
+    assert log[4:] == ["flood", "ping", "flood's flush", "ping's flush", "flood", "flood's flush"]
+
+
+async def test_no_turn_ahead_for_a_source_already_waiting_or_while_work_is_due_or_in_a_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Going ahead is for a source that had nothing queued, while the core is not behind
+    and not inside a turn: a source with work left waits for its scheduled turn; so does
+    one that says it is ready from inside a turn, and one that comes when a turn left
+    deferred work undone."""
+    loop = asyncio.get_running_loop()
+    t = Turns(lambda: loop, inline=True)
+    log: list[str] = []
+    monkeypatch.setattr(turns_module, "BUSY_GAP_S", 0.0)  # every source idle by the clock
+    a, b = Slices("a", 3, log), Slices("b", 2, log)
+    t.ready(a)
+    t.ready(b)  # ahead of a's scheduled turn
+    assert log == ["a", "b"]
+    t.ready(b)  # b has work left, so it is waiting already: no second turn ahead
+    t.ready(a)
+    assert log == ["a", "b"]
+    await settle(t)
+    assert sorted(log) == ["a", "a", "a", "b", "b"]
+
+    log.clear()
+    late = Slices("late", 1, log)
+    inside = Slices("inside", 1, log, then=lambda: t.ready(late))  # ready from inside a turn
+    t.ready(inside)
+    assert log == ["inside"]  # late waits for the next turn, not nested in this one
+    await settle(t)
+    assert log == ["inside", "late"]
+
+    log.clear()
+    monkeypatch.setattr(turns_module, "TURN_BUDGET_S", 0.0)  # every turn leaves work undone
+
+    def then_a_page() -> None:  # between that turn and the next, which d2 is due in
+        t.ready(Slices("new", 1, log))
+        log.append("new is ready")
+
+    t.soon(lambda: (log.append("d1"), loop.call_soon(then_a_page)))
+    t.soon(lambda: log.append("d2"))  # d1 takes the whole budget: d2 waits
+    await settle(t)
+    assert log == ["d1", "new is ready", "d2", "new"]  # no turn ahead of the work due
 
 
 async def test_a_source_ready_again_right_after_its_turn_takes_the_loop_not_an_inline_turn(
