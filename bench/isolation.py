@@ -280,6 +280,9 @@ def run(
     if webrtc and not in_private_netns():
         raise RuntimeError("refusing WebRTC outside the benchmark's own network namespace (bench.netns)")
     transports = ["peersocket"] + (["rtc"] if webrtc else [])
+    if "flood-apart" in scenarios and len(os.sched_getaffinity(0)) < 2:
+        print("isolation: flood-apart left out: it needs two CPUs or more", file=sys.stderr)
+        scenarios = [s for s in scenarios if s != "flood-apart"]
     reps = 2 if quick else 4
     phase_s = seconds or (3.0 if quick else 6.0)
     tabs = tab_list(transports, scenarios)

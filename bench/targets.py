@@ -233,14 +233,16 @@ def isolation_targets(iso: dict[str, Any]) -> list[Target]:
     """bench/isolation.py: the PeerSocket quiet pair's slow-down under each scenario over
     RTCDataChannel's quiet pair's in the same scenario and run (at most 1: no worse)."""
     t = iso.get("transports", {})
-    if "peersocket" not in t or "rtc" not in t:
-        return []
+    scenarios = iso.get("plan", {}).get("scenarios", [])
     out = []
-    for scenario in iso.get("plan", {}).get("scenarios", []):
+    if "flood-apart" in scenarios and "peersocket" in t:  # against its own quiet phase only
+        out += free_core_targets(
+            _get(t, "peersocket", "flood-apart", "median_x"), _get(t, "peersocket", "flood-apart", "p99_x")
+        )
+    if "peersocket" not in t or "rtc" not in t:
+        return out
+    for scenario in scenarios:
         if scenario == "flood-apart":
-            out += free_core_targets(
-                _get(t, "peersocket", scenario, "median_x"), _get(t, "peersocket", scenario, "p99_x")
-            )
             continue
         for q, label in (("median_x", "median"), ("p99_x", "p99")):
             ps, rtc = _get(t, "peersocket", scenario, q), _get(t, "rtc", scenario, q)
