@@ -113,7 +113,8 @@ def summarize(events: list[dict[str, Any]], seconds: float) -> None:
             for r in received
             if e["ts"] <= r["ts"] < e["ts"] + e["dur"] and "chrome_mojo_event_info" in r.get("args", {})
         ]
-        print(f"  {e['dur']:7d}  {inner[:4] or 'no Mojo message: a Qt event or timer (a scheduled turn)'}")
+        what = inner[:4] or "no Mojo message (a Qt event or timer, a scheduled turn among them)"
+        print(f"  {e['dur']:7d}  {what}")
 
 
 def main() -> int:
