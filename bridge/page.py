@@ -22,7 +22,6 @@ null (``_socket_json``, the one place a socket is described to the page).
 
 from __future__ import annotations
 
-import binascii
 import contextlib
 import logging
 import time
@@ -597,12 +596,11 @@ class PageBridge(QObject):
                 return
             h = handle.id
             if type(event) is Messages:
-                payloads, b64 = event.payloads, binascii.b2a_base64
+                payloads = event.payloads
                 if len(payloads) == 1:  # (a round trip's message: the shorter way)
-                    self._outbox.put_message(h, event.socket.id_hex, b64(payloads[0], newline=False).decode())
+                    self._outbox.put_message(h, event.socket.id_hex, wire.b64(payloads[0]))
                 else:
-                    texts = [b64(payload, newline=False).decode() for payload in payloads]
-                    self._outbox.put_messages(h, event.socket.id_hex, texts)
+                    self._outbox.put_messages(h, event.socket.id_hex, wire.b64_all(payloads))
             elif isinstance(event, Drain):
                 # the counts now, not when the core emitted it: every write of this
                 # document run until now is in `inflight`, and no later one

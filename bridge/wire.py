@@ -46,7 +46,6 @@ wait to be read (``seen``). What waits meanwhile waits where it can be coalesced
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 from dataclasses import dataclass
@@ -185,10 +184,15 @@ def identity(value: object) -> int:
     return value
 
 
+def _b64_chars(limit: int) -> int:
+    """The longest base64 text of at most ``limit`` bytes could be (padding, a newline)."""
+    return (limit + 2) // 3 * 4 + 4
+
+
 def payload(value: object, what: str, limit: int) -> bytes:
     if not isinstance(value, str):
         raise PeerSocketError.invalid_argument(f"{what} must be base64 text")
-    if len(value) > (limit + 2) // 3 * 4 + 4:
+    if len(value) > _b64_chars(limit):
         raise PeerSocketError.too_large(what, len(value) * 3 // 4, limit)
     try:
         data = binascii.a2b_base64(value, strict_mode=True)  # (the alphabet, the padding)
@@ -207,7 +211,7 @@ def message_payloads(values: list[Any] | tuple[Any, ...]) -> list[bytes] | None:
     """Every one of ``values`` as :func:`message_payload` reads it, in one pass; None when
     one of them is not a message it takes (then read them one by one, for its error)."""
     try:
-        if max(map(len, values), default=0) > (limits.MAX_MESSAGE + 2) // 3 * 4 + 4:
+        if max(map(len, values), default=0) > _b64_chars(limits.MAX_MESSAGE):
             return None  # (a text this long is refused before it is decoded)
         data = [binascii.a2b_base64(value, strict_mode=True) for value in values]
     except (binascii.Error, ValueError, TypeError):  # not text, or not base64
@@ -232,7 +236,13 @@ def reason(value: object) -> str:
 
 
 def b64(data: bytes | None) -> str | None:
-    return None if data is None else base64.b64encode(data).decode("ascii")
+    return None if data is None else binascii.b2a_base64(data, newline=False).decode("ascii")
+
+
+def b64_all(payloads: list[bytes]) -> list[str]:
+    """:func:`b64` of each of ``payloads`` (a run of messages for a page), in one pass."""
+    encode = binascii.b2a_base64
+    return [encode(data, newline=False).decode("ascii") for data in payloads]
 
 
 # Every message crosses here twice (read from one page's batch, written in another's):

@@ -91,3 +91,13 @@ def test_an_op_s_messages_read_together_are_read_as_one_by_one_or_left_to_them(b
     assert wire.message_payloads(messages) is None
     with pytest.raises(PeerSocketError):
         wire.message_payload(bad)
+
+
+def test_a_run_of_messages_is_encoded_for_the_page_as_each_alone() -> None:
+    """``b64_all`` (a run of messages in one pass) gives what ``b64`` gives each, which
+    is standard base64, no newline, that ``message_payload`` reads back."""
+    payloads = [bytes(range(i % 256)) * (i // 256 + 1) for i in range(0, 700, 7)]
+    texts = wire.b64_all(payloads)
+    assert texts == [wire.b64(p) for p in payloads] == [base64.b64encode(p).decode() for p in payloads]
+    assert [wire.message_payload(t) for t in texts] == payloads
+    assert wire.b64_all([]) == []
