@@ -14,11 +14,16 @@ holds the GUI thread long. Messages of one socket that follow each other go as o
 Each batch also tells the page how many of its own batches the bridge has run
 (``["p", n]``), which is what lets the page send more (``PAGE_BATCHES_IN_FLIGHT``).
 That count goes with the next batch there is anyway; on its own only once the page
-may be waiting for it (half its allowance run and not reported).
+may be waiting for it (half its allowance run and not reported). Which count the page
+had read when it sent a batch follows from the ``seen`` that batch carries
+(:attr:`Outbox.known`): a page keeping to its allowance never has more batches run
+than that count and ``PAGE_BATCHES_IN_FLIGHT`` (``bridge/page.py`` cuts off one that
+does).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +55,8 @@ class Outbox:
         self.seen = 0  # of them, read by the page
         self.ran = 0  # the page's batches the bridge has run
         self._ran_told = 0  # the last count the page was told
+        self._told: deque[int] = deque()  # the count each batch not seen yet told, in order
+        self.known = 0  # the count the page had read by its last `seen`
         self.errors_dropped = 0  # E items past MAX_ERRORS_WAITING
         self.closed = False
 
@@ -130,6 +137,9 @@ class Outbox:
         ``EVENT_BATCHES_IN_FLIGHT`` unread."""
         n = min(n, self.sent)
         if n > self.seen:
+            told = self._told
+            for _ in range(n - self.seen):
+                self.known = told.popleft()
             self.seen = n
             if self._items or self.ran != self._ran_told:
                 self._want_flush()
@@ -140,7 +150,13 @@ class Outbox:
         if drop:
             self._items.clear()
             self._drains.clear()
-        self.sent = self.seen = self.ran = self._ran_told = 0
+        self.sent = self.seen = self.ran = self._ran_told = self.known = 0
+        self._told.clear()
+
+    def _sending(self) -> None:
+        """A batch is about to leave: count it, with the count of runs it tells."""
+        self.sent += 1
+        self._told.append(self._ran_told)
 
     def close(self) -> None:
         self.closed = True
@@ -163,7 +179,7 @@ class Outbox:
             # side would wait for the other: the page's `seen` waits behind its batches)
             if standalone:
                 self._ran_told = self.ran
-                self.sent += 1
+                self._sending()
                 self._emit(wire.dumps([["p", self.ran]]))
             return
         items = self._items
@@ -200,7 +216,7 @@ class Outbox:
             self._drains = {k: i - taken for k, i in self._drains.items() if i >= taken}
         if not batch:
             return
-        self.sent += 1
+        self._sending()
         self._emit(wire.dumps(batch))
         if self._items:
             self._want_flush()

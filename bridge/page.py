@@ -139,6 +139,7 @@ class PageBridge(QObject):
         self._inbox: deque[str] = deque()  # batches from the page, not run yet
         self._inbox_chars = 0
         self._received = 0  # batches this document sent (see _cut_off)
+        self._ran = 0  # of them, run (see _batch_ran)
         self._tokens = PAGE_BATCH_BURST  # the page's budget of batches (PAGE_BATCH_RATE)
         self._tokens_at = time.monotonic()
         self._withheld = 0  # batches run but not told ran: the budget ran out
@@ -173,7 +174,8 @@ class PageBridge(QObject):
             return
         self._received += 1
         if self._received > self._outbox.ran_told + wire.PAGE_BATCHES_IN_FLIGHT:
-            self._cut_off()
+            told = self._outbox.ran_told
+            self._cut_off(f"{self._received - told} batches arrived past the {told} it was told ran")
             return
         if len(self._inbox) >= MAX_INBOX_BATCHES or self._inbox_chars + len(batch) > MAX_INBOX_CHARS:
             # only a page that calls the channel itself gets here (peersocket.js waits)
@@ -209,6 +211,8 @@ class PageBridge(QObject):
                     ops.extend(wire.parse_batch(batch))
                 except PeerSocketError as err:
                     self._queue(["E", err.to_dict()])
+                if not self._may_run(ops):
+                    continue  # cut off: nothing is left to run
                 if not ops:
                     self._batch_ran()
                     continue
@@ -268,8 +272,35 @@ class PageBridge(QObject):
         """The page flooded its channel and lost it until it loads again (``_cut_off``)."""
         return self._cut is not None
 
+    def _may_run(self, ops: deque[wire.Op | wire.BadOp]) -> bool:
+        """Whether the page could have sent the batch ``ops`` holds; if not, it is cut
+        off and the batch is not run.
+
+        peersocket.js sends a batch only while fewer than ``PAGE_BATCHES_IN_FLIGHT``
+        are past the last run count it read (``["p", n]``), and each batch carries how
+        many of the bridge's batches it read (``seen``), so the count it knew is the
+        one in the last of those (``Outbox.known``). A batch past that comes from a page
+        calling the channel itself, however fast or slowly its calls came and ran
+        (the check when they arrive, in :meth:`send`, only sees those that pile up
+        unrun). A batch saying ``hello`` starts a new document's counts: not checked."""
+        seen = -1
+        for op in ops:
+            if type(op) is wire.Op:
+                if op.name == "hello":
+                    return True
+                if op.name == "seen":
+                    seen = max(seen, op.args[0])
+        if seen >= 0:
+            self._outbox.page_saw(seen)  # (again when the op runs: no change then)
+        allowed = self._outbox.known + wire.PAGE_BATCHES_IN_FLIGHT
+        if self._ran < allowed:
+            return True
+        self._cut_off(f"its batch {self._ran + 1} came when it could have sent {allowed}")
+        return False
+
     def _batch_ran(self) -> None:
         """One of the page's batches ran: say so (``["p", n]``) as its budget allows."""
+        self._ran += 1
         if not self._withheld and self._take_token():
             self._outbox.batch_ran()
             return
@@ -304,13 +335,15 @@ class PageBridge(QObject):
         """A new document (or none): the batch counts start again."""
         self._outbox.restart(drop=drop)
         self._received = received
+        self._ran = 0
         self._withheld = 0
 
-    def _cut_off(self) -> None:
-        """The page sent more batches than it may have in flight: it was told that
-        ``ran_told`` of them ran, and peersocket.js never sends more than
-        ``PAGE_BATCHES_IN_FLIGHT`` past that. Only a page that calls the channel itself
-        does, as fast as it can, and each message costs QWebChannel time on the GUI
+    def _cut_off(self, why: str) -> None:
+        """The page sent more batches than it may have in flight: peersocket.js never
+        sends more than ``PAGE_BATCHES_IN_FLIGHT`` past the count of them it read ran
+        (seen when they arrive, past the count it was told; or when they run, past the
+        count its ``seen`` says it read). Only a page that calls the channel itself
+        does, usually as fast as it can, and each message costs QWebChannel time on the GUI
         thread, every other page's time, before the bridge even sees it. So the page's
         channel is taken off it until it loads a new document: what it sends then is
         dropped before QWebChannel reads it (in its renderer: the browser process never
@@ -319,11 +352,10 @@ class PageBridge(QObject):
         the loop that flooded usually goes on, a core of its own otherwise."""
         page = self._page
         log.warning(
-            "%s sent more channel messages than PeerSocket allows in flight (%d past the %d it "
-            "was told ran): its PeerSocket is cut off until it loads a new page",
+            "%s sent more channel messages than PeerSocket allows in flight (%s): its "
+            "PeerSocket is cut off until it loads a new page",
             self.origin,
-            self._received - self._outbox.ran_told,
-            self._outbox.ran_told,
+            why,
         )
         refused = PeerSocketError(
             "ERR_CHANNEL_FLOOD",

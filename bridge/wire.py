@@ -42,6 +42,10 @@ Both sides bound what is in flight: a page sends a batch only while fewer than
 ``PAGE_BATCHES_IN_FLIGHT`` of its batches wait to be run (``p`` says how many
 ran), and the bridge sends one only while fewer than ``EVENT_BATCHES_IN_FLIGHT``
 wait to be read (``seen``). What waits meanwhile waits where it can be coalesced.
+A page's batch carries ``seen`` whenever the count changed, so the bridge knows
+which ``p`` the page had read when it sent it; a batch more than
+``PAGE_BATCHES_IN_FLIGHT`` past that count is not run, and the page loses its
+channel until it loads again (``ERR_CHANNEL_FLOOD``).
 """
 
 from __future__ import annotations

@@ -109,7 +109,7 @@ class Turns:
         ``BUSY_GAP_S`` of its end (a page calling the channel back to back). Its turn
         goes through the loop, so what Qt has queued meanwhile (other pages' calls, its
         own next ones) is received first: a page that sends faster than its batches run
-        then shows it (it goes past the batches it may have in flight, and
+        then shows it as they arrive (it goes past the batches it may have in flight, and
         ``bridge/page.py`` cuts it off), where run inline one by one as they arrive, its
         batches would make every other page's call wait behind them in Chromium's
         queue, out of the turns' reach.

@@ -83,22 +83,34 @@ class PyPage:
         self._known: set[str] = set()  # peers in the join reply
         self.sent = 0  # batches sent to the bridge
         self.ran = 0  # of them, run: the bridge said so (["p", n])
+        self._seen_sent = 0  # the last count of event batches read that the bridge was sent
         self._waiting: list[list[list[Any]]] = []  # batches held back by that allowance
         self.send([["hello", f"doc-{name}"]])
 
     # --- what the page sends -------------------------------------------------------------
 
     def send(self, ops: list[list[Any]], *, raw: bool = False) -> None:
-        if not raw and (self._waiting or self.sent - self.ran >= wire.PAGE_BATCHES_IN_FLIGHT):
+        if raw:
+            self.sent += 1
+            self.bridge.send(json.dumps(ops))
+            return
+        if self._waiting or self.sent - self.ran >= wire.PAGE_BATCHES_IN_FLIGHT:
             self._waiting.append(ops)
             return
-        self.sent += 1
-        self.bridge.send(json.dumps(ops))
+        self._send_now(ops)
 
     def _send_waiting(self) -> None:
         while self._waiting and self.sent - self.ran < wire.PAGE_BATCHES_IN_FLIGHT and not self.gone:
-            self.sent += 1
-            self.bridge.send(json.dumps(self._waiting.pop(0)))
+            self._send_now(self._waiting.pop(0))
+
+    def _send_now(self, ops: list[list[Any]]) -> None:
+        """As peersocket.js sends a batch: with the event batches read so far, when
+        that count changed (the bridge holds the page to what it had read ran)."""
+        if self.batches != self._seen_sent:
+            ops = [*ops, ["seen", self.batches]]
+            self._seen_sent = self.batches
+        self.sent += 1
+        self.bridge.send(json.dumps(ops))
 
     def request(self, op: str, *args: Any) -> int:
         """Send one op that gets a reply; its request id."""
@@ -165,11 +177,12 @@ class PyPage:
         self._answer_queued = False
         if self.gone:
             return
-        ops: list[list[Any]] = [["seen", self.batches]]
+        ops: list[list[Any]] = []  # the count read goes with it (_send_now)
         if self._consumed:
             ops.append(["ack", [[h, p, n] for (h, p), n in self._consumed.items()]])
             self._consumed.clear()
-        self.send(ops)
+        if ops or self.batches != self._seen_sent:
+            self.send(ops)
 
     def _destroyed(self) -> None:
         self.gone = True
@@ -517,6 +530,33 @@ def test_a_page_past_its_batches_in_flight_is_cut_off_and_nobody_else_notices(
     with qtbot.waitSignal(writer.page.loadFinished, timeout=LOAD_TIMEOUT_MS):
         writer.page.setHtml("<title>again</title>", QUrl("peerapp://writer/"))
     assert writer.page.webChannel() is not None
+
+
+def test_a_page_calling_the_channel_itself_is_cut_off_however_slowly_its_batches_come(
+    pages: Pages, qtbot: Any
+) -> None:
+    """Each of its batches runs, and the bridge tells it so, before the next one comes
+    (what a loaded machine makes of calls back to back): a page that never says it
+    read those counts (``seen``) still goes past what it may have in flight, and is
+    cut off within the allowance. peersocket.js never does: every batch it sends
+    carries what it read. What it sent before arrives, in order."""
+    writer, reader = pages.pair("room", "writer", "reader")
+    pages.settle()
+    writer.reading = False  # from now on it never says it read anything
+    sent: list[bytes] = []
+    for i in range(3 * wire.PAGE_BATCHES_IN_FLIGHT):
+        if writer.page.webChannel() is None:
+            break
+        sent.append(b"call %d" % i)
+        writer.send(writer.writes(reader, sent[-1:]), raw=True)
+        qtbot.waitUntil(
+            lambda: bool(writer.errors()) or len(reader.messages()) == len(sent), timeout=LOAD_TIMEOUT_MS
+        )
+    assert writer.page.webChannel() is None, "never cut off"
+    (error,) = writer.errors()
+    assert error["code"] == "ERR_CHANNEL_FLOOD"
+    assert len(sent) <= 2 * wire.PAGE_BATCHES_IN_FLIGHT  # what ran before it: the allowance
+    assert reader.messages() == sent[:-1]  # the batch past it did not run
 
 
 def test_a_page_past_its_inbox_characters_is_refused_batch_by_batch(

@@ -206,6 +206,47 @@ def test_the_run_count_goes_alone_once_the_page_may_be_waiting_for_it() -> None:
     assert len(page.outbox) == 1  # the message waits for the page to read
 
 
+def test_the_count_the_page_knows_is_the_one_in_the_last_batch_it_says_it_read() -> None:
+    """``known``: the run count in the last of the batches the page's ``seen`` covers,
+    whether it rode with items or went alone; not a count sent but not read yet, and
+    a ``seen`` past what was sent covers only what was sent. A new document starts
+    from nothing."""
+    page = Page()
+    for _ in range(3):
+        page.outbox.batch_ran()
+    page.outbox.put(message(1))
+    assert page.turn() == [["p", 3], message(1)]
+    assert page.outbox.known == 0  # sent, not read
+    for _ in range(wire.PAGE_BATCHES_IN_FLIGHT // 2):
+        page.outbox.batch_ran()
+    page.outbox.put(message(2))
+    assert page.turn() == [["p", 7], message(2)]
+    page.outbox.page_saw(1)
+    assert page.outbox.known == 3
+    page.outbox.put(message(3))
+    assert page.turn() == [message(3)]  # no new count: batch 3 tells 7 still
+    page.outbox.page_saw(99)
+    assert page.outbox.seen == 3 and page.outbox.known == 7
+    page.outbox.page_saw(2)  # never backwards
+    assert page.outbox.known == 7
+    page.outbox.restart()
+    assert page.outbox.known == 0 and page.outbox.seen == 0
+
+
+def test_a_page_that_never_says_it_read_knows_no_count() -> None:
+    """Counts that went alone to a page behind on its events still count as unread
+    until its ``seen`` says otherwise."""
+    page = Page()
+    half = wire.PAGE_BATCHES_IN_FLIGHT // 2
+    for _ in range(3):
+        for _ in range(half):
+            page.outbox.batch_ran()
+        assert page.turn() is not None
+    assert page.outbox.sent == 3 and page.outbox.known == 0
+    page.outbox.page_saw(2)
+    assert page.outbox.known == 2 * half
+
+
 def test_nothing_goes_after_close() -> None:
     """A page that went away gets nothing more, whatever was waiting or arrives."""
     page = Page()
