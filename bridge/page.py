@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +35,7 @@ from PyQt6.QtWebEngineCore import QWebEnginePage
 
 from bridge import renderer, wire
 from bridge.consent import MAX_PENDING_JOINS, Gate, PeerRequest, RefuseAll, Ticket
+from bridge.inbox import ChannelFlood, Inbox
 from bridge.origin import origin_of
 from bridge.outbox import Outbox
 from swarm.core import SwarmCore
@@ -63,19 +63,6 @@ CHANNEL_NAME = "peersocket"
 #: of messages (base64), before every other page and link gets theirs.
 SLICE_OPS = 128
 SLICE_CHARS = 256 * 1024
-#: Batches (and characters) a page may have waiting to be run. A page using
-#: peersocket.js never has more than wire.PAGE_BATCHES_IN_FLIGHT; past these, a page
-#: calling the channel itself has its batches refused (a second line: such a page is
-#: cut off before, see ``PageBridge._cut_off``).
-MAX_INBOX_BATCHES = 64
-MAX_INBOX_CHARS = 64 * 1024 * 1024
-#: A page's budget of channel messages: batches a second, and the burst. Past it the
-#: bridge stops telling the page that its batches ran (``["p", n]``) until it refills:
-#: peersocket.js then waits, with its writes, and a page that does not wait goes past
-#: what it may have in flight and is cut off (``_cut_off``). Each channel message costs
-#: QWebChannel time on the GUI thread, every page's time, before the bridge sees it.
-PAGE_BATCH_RATE = 2000.0
-PAGE_BATCH_BURST = 2000.0
 
 
 class PageSocket(SocketInfo):
@@ -136,14 +123,7 @@ class PageBridge(QObject):
         self.default_identity = identity or 0
         self._doc: Document | None = None
         self._outbox = Outbox(self._emit, self._schedule_flush)
-        self._inbox: deque[str] = deque()  # batches from the page, not run yet
-        self._inbox_chars = 0
-        self._received = 0  # batches this document sent (see _cut_off)
-        self._ran = 0  # of them, run (see _batch_ran)
-        self._tokens = PAGE_BATCH_BURST  # the page's budget of batches (PAGE_BATCH_RATE)
-        self._tokens_at = time.monotonic()
-        self._withheld = 0  # batches run but not told ran: the budget ran out
-        self.withheld_total = 0  # batches whose "ran" waited for the budget, ever
+        self._inbox = Inbox(self._outbox)  # batches from the page, not run yet
         self._cut: QWebChannel | None = None  # the channel taken off a page that flooded it
         self._lowered: renderer.Lowered | None = None  # its renderer, while it is cut off
         self._ops: deque[wire.Op | wire.BadOp] = deque()  # the rest of the batch being run
@@ -166,25 +146,19 @@ class PageBridge(QObject):
             return
         if not isinstance(batch, str):  # pragma: no cover - QWebChannel converts to str
             return
-        core = self._core
-        if core is None:  # no core: nothing to share the thread with
-            self._inbox.append(batch)
+        try:
+            self._inbox.put(batch)
+        except ChannelFlood as flood:
+            self._cut_off(str(flood))
+            return
+        except PeerSocketError as refused:
+            self._queue(["E", refused.to_dict()])
+            return
+        if self._core is None:  # no core: nothing to share the thread with
             while self.run_slice():
                 pass
             return
-        self._received += 1
-        if self._received > self._outbox.ran_told + wire.PAGE_BATCHES_IN_FLIGHT:
-            told = self._outbox.ran_told
-            self._cut_off(f"{self._received - told} batches arrived past the {told} it was told ran")
-            return
-        if len(self._inbox) >= MAX_INBOX_BATCHES or self._inbox_chars + len(batch) > MAX_INBOX_CHARS:
-            # only a page that calls the channel itself gets here (peersocket.js waits)
-            refused = PeerSocketError.too_many("batches waiting to be run", MAX_INBOX_BATCHES)
-            self._queue(["E", refused.to_dict()])
-            return
-        self._inbox.append(batch)
-        self._inbox_chars += len(batch)
-        core.turns.ready(self)
+        self._core.turns.ready(self)
 
     def _no_inbox(self) -> str:
         return ""  # write-only: what was written is in the inbox, not here
@@ -205,14 +179,15 @@ class PageBridge(QObject):
                 self._inbox.clear()
                 return False
             if not ops:
-                batch = self._inbox.popleft()
-                self._inbox_chars -= len(batch)
                 try:
-                    ops.extend(wire.parse_batch(batch))
+                    ops.extend(wire.parse_batch(self._inbox.pop()))
                 except PeerSocketError as err:
                     self._queue(["E", err.to_dict()])
-                if not self._may_run(ops):
-                    continue  # cut off: nothing is left to run
+                try:
+                    self._inbox.check(ops)
+                except ChannelFlood as flood:
+                    self._cut_off(str(flood))
+                    continue  # nothing is left to run
                 if not ops:
                     self._batch_ran()
                     continue
@@ -268,75 +243,35 @@ class PageBridge(QObject):
             renderer.restore(lowered)
 
     @property
+    def withheld_total(self) -> int:
+        """Batches whose run count waited for the page's budget, ever."""
+        return self._inbox.withheld_total
+
+    @property
     def cut_off(self) -> bool:
         """The page flooded its channel and lost it until it loads again (``_cut_off``)."""
         return self._cut is not None
 
-    def _may_run(self, ops: deque[wire.Op | wire.BadOp]) -> bool:
-        """Whether the page could have sent the batch ``ops`` holds; if not, it is cut
-        off and the batch is not run.
-
-        peersocket.js sends a batch only while fewer than ``PAGE_BATCHES_IN_FLIGHT``
-        are past the last run count it read (``["p", n]``), and each batch carries how
-        many of the bridge's batches it read (``seen``), so the count it knew is the
-        one in the last of those (``Outbox.known``). A batch past that comes from a page
-        calling the channel itself, however fast or slowly its calls came and ran
-        (the check when they arrive, in :meth:`send`, only sees those that pile up
-        unrun). A batch saying ``hello`` starts a new document's counts: not checked."""
-        seen = -1
-        for op in ops:
-            if type(op) is wire.Op:
-                if op.name == "hello":
-                    return True
-                if op.name == "seen":
-                    seen = max(seen, op.args[0])
-        if seen >= 0:
-            self._outbox.page_saw(seen)  # (again when the op runs: no change then)
-        allowed = self._outbox.known + wire.PAGE_BATCHES_IN_FLIGHT
-        if self._ran < allowed:
-            return True
-        self._cut_off(f"its batch {self._ran + 1} came when it could have sent {allowed}")
-        return False
-
     def _batch_ran(self) -> None:
-        """One of the page's batches ran: say so (``["p", n]``) as its budget allows."""
-        self._ran += 1
-        if not self._withheld and self._take_token():
-            self._outbox.batch_ran()
-            return
-        self._withheld += 1
-        self.withheld_total += 1
-        if self._withheld == 1:
-            self._release_later()
+        """One of the page's batches ran: the page is told, as its budget allows."""
+        wait = self._inbox.batch_ran()
+        if wait is not None:
+            self._release_later(wait)
 
-    def _take_token(self) -> bool:
-        now = time.monotonic()
-        self._tokens = min(PAGE_BATCH_BURST, self._tokens + (now - self._tokens_at) * PAGE_BATCH_RATE)
-        self._tokens_at = now
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
-        return True
-
-    def _release_later(self) -> None:
-        wait_ms = max(1, int((1 - self._tokens) / PAGE_BATCH_RATE * 1000) + 1)
-        QTimer.singleShot(wait_ms, self._release_withheld)
+    def _release_later(self, wait: float) -> None:
+        QTimer.singleShot(int(wait * 1000) + 1, self._release_withheld)
 
     def _release_withheld(self) -> None:
         if sip.isdeleted(self) or self._detached:
             return
-        while self._withheld and self._take_token():
-            self._withheld -= 1
-            self._outbox.batch_ran()
-        if self._withheld:
-            self._release_later()
+        wait = self._inbox.release()
+        if wait is not None:
+            self._release_later(wait)
 
     def _restart_counts(self, *, drop: bool, received: int) -> None:
         """A new document (or none): the batch counts start again."""
         self._outbox.restart(drop=drop)
-        self._received = received
-        self._ran = 0
-        self._withheld = 0
+        self._inbox.restart(received)
 
     def _cut_off(self, why: str) -> None:
         """The page sent more batches than it may have in flight: peersocket.js never
@@ -365,7 +300,6 @@ class PageBridge(QObject):
         )
         self._emit(wire.dumps([["E", refused.to_dict()]]))
         self._inbox.clear()
-        self._inbox_chars = 0
         self._ops.clear()
         self._restart_counts(drop=True, received=0)
         self._release_document()
@@ -379,7 +313,6 @@ class PageBridge(QObject):
         channel, self._cut = self._cut, None
         self._restore_renderer()
         if channel is not None and not self._detached:
-            self._received = 0
             self._page.setWebChannel(channel)
 
     def _on_url_changed(self, url: Any) -> None:
@@ -389,7 +322,6 @@ class PageBridge(QObject):
             self._release_document()
             # what the document queued was for it alone: never run it for the next one
             self._inbox.clear()
-            self._inbox_chars = 0
             self._ops.clear()
             self._restart_counts(drop=True, received=0)
 

@@ -14,7 +14,7 @@ per crossing (the median and the lowest of REPETITIONS rounds: this VM's noise i
 one-sided); with ``--cprofile``, a cProfile of one more round, per crossing.
 
 The pages' batch rate is what a script could not reach: the bridge's budget of
-batches per second (``PAGE_BATCH_RATE``) is lifted for this process.
+batches per second (``bridge.inbox.BATCH_RATE``) is lifted for this process.
 """
 
 from __future__ import annotations
@@ -99,10 +99,10 @@ async def _until(predicate: Any, what: str) -> None:
 async def run(round_trips: int, repetitions: int, cprofile: bool) -> dict[str, Any]:
     from PyQt6.QtWebEngineCore import QWebEngineProfile
 
-    import bridge.page
+    import bridge.inbox
     from swarm.core import SwarmCore
 
-    bridge.page.PAGE_BATCH_RATE = 1e9  # type: ignore[misc]  # see the module docstring
+    bridge.inbox.BATCH_RATE = 1e9  # see the module docstring
     core = SwarmCore(grace=0.0)
     profile = QWebEngineProfile()
     qt_pages = [await _blank_page(profile, name) for name in ("ping", "echo")]

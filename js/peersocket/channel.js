@@ -206,7 +206,7 @@ export const channel = {
       this.ackBytes = 0;
     }
     // every batch says what was read when that changed: the browser holds the page to
-    // the run count (`p`) in what it says it read (bridge/page.py, _may_run)
+    // the run count (`p`) in what it says it read (bridge/inbox.py, Inbox.check)
     if (this.seen !== this.seenSent) {
       this.outbox.push(['seen', this.seen]);
       this.seenSent = this.seen;

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge import page as bridge_page
+from bridge import inbox as bridge_inbox
 from bridge import renderer, wire
 from tests.browser.conftest import LOAD_TIMEOUT_MS
 
@@ -263,8 +263,8 @@ def test_a_page_flooding_the_channel_itself_is_cut_off_until_it_loads_again(
     main thread, every page's time): its peers see it leave, the page's console says
     why, its renderer runs at the lowest CPU priority meanwhile (the other page's does
     not), and once the page loads again PeerSocket works for it again."""
-    monkeypatch.setattr(bridge_page, "PAGE_BATCH_RATE", 20.0)  # a small budget, spent fast
-    monkeypatch.setattr(bridge_page, "PAGE_BATCH_BURST", 20.0)
+    monkeypatch.setattr(bridge_inbox, "BATCH_RATE", 20.0)  # a small budget, spent fast
+    monkeypatch.setattr(bridge_inbox, "BATCH_BURST", 20.0)
     flooder, peer = open_page("alpha"), open_page("beta")
     call(flooder, "T.join('room')")
     flooder_id = call(flooder, "T.swarms.main.getLoopback().info.id")
@@ -321,8 +321,8 @@ def test_a_page_over_its_budget_of_channel_messages_is_slowed_not_cut_off(
     its budget (each write in a task of its own) waits for the budget to refill, and
     every message arrives, in order; the page is never cut off. (A task of its own:
     a MessageChannel message; setTimeout is clamped to a second in a background tab.)"""
-    monkeypatch.setattr(bridge_page, "PAGE_BATCH_RATE", 50.0)
-    monkeypatch.setattr(bridge_page, "PAGE_BATCH_BURST", 2.0)  # the join alone spends it
+    monkeypatch.setattr(bridge_inbox, "BATCH_RATE", 50.0)
+    monkeypatch.setattr(bridge_inbox, "BATCH_BURST", 2.0)  # the join alone spends it
     writer, reader = open_page("alpha"), open_page("beta")
     call(writer, "T.join('room')")
     reader_id = call(reader, "T.join('room')")["self"]

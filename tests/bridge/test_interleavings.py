@@ -22,7 +22,7 @@ import pytest
 from PyQt6.QtCore import QUrl
 from PyQt6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 
-from bridge import page as bridge_page
+from bridge import inbox as bridge_inbox
 from bridge import wire
 from bridge.consent import AllowAll
 from bridge.page import SLICE_OPS, attach_page
@@ -563,8 +563,8 @@ def test_a_page_past_its_inbox_characters_is_refused_batch_by_batch(
     pages: Pages, qtbot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The inbox is bounded in characters too: a batch that would take it past
-    MAX_INBOX_CHARS is refused, while a smaller one that fits is still taken."""
-    monkeypatch.setattr(bridge_page, "MAX_INBOX_CHARS", 200_000)
+    inbox.MAX_CHARS is refused, while a smaller one that fits is still taken."""
+    monkeypatch.setattr(bridge_inbox, "MAX_CHARS", 200_000)
     writer, reader = pages.pair("room", "writer", "reader")
     writer.send(writer.writes(reader, numbered("first", 1000)))  # keeps the core busy
     big = [b"x" * 60_000]
