@@ -16,10 +16,17 @@ page keeps to the channel's flow control, and this is where it is held to it:
   peersocket.js then waits, with its writes, and a page that does not goes past what it
   may have in flight. Each channel message costs QWebChannel time on the GUI thread,
   every page's time, before the bridge sees it.
+- **Documents**: a new document's counts start at its first batch, which says
+  ``hello`` with the document's token; seen as it arrives (peersocket.js's first batch
+  starts with it), so the new document's batches are not counted on top of what the
+  old one had in flight. A page starts at most ``DOCUMENT_RATE`` documents a second
+  (``DOCUMENT_BURST`` at once); one saying hello with new tokens faster calls the
+  channel itself, and would otherwise start its counts afresh with every batch.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -37,6 +44,34 @@ MAX_CHARS = 64 * 1024 * 1024
 #: A page's budget of channel messages: batches a second, and the burst.
 BATCH_RATE = 2000.0
 BATCH_BURST = 2000.0
+#: New documents a page may start: a second, and the burst (a page load takes longer).
+DOCUMENT_RATE = 10.0
+DOCUMENT_BURST = 10.0
+#: How peersocket.js's first batch starts: ``hello`` and the document's token.
+_HELLO = re.compile(r'\[\["hello","([^"\\]{1,64})"\]')
+
+
+class Budget:
+    """A token bucket: ``rate`` a second, at most ``burst`` at once, full at first."""
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float]) -> None:
+        self.rate, self.burst, self._clock = rate, burst, clock
+        self._tokens = burst
+        self._at = clock()
+
+    def take(self) -> bool:
+        """One token, if there is one."""
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+    def wait(self) -> float:
+        """Seconds until the next token (at least a millisecond)."""
+        return max(0.001, (1 - self._tokens) / self.rate)
 
 
 class ChannelFlood(Exception):
@@ -55,8 +90,9 @@ class Inbox:
         self.chars = 0  # characters waiting
         self.received = 0  # batches this document sent
         self.ran = 0  # of them, run
-        self._tokens = BATCH_BURST  # the budget (BATCH_RATE)
-        self._tokens_at = clock()
+        self._budget = Budget(BATCH_RATE, BATCH_BURST, clock)
+        self._documents = Budget(DOCUMENT_RATE, DOCUMENT_BURST, clock)
+        self._document: str | None = None  # the token of the last document seen arriving
         self.withheld = 0  # batches run whose count waits for the budget
         self.withheld_total = 0  # batches whose count waited for the budget, ever
 
@@ -65,8 +101,15 @@ class Inbox:
 
     def put(self, batch: str) -> None:
         """A batch arrived: it waits to be run. Raises :class:`ChannelFlood` past what the
-        page was told it may send, ``PeerSocketError`` (``ERR_TOO_MANY``) when the inbox
-        is full; the batch is not kept then."""
+        page was told it may send (or past its budget of new documents),
+        ``PeerSocketError`` (``ERR_TOO_MANY``) when the inbox is full; the batch is not
+        kept then."""
+        hello = _HELLO.match(batch)
+        if hello is not None and hello[1] != self._document:
+            if not self._documents.take():
+                raise ChannelFlood(f"more than {DOCUMENT_BURST:g} new documents at once")
+            self._document = hello[1]
+            self.received = 0  # this document's first batch
         self.received += 1
         told = self._outbox.ran_told
         if self.received > told + wire.PAGE_BATCHES_IN_FLIGHT:
@@ -83,16 +126,17 @@ class Inbox:
         self.chars -= len(batch)
         return batch
 
-    def check(self, ops: Iterable[wire.Op | wire.BadOp]) -> None:
+    def check(self, ops: Iterable[wire.Op | wire.BadOp], document: str | None) -> None:
         """The batch about to run holds ``ops``: raises :class:`ChannelFlood` if the page
         could not have sent it. Its ``seen`` says which of the outbox's batches the page
         had read, so which run count it knew (``Outbox.known``), and peersocket.js sends
         no batch more than ``PAGE_BATCHES_IN_FLIGHT`` past that. A batch saying
-        ``hello`` starts a new document's counts: not checked."""
+        ``hello`` with a token other than ``document``'s (the current one) starts a new
+        document's counts: not checked."""
         seen = -1
         for op in ops:
             if type(op) is wire.Op:
-                if op.name == "hello":
+                if op.name == "hello" and op.args[0] != document:
                     return
                 if op.name == "seen":
                     seen = max(seen, op.args[0])
@@ -106,20 +150,20 @@ class Inbox:
         """A batch ran: the outbox tells the page, as the budget allows. When it does not,
         the seconds after which to call :meth:`release` (None if a release is due already)."""
         self.ran += 1
-        if not self.withheld and self._take_token():
+        if not self.withheld and self._budget.take():
             self._outbox.batch_ran()
             return None
         self.withheld += 1
         self.withheld_total += 1
-        return self._wait() if self.withheld == 1 else None
+        return self._budget.wait() if self.withheld == 1 else None
 
     def release(self) -> float | None:
         """The outbox tells the page of the withheld batches the budget allows now; the
         seconds until the next call if some still wait."""
-        while self.withheld and self._take_token():
+        while self.withheld and self._budget.take():
             self.withheld -= 1
             self._outbox.batch_ran()
-        return self._wait() if self.withheld else None
+        return self._budget.wait() if self.withheld else None
 
     def clear(self) -> None:
         """Nothing waiting is run (the document went away, or the page)."""
@@ -131,15 +175,3 @@ class Inbox:
         self.received = received
         self.ran = 0
         self.withheld = 0
-
-    def _take_token(self) -> bool:
-        now = self._clock()
-        self._tokens = min(BATCH_BURST, self._tokens + (now - self._tokens_at) * BATCH_RATE)
-        self._tokens_at = now
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
-        return True
-
-    def _wait(self) -> float:
-        return max(0.001, (1 - self._tokens) / BATCH_RATE)

@@ -184,7 +184,7 @@ class PageBridge(QObject):
                 except PeerSocketError as err:
                     self._queue(["E", err.to_dict()])
                 try:
-                    self._inbox.check(ops)
+                    self._inbox.check(ops, self._doc.token if self._doc is not None else None)
                 except ChannelFlood as flood:
                     self._cut_off(str(flood))
                     continue  # nothing is left to run

@@ -27,11 +27,12 @@ class Page:
         self.got: list[list[Any]] = []
         self.outbox = Outbox(lambda text: self.got.extend(json.loads(text)), lambda: None)
         self.inbox = Inbox(self.outbox, clock=lambda: self.now)
+        self.document: str | None = None  # the bridge's current document's token
 
     def run_all(self) -> None:
         """Run every waiting batch as the bridge does: checked, then counted."""
         while len(self.inbox):
-            self.inbox.check(wire.parse_batch(self.inbox.pop()))
+            self.inbox.check(wire.parse_batch(self.inbox.pop()), self.document)
             self.inbox.batch_ran()
 
     def told(self) -> int:
@@ -94,18 +95,54 @@ def test_a_batch_runs_only_within_the_count_the_page_says_it_read() -> None:
         page.told()  # told as they run: their arrivals never go past that count
     page.inbox.put("[]")
     with pytest.raises(ChannelFlood, match=f"batch {IN_FLIGHT + 1} came when it could have sent {IN_FLIGHT}"):
-        page.inbox.check(wire.parse_batch(page.inbox.pop()))
+        page.inbox.check(wire.parse_batch(page.inbox.pop()), None)
     # the same batch from a page that says what it read
     page.inbox.put(json.dumps([["seen", page.outbox.sent]]))
     page.run_all()
     assert page.inbox.ran == IN_FLIGHT + 1
 
 
-def test_a_batch_that_says_hello_is_not_checked() -> None:
-    """A new document's first batch: its counts start in it (PageBridge._hello)."""
+def test_a_batch_that_says_hello_for_a_new_document_is_not_checked() -> None:
+    """A new document's first batch: its counts start in it (PageBridge._hello). The
+    current document's hello again is checked like any batch."""
     page = Page()
     page.inbox.ran = 10 * IN_FLIGHT
-    page.inbox.check(wire.parse_batch('[["hello", "a new document"]]'))
+    page.inbox.check(wire.parse_batch('[["hello","a new document"]]'), "the old one")
+    with pytest.raises(ChannelFlood):
+        page.inbox.check(wire.parse_batch('[["hello","the old one"]]'), "the old one")
+
+
+def test_a_new_document_is_counted_from_its_first_batch_as_it_arrives() -> None:
+    """A page reloaded while its old document had batches run and not told (it no longer
+    reads): the new document's first batches arrive before the bridge runs its hello, and
+    are counted as its own, not on top of the old document's."""
+    page = Page()
+    page.inbox.put('[["hello","old"]]')
+    for _ in range(2):
+        page.inbox.put("[]")
+    page.run_all()
+    assert page.told() == 0  # 3 ran, none told: a count goes alone only once 4 are due
+    page.inbox.put('[["hello","new"],["join",1,"room"]]')
+    for _ in range(IN_FLIGHT - 1):
+        page.inbox.put("[]")
+    assert page.inbox.received == IN_FLIGHT and len(page.inbox) == IN_FLIGHT
+    with pytest.raises(ChannelFlood):
+        page.inbox.put("[]")  # still: no more than it may have in flight
+
+
+def test_a_page_starting_documents_faster_than_pages_load_is_a_flood() -> None:
+    """Every new document's counts start afresh, so a page saying hello with new tokens
+    would never go past what it may have in flight: it may start DOCUMENT_BURST at once."""
+    page = Page()
+    for i in range(int(bridge_inbox.DOCUMENT_BURST)):
+        page.inbox.put(f'[["hello","doc{i}"]]')
+        page.inbox.pop()
+    last = int(bridge_inbox.DOCUMENT_BURST) - 1
+    page.inbox.put(f'[["hello","doc{last}"]]')  # (the last one's token again: not a new document)
+    with pytest.raises(ChannelFlood, match="new documents"):
+        page.inbox.put('[["hello","one more"]]')
+    page.now += 0.25  # a page load later
+    page.inbox.put('[["hello","one more"]]')
 
 
 def test_past_its_budget_a_page_is_told_its_batches_ran_only_as_the_budget_refills(
