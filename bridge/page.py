@@ -277,7 +277,8 @@ class PageBridge(QObject):
         """The page sent more batches than it may have in flight: peersocket.js never
         sends more than ``PAGE_BATCHES_IN_FLIGHT`` past the count of them it read ran
         (seen when they arrive, past the count it was told; or when they run, past the
-        count its ``seen`` says it read). Only a page that calls the channel itself
+        count its ``seen`` says it read), nor starts documents faster than pages load
+        (``bridge/inbox.py``). Only a page that calls the channel itself
         does, usually as fast as it can, and each message costs QWebChannel time on the GUI
         thread, every other page's time, before the bridge even sees it. So the page's
         channel is taken off it until it loads a new document: what it sends then is
@@ -287,15 +288,16 @@ class PageBridge(QObject):
         the loop that flooded usually goes on, a core of its own otherwise."""
         page = self._page
         log.warning(
-            "%s sent more channel messages than PeerSocket allows in flight (%s): its "
-            "PeerSocket is cut off until it loads a new page",
+            "%s went past what it may send on the PeerSocket channel (%s): its PeerSocket is "
+            "cut off until it loads a new page",
             self.origin,
             why,
         )
         refused = PeerSocketError(
             "ERR_CHANNEL_FLOOD",
-            f"this page sent more than {wire.PAGE_BATCHES_IN_FLIGHT} batches in flight on the "
-            "PeerSocket channel: PeerSocket is cut off until the page is loaded again",
+            f"this page went past what it may send on the PeerSocket channel ({why}; at most "
+            f"{wire.PAGE_BATCHES_IN_FLIGHT} batches in flight): PeerSocket is cut off until the "
+            "page is loaded again",
             "QuotaExceededError",
         )
         self._emit(wire.dumps([["E", refused.to_dict()]]))
