@@ -17,8 +17,8 @@ That count goes with the next batch there is anyway; on its own only once the pa
 may be waiting for it (half its allowance run and not reported). Which count the page
 had read when it sent a batch follows from the ``seen`` that batch carries
 (:attr:`Outbox.known`): a page keeping to its allowance never has more batches run
-than that count and ``PAGE_BATCHES_IN_FLIGHT`` (``bridge/page.py`` cuts off one that
-does).
+than that count and ``PAGE_BATCHES_IN_FLIGHT`` (``bridge/inbox.py`` holds it to that,
+and the bridge cuts off a page that is not).
 """
 
 from __future__ import annotations
