@@ -26,7 +26,6 @@ page keeps to the channel's flow control, and this is where it is held to it:
 
 from __future__ import annotations
 
-import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -47,8 +46,6 @@ BATCH_BURST = 2000.0
 #: New documents a page may start: a second, and the burst (a page load takes longer).
 DOCUMENT_RATE = 10.0
 DOCUMENT_BURST = 10.0
-#: How peersocket.js's first batch starts: ``hello`` and the document's token.
-_HELLO = re.compile(r'\[\["hello","([^"\\]{1,64})"\]')
 
 
 class Budget:
@@ -104,11 +101,11 @@ class Inbox:
         page was told it may send (or past its budget of new documents),
         ``PeerSocketError`` (``ERR_TOO_MANY``) when the inbox is full; the batch is not
         kept then."""
-        hello = _HELLO.match(batch)
-        if hello is not None and hello[1] != self._document:
+        token = wire.hello_token(batch)
+        if token is not None and token != self._document:
             if not self._documents.take():
                 raise ChannelFlood(f"more than {DOCUMENT_BURST:g} new documents at once")
-            self._document = hello[1]
+            self._document = token
             self.received = 0  # this document's first batch
         self.received += 1
         told = self._outbox.ran_told

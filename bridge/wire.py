@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +73,8 @@ MAX_WRITES_PER_OP = 128
 #: Messages in one "M" event at most (bridge/outbox.py).
 MAX_RUN = 128
 MAX_IDENTITY = 2**31 - 1
+#: A document's token (``hello``), characters at most.
+MAX_TOKEN = 64
 MAX_ACKS = 10_000
 
 
@@ -116,13 +119,26 @@ def _bad(req: int | None, message: str) -> BadOp:
     return BadOp(req, PeerSocketError.invalid_argument(message))
 
 
+#: How peersocket.js's first batch starts (JSON.stringify: no spaces): ``hello`` and
+#: the document's token.
+_HELLO_FIRST = re.compile(r'\[\["hello","([^"\\]{1,' + str(MAX_TOKEN) + r'})"\]')
+
+
+def hello_token(batch: str) -> str | None:
+    """The document token a batch starts with, as peersocket.js writes a document's
+    first batch, without parsing it (None for any other batch: a ``hello`` written
+    another way is only seen when the batch is parsed)."""
+    match = _HELLO_FIRST.match(batch)
+    return None if match is None else match[1]
+
+
 def _parse_op(raw: object) -> Op | BadOp:
     if not isinstance(raw, list) or not raw or not isinstance(raw[0], str):
         return _bad(None, "an operation must be an array starting with its name")
     name = raw[0]
     if name == "hello":
-        if len(raw) != 2 or not isinstance(raw[1], str) or len(raw[1]) > 64:
-            return _bad(None, "hello takes one document token of at most 64 characters")
+        if len(raw) != 2 or not isinstance(raw[1], str) or len(raw[1]) > MAX_TOKEN:
+            return _bad(None, f"hello takes one document token of at most {MAX_TOKEN} characters")
         return Op(name, None, (raw[1],))
     if name == "ack":
         return _parse_ack(raw)

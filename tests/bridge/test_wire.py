@@ -101,3 +101,13 @@ def test_a_run_of_messages_is_encoded_for_the_page_as_each_alone() -> None:
     assert texts == [wire.b64(p) for p in payloads] == [base64.b64encode(p).decode() for p in payloads]
     assert [wire.message_payload(t) for t in texts] == payloads
     assert wire.b64_all([]) == []
+
+
+def test_a_documents_first_batch_is_known_by_its_hello_without_parsing_it() -> None:
+    """``hello_token`` reads the token peersocket.js's first batch starts with (as
+    JSON.stringify writes it) and agrees with ``parse_batch``; any other batch has none."""
+    for token in ("k3x9a", "a" * wire.MAX_TOKEN):
+        batch = json.dumps([["hello", token], ["join", 1, "room"]], separators=(",", ":"))
+        assert wire.hello_token(batch) == token == wire.parse_batch(batch)[0].args[0]
+    for batch in ('[["seen",1],["hello","x"]]', '[["hello",""]]', '[["hello","' + "a" * 65 + '"]]', "[]"):
+        assert wire.hello_token(batch) is None
